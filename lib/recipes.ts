@@ -1,0 +1,191 @@
+/**
+ * The eight steps of the speedrun as data. Each recipe is the previous one plus its one change,
+ * written as a spread, so the diff between two steps is the lesson. Every number that changes
+ * results is written here (TensorFlow.js defaults differ from PyTorch's, so none is left to a
+ * default). Source of truth: docs of the original study, summarised in README.md.
+ */
+export type NetName = 'baseline' | 'pooled' | 'slim' | 'final';
+export const NET_NAMES: readonly NetName[] = ['baseline', 'pooled', 'slim', 'final'];
+
+export type OptimizerSpec =
+  | { kind: 'adadelta'; lr: number; rho: number; eps: number }
+  | { kind: 'adam'; lr: number; beta1: number; beta2: number; eps: number };
+
+export type ScheduleSpec =
+  /** StepLR: lr multiplied by `gamma` every `stepSize` epochs. */
+  | { kind: 'step'; stepSize: number; gamma: number }
+  /** OneCycleLR stepped after every batch; total steps = epochs x steps per epoch. */
+  | {
+      kind: 'onecycle';
+      maxLr: number;
+      pctStart: number;
+      anneal: 'cos' | 'linear';
+      divFactor: number;
+      finalDivFactor: number;
+      threePhase: boolean;
+    };
+
+/** How batches reach the net: step 04's change is the move from the first to the second. */
+export type DataPath = 'per-sample' | 'device';
+
+export interface Reference {
+  /** The original's time on its GPU (GTX 1660 Ti, PyTorch 1.8), seconds: mean and std. */
+  seconds: number;
+  secondsStd: number;
+  /** The original's reported test accuracy, percent. */
+  accuracy: number;
+  note: string;
+}
+
+export interface Recipe {
+  step: number;
+  /** Notebook name without extension, e.g. '01-baseline'. */
+  slug: string;
+  /** The one change this step makes, in a few words. */
+  change: string;
+  net: NetName;
+  dataPath: DataPath;
+  batchSize: number;
+  /** Reshuffle the training set every epoch. */
+  shuffle: boolean;
+  optimizer: OptimizerSpec;
+  schedule: ScheduleSpec;
+  /** Most epochs to train (exact length when `stopAtAccuracy` is null). */
+  epochs: number;
+  /** Stop after the first epoch whose held-out accuracy (percent) reaches this; null trains all epochs. */
+  stopAtAccuracy: number | null;
+  /** When to measure test accuracy: after every epoch (needed to stop early) or once at the end. */
+  evaluate: 'every-epoch' | 'end';
+  reference: Reference;
+}
+
+const baseline: Recipe = {
+  step: 1,
+  slug: '01-baseline',
+  change: 'stock PyTorch MNIST example',
+  net: 'baseline',
+  dataPath: 'per-sample',
+  batchSize: 64,
+  shuffle: true,
+  // PyTorch's Adadelta defaults; TF.js's differ (rho 0.95, eps 1e-7)
+  optimizer: { kind: 'adadelta', lr: 1.0, rho: 0.9, eps: 1e-6 },
+  schedule: { kind: 'step', stepSize: 1, gamma: 0.7 },
+  epochs: 14,
+  stopAtAccuracy: null,
+  evaluate: 'every-epoch',
+  reference: { seconds: 172, secondsStd: 0.038, accuracy: 99.185, note: '14 epochs, mean of 2' },
+};
+
+const earlyStopping: Recipe = {
+  ...baseline,
+  step: 2,
+  slug: '02-early-stopping',
+  change: 'stop at the first epoch with test accuracy >= 99%',
+  stopAtAccuracy: 99,
+  reference: { seconds: 57.4, secondsStd: 6.85, accuracy: 99.07, note: '3-5 epochs seen' },
+};
+
+const smallerNet: Recipe = {
+  ...earlyStopping,
+  step: 3,
+  slug: '03-smaller-net',
+  change: 'max pool after conv1, first dropout removed',
+  net: 'pooled',
+  reference: { seconds: 30.3, secondsStd: 5.28, accuracy: 99.0, note: '2-3 epochs seen' },
+};
+
+const dataLoading: Recipe = {
+  ...smallerNet,
+  step: 4,
+  slug: '04-data-loading',
+  change: 'dataset preprocessed once, kept on the device, batches are slices',
+  dataPath: 'device',
+  reference: { seconds: 7.31, secondsStd: 1.36, accuracy: 99.0, note: '1-3 epochs seen' },
+};
+
+const batch128: Recipe = {
+  ...dataLoading,
+  step: 5,
+  slug: '05-batch-128',
+  change: 'batch size 64 -> 128',
+  batchSize: 128,
+  reference: { seconds: 4.66, secondsStd: 0.583, accuracy: 99.0, note: '2-3 epochs seen' },
+};
+
+const oneCycle: Recipe = {
+  ...batch128,
+  step: 6,
+  slug: '06-one-cycle',
+  change: 'one-cycle learning rate, peak 4.0, two fixed epochs',
+  optimizer: { kind: 'adadelta', lr: 4.0, rho: 0.9, eps: 1e-6 },
+  // PyTorch OneCycleLR defaults, momentum cycling off (Adadelta has no momentum)
+  schedule: {
+    kind: 'onecycle',
+    maxLr: 4.0,
+    pctStart: 0.3,
+    anneal: 'cos',
+    divFactor: 25,
+    finalDivFactor: 1e4,
+    threePhase: false,
+  },
+  epochs: 2,
+  stopAtAccuracy: null,
+  evaluate: 'end',
+  reference: { seconds: 3.14, secondsStd: 0.00472, accuracy: 99.15, note: '99.09-99.21% seen' },
+};
+
+const batch256Slim: Recipe = {
+  ...oneCycle,
+  step: 7,
+  slug: '07-batch-256-slim',
+  change: 'batch 256, last dropout removed, conv widths 32->24 and 64->32',
+  net: 'slim',
+  batchSize: 256,
+  reference: { seconds: 1.74, secondsStd: 0.0183, accuracy: 99.1, note: '2.31 s at batch 256 before slimming' },
+};
+
+const final: Recipe = {
+  ...batch256Slim,
+  step: 8,
+  slug: '08-final',
+  change: 'pool before ReLU, conv1 kernel 5, fc 256, Adam, one epoch',
+  net: 'final',
+  optimizer: { kind: 'adam', lr: 0.01, beta1: 0.7, beta2: 0.9, eps: 1e-8 },
+  schedule: { ...(batch256Slim.schedule as Extract<ScheduleSpec, { kind: 'onecycle' }>), maxLr: 0.01 },
+  epochs: 1,
+  reference: { seconds: 0.762, secondsStd: 0.0249, accuracy: 99.04, note: 'mean of 30 seeds, std 0.066' },
+};
+
+/** The ladder, in order: RECIPES[0] is step 1. */
+export const RECIPES: readonly Recipe[] = [
+  baseline,
+  earlyStopping,
+  smallerNet,
+  dataLoading,
+  batch128,
+  oneCycle,
+  batch256Slim,
+  final,
+];
+
+/** The recipe of step `step` (1-8); throws naming the allowed values otherwise. */
+export function recipeForStep(step: number): Recipe {
+  const recipe = RECIPES.find((r) => r.step === step);
+  if (!recipe) {
+    throw new RangeError(`unknown step ${String(step)}: steps are 1-${RECIPES.length}`);
+  }
+  return recipe;
+}
+
+/** The fields in which `next` differs from `previous`, as [field, before, after] rows. */
+export function recipeDiff(previous: Recipe, next: Recipe): Array<[string, string, string]> {
+  const skip = new Set(['step', 'slug', 'change', 'reference']);
+  const rows: Array<[string, string, string]> = [];
+  for (const key of Object.keys(next) as Array<keyof Recipe>) {
+    if (skip.has(key)) continue;
+    const before = JSON.stringify(previous[key]);
+    const after = JSON.stringify(next[key]);
+    if (before !== after) rows.push([key, before, after]);
+  }
+  return rows;
+}
