@@ -1,0 +1,107 @@
+/**
+ * Validation of everything a user can type: recipe fields and run options. Each check runs before
+ * any work starts and names the field and the allowed values.
+ */
+import { UsageError } from './errors';
+import { NET_NAMES, RECIPES, type Recipe } from './recipes';
+
+function isFinitePositive(value: number): boolean {
+  return typeof value === 'number' && Number.isFinite(value) && value > 0;
+}
+
+/** A positive integer field (batch size, epochs, runs), or a UsageError naming it. */
+export function checkPositiveInteger(field: string, value: number): number {
+  if (!Number.isInteger(value) || value <= 0) {
+    throw new UsageError(`${field} must be a positive integer, got ${String(value)}`);
+  }
+  return value;
+}
+
+/** A positive finite number (learning rates), or a UsageError naming the field. */
+export function checkPositiveNumber(field: string, value: number): number {
+  if (!isFinitePositive(value)) {
+    throw new UsageError(`${field} must be a positive finite number, got ${String(value)}`);
+  }
+  return value;
+}
+
+/** An accuracy target in percent, (0, 100]. */
+export function checkAccuracyTarget(field: string, value: number): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || value > 100) {
+    throw new UsageError(`${field} must be a test accuracy in percent between 0 and 100, got ${String(value)}`);
+  }
+  return value;
+}
+
+function checkUnitInterval(field: string, value: number, { open }: { open: boolean }): void {
+  const ok = Number.isFinite(value) && value >= 0 && (open ? value < 1 : value <= 1);
+  if (!ok) throw new UsageError(`${field} must be in [0, 1${open ? ')' : ']'}, got ${String(value)}`);
+}
+
+/** Throws a UsageError at the first field of `recipe` that cannot be trained; returns it unchanged. */
+export function validateRecipe(recipe: Recipe): Recipe {
+  const where = `recipe ${recipe.slug ?? String(recipe.step)}`;
+  if (!NET_NAMES.includes(recipe.net)) {
+    throw new UsageError(`${where}: unknown net '${String(recipe.net)}': nets are ${NET_NAMES.join(', ')}`);
+  }
+  if (recipe.dataPath !== 'per-sample' && recipe.dataPath !== 'device') {
+    throw new UsageError(`${where}: dataPath must be 'per-sample' or 'device', got '${String(recipe.dataPath)}'`);
+  }
+  checkPositiveInteger(`${where}: batchSize`, recipe.batchSize);
+  checkPositiveInteger(`${where}: epochs`, recipe.epochs);
+  if (recipe.stopAtAccuracy !== null) checkAccuracyTarget(`${where}: stopAtAccuracy`, recipe.stopAtAccuracy);
+  if (recipe.stopAtAccuracy !== null && recipe.evaluate !== 'every-epoch') {
+    throw new UsageError(`${where}: stopping at an accuracy needs evaluate 'every-epoch'`);
+  }
+  const optimizer = recipe.optimizer;
+  checkPositiveNumber(`${where}: optimizer.lr`, optimizer.lr);
+  checkPositiveNumber(`${where}: optimizer.eps`, optimizer.eps);
+  if (optimizer.kind === 'adadelta') {
+    checkUnitInterval(`${where}: optimizer.rho`, optimizer.rho, { open: true });
+  } else if (optimizer.kind === 'adam') {
+    checkUnitInterval(`${where}: optimizer.beta1`, optimizer.beta1, { open: true });
+    checkUnitInterval(`${where}: optimizer.beta2`, optimizer.beta2, { open: true });
+  } else {
+    throw new UsageError(`${where}: unknown optimizer '${String((optimizer as { kind: unknown }).kind)}': adadelta, adam`);
+  }
+  const schedule = recipe.schedule;
+  if (schedule.kind === 'step') {
+    checkPositiveInteger(`${where}: schedule.stepSize`, schedule.stepSize);
+    checkPositiveNumber(`${where}: schedule.gamma`, schedule.gamma);
+  } else if (schedule.kind === 'onecycle') {
+    checkPositiveNumber(`${where}: schedule.maxLr`, schedule.maxLr);
+    checkPositiveNumber(`${where}: schedule.divFactor`, schedule.divFactor);
+    checkPositiveNumber(`${where}: schedule.finalDivFactor`, schedule.finalDivFactor);
+    checkUnitInterval(`${where}: schedule.pctStart`, schedule.pctStart, { open: true });
+    if (schedule.anneal !== 'cos' && schedule.anneal !== 'linear') {
+      throw new UsageError(`${where}: schedule.anneal must be 'cos' or 'linear', got '${String(schedule.anneal)}'`);
+    }
+  } else {
+    throw new UsageError(`${where}: unknown schedule '${String((schedule as { kind: unknown }).kind)}': step, onecycle`);
+  }
+  return recipe;
+}
+
+/** Parses a step list such as '1-8', '4-8' or '1,4,8' into step numbers, checked against the ladder. */
+export function parseSteps(text: string): number[] {
+  const steps: number[] = [];
+  const allowed = `steps are 1-${RECIPES.length}, as 'N', 'A-B' or 'A,B,C'`;
+  for (const part of text.split(',')) {
+    const range = /^\s*(\d+)\s*(?:-\s*(\d+))?\s*$/.exec(part);
+    if (!range) throw new UsageError(`--steps '${text}' is not a step list: ${allowed}`);
+    const from = Number(range[1]);
+    const to = range[2] === undefined ? from : Number(range[2]);
+    if (from < 1 || to > RECIPES.length || from > to) {
+      throw new UsageError(`--steps '${text}' is out of range: ${allowed}`);
+    }
+    for (let step = from; step <= to; step++) if (!steps.includes(step)) steps.push(step);
+  }
+  return steps;
+}
+
+/** Parses a number given as text for option `field`; NaN, empty and partial numbers are rejected. */
+export function parseNumberOption(field: string, text: string): number {
+  const value = text.trim() === '' ? Number.NaN : Number(text);
+  if (!Number.isFinite(value)) throw new UsageError(`${field} must be a number, got '${text}'`);
+  return value;
+}

@@ -1,0 +1,25 @@
+/**
+ * Where the project's own folders (results/) are. Found by walking up from the working directory
+ * to this package's package.json, so the CLI (run from the root) and the notebooks (run from
+ * notebooks/) share one results folder.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+
+export function projectRoot(start: string = process.cwd()): string {
+  let dir = resolve(start);
+  for (;;) {
+    const manifest = join(dir, 'package.json');
+    if (existsSync(manifest)) {
+      try {
+        const name = (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: unknown }).name;
+        if (name === 'mnist-speedrun') return dir;
+      } catch {
+        // an unreadable package.json is not ours: keep walking up
+      }
+    }
+    const parent = dirname(dir);
+    if (parent === dir) return resolve(start);
+    dir = parent;
+  }
+}

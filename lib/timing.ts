@@ -1,0 +1,78 @@
+/**
+ * Timing like IPython's %%timeit: one labelled warm-up run left out, then n timed runs, reported
+ * as "mean ± std per run (mean ± std. dev. of n runs)". The CLI and the notebooks share it so their
+ * numbers line up. The clock belongs to the caller's function: it must return only after the
+ * device has finished (a value read back), or the time is a lie on asynchronous backends.
+ */
+
+export interface TimedRuns<T> {
+  /** Wall time of each timed run, milliseconds, warm-up excluded. */
+  samplesMs: number[];
+  meanMs: number;
+  /** Population standard deviation, as %%timeit reports it. */
+  stdMs: number;
+  /** What each timed run returned, in order. */
+  results: T[];
+}
+
+export interface TimeRunsOptions {
+  /** Timed runs (>= 1). */
+  runs: number;
+  /** Untimed runs first, to compile kernels and fill caches (default 1). */
+  warmups?: number;
+  /** Called after each timed run, e.g. to draw progress. */
+  onRun?: (index: number, elapsedMs: number) => void;
+}
+
+export function mean(values: readonly number[]): number {
+  if (values.length === 0) return Number.NaN;
+  return values.reduce((sum, v) => sum + v, 0) / values.length;
+}
+
+/** Population standard deviation (divide by n), 0 for a single value. */
+export function std(values: readonly number[]): number {
+  if (values.length === 0) return Number.NaN;
+  const m = mean(values);
+  return Math.sqrt(values.reduce((sum, v) => sum + (v - m) * (v - m), 0) / values.length);
+}
+
+/** Runs `run` warm-up times untimed, then `runs` times timed; run(index) gets -1.. for warm-ups. */
+export async function timeRuns<T>(
+  run: (index: number) => Promise<T>,
+  { runs, warmups = 1, onRun }: TimeRunsOptions,
+): Promise<TimedRuns<T>> {
+  if (!Number.isInteger(runs) || runs < 1) throw new RangeError(`runs must be a positive integer, got ${runs}`);
+  for (let w = 0; w < warmups; w++) await run(-1 - w);
+  const samplesMs: number[] = [];
+  const results: T[] = [];
+  for (let i = 0; i < runs; i++) {
+    const started = performance.now();
+    results.push(await run(i));
+    const elapsedMs = performance.now() - started;
+    samplesMs.push(elapsedMs);
+    onRun?.(i, elapsedMs);
+  }
+  return { samplesMs, meanMs: mean(samplesMs), stdMs: std(samplesMs), results };
+}
+
+/** A duration in the unit %%timeit would pick: '2min 52s', '57.4 s', '762 ms', '4.72 ms', '38 µs'. */
+export function formatDuration(ms: number): string {
+  if (!Number.isFinite(ms)) return String(ms);
+  if (ms >= 60_000) {
+    const minutes = Math.floor(ms / 60_000);
+    return `${minutes}min ${Math.round((ms - minutes * 60_000) / 1000)}s`;
+  }
+  const [value, unit] = ms >= 1000 ? [ms / 1000, 's'] : ms >= 1 ? [ms, 'ms'] : [ms * 1000, 'µs'];
+  return `${value.toPrecision(3)} ${unit}`;
+}
+
+/** '3.14 s ± 4.72 ms per run (mean ± std. dev. of 7 runs)', the %%timeit line. */
+export function formatTiming(samplesMs: readonly number[]): string {
+  const n = samplesMs.length;
+  return `${formatDuration(mean(samplesMs))} ± ${formatDuration(std(samplesMs))} per run (mean ± std. dev. of ${n} run${n === 1 ? '' : 's'})`;
+}
+
+/** 'mean ± std' of plain numbers with `digits` decimals, e.g. accuracies: '99.04 ± 0.07'. */
+export function formatMeanStd(values: readonly number[], digits = 2): string {
+  return `${mean(values).toFixed(digits)} ± ${std(values).toFixed(digits)}`;
+}

@@ -1,0 +1,303 @@
+/**
+ * The one training loop. Every step of the ladder runs through `trainRecipe`; a step differs from
+ * another only by its recipe (lib/recipes.ts). Setup (building the data path, the net and the
+ * optimizer) is untimed; the clock covers the epochs and the evaluations, and stops only after the
+ * final accuracy has been read back from the device.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { DataLoader, MnistSampleDataset } from './loader';
+import { deviceBatches, holdOutValidation, loadDeviceSplit, type Batch, type DeviceSplit, type MnistArrays, type Split } from './data';
+import { DivergedError } from './errors';
+import { buildNet, nllLoss, type Net } from './model';
+import { createOptimizer } from './optimizer';
+import { validateRecipe } from './options';
+import { makeRng, nextSeed } from './random';
+import type { Recipe } from './recipes';
+import { learningRateAt } from './schedule';
+
+export interface TrainOptions {
+  /** Makes the run repeatable: init, shuffling and dropout masks all derive from it. */
+  seed: number;
+  /**
+   * Hold this many training images out (seeded) and decide early stopping on them; the test set
+   * is then measured once, at the end. 0 (default) decides on the test set, as the original does.
+   */
+  validationCount?: number;
+  /** Called after every batch; cheap, reads nothing back from the device. */
+  onBatch?: (progress: BatchProgress) => void;
+  /** Called after every epoch with its record. */
+  onEpoch?: (record: EpochRecord) => void;
+  /** Aborting ends the run at the next batch; the result is then marked partial. */
+  signal?: AbortSignal;
+  /** Read the losses back (a device sync) every this many batches to catch divergence (default 25). */
+  divergenceCheckEvery?: number;
+  /** Batch size for evaluation passes (default 1000, as the original's test loader). */
+  evalBatchSize?: number;
+  /** Device split cache file for the device data path (see lib/data.ts). */
+  cacheFile?: string;
+}
+
+export interface BatchProgress {
+  epoch: number;
+  batch: number;
+  batchesPerEpoch: number;
+  epochs: number;
+  learningRate: number;
+}
+
+export interface EpochRecord {
+  /** 1-based. */
+  epoch: number;
+  /** Mean training loss over the epoch's batches. */
+  trainLoss: number;
+  /** Loss and accuracy (percent) on the set that decides stopping: validation, or test. Null when not measured. */
+  evalLoss: number | null;
+  evalAccuracy: number | null;
+  evalSet: 'test' | 'validation' | null;
+  /** Seconds since the clock started, at the end of this epoch (evaluation included). */
+  elapsedSeconds: number;
+}
+
+export interface RunResult {
+  step: number;
+  slug: string;
+  net: Recipe['net'];
+  seed: number;
+  /** TensorFlow.js backend that ran the run. */
+  backend: string;
+  /** Wall time of training plus evaluations, seconds. */
+  seconds: number;
+  epochs: number;
+  /** Test accuracy, percent, measured once after training (null for a run aborted before it). */
+  testAccuracy: number | null;
+  testLoss: number | null;
+  /** Accuracy on the held-out validation images, when `validationCount` > 0. */
+  validationAccuracy: number | null;
+  stoppedEarly: boolean;
+  /** True when the run was aborted: numbers cover only what finished. */
+  partial: boolean;
+  history: EpochRecord[];
+  /** Training loss of every batch, and the learning rate it was trained with. */
+  batchLosses: number[];
+  learningRates: number[];
+}
+
+/** The batches of one epoch, and how many there are. Each yielded batch is disposed by the consumer. */
+interface BatchSource {
+  count: number;
+  batchesPerEpoch(batchSize: number): number;
+  batches(batchSize: number, shuffleSeed: number | null): Iterable<Batch>;
+  dispose(): void;
+}
+
+/** Steps 01-03: samples are read and normalised one by one, then stacked, for every batch. */
+function perSampleSource(split: Split): BatchSource {
+  const dataset = new MnistSampleDataset(split);
+  return {
+    count: split.count,
+    batchesPerEpoch: (batchSize) => Math.ceil(split.count / batchSize),
+    batches: (batchSize, shuffleSeed) =>
+      new DataLoader(dataset, { batchSize, shuffle: shuffleSeed !== null, seed: shuffleSeed ?? 0 }),
+    dispose: () => {},
+  };
+}
+
+/** Step 04 on: the whole split lives on the device; a batch is a slice (of a permuted copy when shuffling). */
+function deviceSource(split: DeviceSplit): BatchSource {
+  return {
+    count: split.count,
+    batchesPerEpoch: (batchSize) => Math.ceil(split.count / batchSize),
+    batches: (batchSize, shuffleSeed) => deviceBatches(split, batchSize, shuffleSeed),
+    dispose: () => split.dispose(),
+  };
+}
+
+function makeSource(recipe: Recipe, split: Split, cacheFile: string | undefined): BatchSource {
+  return recipe.dataPath === 'device' ? deviceSource(loadDeviceSplit(split, { cacheFile })) : perSampleSource(split);
+}
+
+/** Mean loss and accuracy (percent) of `net` in eval mode; sums stay on the device until one read. */
+export async function evaluate(net: Net, source: BatchSource, batchSize: number): Promise<{ loss: number; accuracy: number }> {
+  let lossSum: tf.Scalar = tf.scalar(0);
+  let correct: tf.Scalar = tf.scalar(0);
+  for (const { x, y } of source.batches(batchSize, null)) {
+    const [nextLoss, nextCorrect] = tf.tidy(() => {
+      const logProbs = net.forward(x, { training: false });
+      const batchLoss = tf.mul(nllLoss(logProbs, y), y.shape[0]);
+      const hits = tf.sum(tf.cast(tf.equal(tf.argMax(logProbs, 1), tf.cast(y, 'int32')), 'float32'));
+      return [tf.add(lossSum, batchLoss) as tf.Scalar, tf.add(correct, hits) as tf.Scalar];
+    });
+    lossSum.dispose();
+    correct.dispose();
+    x.dispose();
+    y.dispose();
+    lossSum = nextLoss;
+    correct = nextCorrect;
+  }
+  // The await is the device sync that makes timing honest on asynchronous backends.
+  const [lossTotal, hitTotal] = await Promise.all([lossSum.data(), correct.data()]);
+  lossSum.dispose();
+  correct.dispose();
+  return { loss: lossTotal[0]! / source.count, accuracy: (100 * hitTotal[0]!) / source.count };
+}
+
+/** Reads pending per-batch loss scalars back, disposes them, and throws if any is not finite. */
+async function drainLosses(
+  pending: tf.Scalar[],
+  into: number[],
+  learningRates: readonly number[],
+  where: { step: number; epoch: number; batchesPerEpoch: number },
+): Promise<void> {
+  if (pending.length === 0) return;
+  const stacked = tf.stack(pending);
+  const values = await stacked.data();
+  stacked.dispose();
+  for (const loss of pending) loss.dispose();
+  const first = into.length;
+  pending.length = 0;
+  for (let i = 0; i < values.length; i++) {
+    const value = values[i]!;
+    if (!Number.isFinite(value)) {
+      const globalBatch = first + i;
+      const batch = (globalBatch % where.batchesPerEpoch) + 1;
+      const learningRate = learningRates[globalBatch]!;
+      throw new DivergedError(
+        `training diverged at step ${where.step}, epoch ${where.epoch}, batch ${batch}: loss is ${value} ` +
+          `at learning rate ${learningRate.toPrecision(4)}; lower the learning rate`,
+        { step: where.step, epoch: where.epoch, batch, learningRate },
+      );
+    }
+    into.push(value);
+  }
+}
+
+function yieldToEventLoop(): Promise<void> {
+  // Lets Ctrl-C handlers, progress bars and timers run between synchronous batches.
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/**
+ * Trains `recipe` on `data` and measures it. Returns when the final accuracy has been read back.
+ * Every tensor it creates is disposed before it returns, including when it throws.
+ */
+export async function trainRecipe(recipe: Recipe, data: MnistArrays, options: TrainOptions): Promise<RunResult> {
+  validateRecipe(recipe);
+  const rng = makeRng(options.seed);
+  const initSeed = nextSeed(rng);
+  const dropoutSeed = nextSeed(rng);
+  const checkEvery = options.divergenceCheckEvery ?? 25;
+  const evalBatchSize = options.evalBatchSize ?? 1000;
+  const validationCount = options.validationCount ?? 0;
+
+  // Untimed setup: the data path, held-out images, the net and its optimizer.
+  const held = validationCount > 0 ? holdOutValidation(data.train, validationCount, nextSeed(rng)) : null;
+  const trainSplit = held ? held.train : data.train;
+  const sources: BatchSource[] = [];
+  const track = (source: BatchSource): BatchSource => (sources.push(source), source);
+  const net = buildNet(recipe.net, initSeed);
+  const optimizer = createOptimizer(recipe.optimizer);
+  const pending: tf.Scalar[] = [];
+  try {
+    const train = track(makeSource(recipe, trainSplit, options.cacheFile));
+    const test = track(makeSource(recipe, data.test, undefined));
+    const validation = held ? track(makeSource(recipe, held.validation, undefined)) : null;
+    const decideOn = validation ?? test;
+    const batchesPerEpoch = train.batchesPerEpoch(recipe.batchSize);
+    const totalSteps = batchesPerEpoch * recipe.epochs;
+    const paramNames = Object.keys(net.params);
+    const variables = paramNames.map((name) => net.params[name]!);
+
+    const history: EpochRecord[] = [];
+    const batchLosses: number[] = [];
+    const learningRates: number[] = [];
+    let stoppedEarly = false;
+    let aborted = false;
+    let globalStep = 0;
+    let lastEval: { loss: number; accuracy: number } | null = null;
+
+    const started = performance.now();
+    const elapsedSeconds = (): number => (performance.now() - started) / 1000;
+    for (let epoch = 0; epoch < recipe.epochs && !aborted; epoch++) {
+      const shuffleSeed = recipe.shuffle ? nextSeed(rng) : null;
+      const lossesBefore = batchLosses.length + pending.length;
+      let batch = 0;
+      for (const { x, y } of train.batches(recipe.batchSize, shuffleSeed)) {
+        const learningRate = learningRateAt(recipe.schedule, recipe.optimizer.lr, { step: globalStep, epoch, totalSteps });
+        optimizer.setLearningRate(learningRate);
+        learningRates.push(learningRate);
+        const stepSeed = dropoutSeed + globalStep;
+        const loss = tf.tidy(() => {
+          const { value, grads } = tf.variableGrads(
+            () => nllLoss(net.forward(x, { training: true, seed: stepSeed }), y),
+            variables,
+          );
+          optimizer.applyGradients(Object.fromEntries(paramNames.map((name, i) => [name, grads[variables[i]!.name]!])));
+          return value;
+        });
+        x.dispose();
+        y.dispose();
+        pending.push(loss);
+        globalStep++;
+        batch++;
+        if (pending.length >= checkEvery) {
+          await drainLosses(pending, batchLosses, learningRates, { step: recipe.step, epoch: epoch + 1, batchesPerEpoch });
+        }
+        options.onBatch?.({ epoch: epoch + 1, batch, batchesPerEpoch, epochs: recipe.epochs, learningRate });
+        await yieldToEventLoop();
+        if (options.signal?.aborted) {
+          aborted = true;
+          break;
+        }
+      }
+      await drainLosses(pending, batchLosses, learningRates, { step: recipe.step, epoch: epoch + 1, batchesPerEpoch });
+      if (aborted) break;
+
+      const epochLosses = batchLosses.slice(lossesBefore);
+      const evaluateNow = recipe.evaluate === 'every-epoch' || epoch === recipe.epochs - 1;
+      lastEval = evaluateNow ? await evaluate(net, decideOn, evalBatchSize) : null;
+      const record: EpochRecord = {
+        epoch: epoch + 1,
+        trainLoss: epochLosses.reduce((s, v) => s + v, 0) / epochLosses.length,
+        evalLoss: lastEval?.loss ?? null,
+        evalAccuracy: lastEval?.accuracy ?? null,
+        evalSet: lastEval ? (validation ? 'validation' : 'test') : null,
+        elapsedSeconds: elapsedSeconds(),
+      };
+      history.push(record);
+      options.onEpoch?.(record);
+      if (recipe.stopAtAccuracy !== null && lastEval && lastEval.accuracy >= recipe.stopAtAccuracy) {
+        stoppedEarly = epoch < recipe.epochs - 1;
+        break;
+      }
+    }
+
+    // With a validation split the test set is seen exactly once, here; otherwise the last
+    // evaluation already was on the test set.
+    let testResult: { loss: number; accuracy: number } | null = validation ? null : lastEval;
+    if (validation && !aborted) testResult = await evaluate(net, test, evalBatchSize);
+    const seconds = elapsedSeconds();
+
+    return {
+      step: recipe.step,
+      slug: recipe.slug,
+      net: recipe.net,
+      seed: options.seed,
+      backend: tf.getBackend(),
+      seconds,
+      epochs: history.length,
+      testAccuracy: testResult?.accuracy ?? null,
+      testLoss: testResult?.loss ?? null,
+      validationAccuracy: validation ? (history.at(-1)?.evalAccuracy ?? null) : null,
+      stoppedEarly,
+      partial: aborted,
+      history,
+      batchLosses,
+      learningRates,
+    };
+  } finally {
+    for (const loss of pending) loss.dispose();
+    for (const source of sources) source.dispose();
+    optimizer.dispose();
+    net.dispose();
+  }
+}
