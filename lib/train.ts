@@ -195,7 +195,7 @@ export async function trainRecipe(recipe: Recipe, data: MnistArrays, options: Tr
   const sources: BatchSource[] = [];
   const track = (source: BatchSource): BatchSource => (sources.push(source), source);
   const net = buildNet(recipe.net, initSeed);
-  const optimizer = createOptimizer(recipe.optimizer);
+  const optimizer = createOptimizer(recipe.optimizer, net.params);
   const pending: tf.Scalar[] = [];
   try {
     const train = track(makeSource(recipe, trainSplit, options.cacheFile));
