@@ -1,0 +1,380 @@
+/**
+ * The four nets of the ladder (`baseline`, `pooled`, `slim`, `final`), built fresh per run by
+ * `buildNet(name, seed)`, exactly as ../shared/docs/recipes.md describes them.
+ *
+ * Written in ops (tf.conv2d, tf.maxPool, tf.matMul) over named tf.Variables rather than layers:
+ * layers cannot draw PyTorch's init (uniform +-1/sqrt(fan_in) for biases too) nor drop whole
+ * feature maps, and ops give full control of every step. Tensors are NHWC throughout; the
+ * parameters keep PyTorch's names (`c1.weight`, `f1.bias`, ...) in TensorFlow layouts: conv
+ * weights HWIO, linear weights [in, out].
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { makeRng, nextSeed, type Rng } from './random';
+import type { NetName } from './recipes';
+
+export interface ForwardMode {
+  /** Dropout is active only when training, as in PyTorch's train()/eval(). */
+  training: boolean;
+  /** Seeds the dropout masks: same seed, same masks. Without it masks are unseeded. */
+  seed?: number;
+}
+
+export interface Net {
+  name: NetName;
+  /** PyTorch names -> variables in TensorFlow layouts (conv HWIO, linear [in, out]). */
+  params: Record<string, tf.Variable>;
+  /** Log-probabilities [B, 10] of a normalised NHWC batch [B, 28, 28, 1]; the caller disposes them. */
+  forward(x: tf.Tensor4D, mode: ForwardMode): tf.Tensor2D;
+  paramCount(): number;
+  /** Frees the variables; the net is unusable afterwards. */
+  dispose(): void;
+}
+
+/** A parameter in PyTorch layout, e.g. from a state_dict: `values` in row-major order of `shape`. */
+export interface PytorchArray {
+  shape: number[];
+  values: Float32Array;
+}
+
+/** The weights given do not fit the net. */
+export class WeightShapeError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'WeightShapeError';
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shapes, in PyTorch terms
+
+interface ConvShape {
+  outChannels: number;
+  inChannels: number;
+  kernel: number;
+}
+
+interface LinearShape {
+  outFeatures: number;
+  inFeatures: number;
+}
+
+interface Architecture {
+  c1: ConvShape;
+  c2: ConvShape;
+  f1: LinearShape;
+  f2: LinearShape;
+  /** The feature map f1 reads, [height, width, channels]: PyTorch flattens it as (C, H, W). */
+  flattened: [number, number, number];
+}
+
+export const ARCHITECTURES: Readonly<Record<NetName, Architecture>> = {
+  baseline: {
+    c1: { outChannels: 32, inChannels: 1, kernel: 3 },
+    c2: { outChannels: 64, inChannels: 32, kernel: 3 },
+    f1: { outFeatures: 128, inFeatures: 9216 },
+    f2: { outFeatures: 10, inFeatures: 128 },
+    flattened: [12, 12, 64],
+  },
+  pooled: {
+    c1: { outChannels: 32, inChannels: 1, kernel: 3 },
+    c2: { outChannels: 64, inChannels: 32, kernel: 3 },
+    f1: { outFeatures: 128, inFeatures: 1600 },
+    f2: { outFeatures: 10, inFeatures: 128 },
+    flattened: [5, 5, 64],
+  },
+  slim: {
+    c1: { outChannels: 24, inChannels: 1, kernel: 3 },
+    c2: { outChannels: 32, inChannels: 24, kernel: 3 },
+    f1: { outFeatures: 128, inFeatures: 800 },
+    f2: { outFeatures: 10, inFeatures: 128 },
+    flattened: [5, 5, 32],
+  },
+  final: {
+    c1: { outChannels: 24, inChannels: 1, kernel: 5 },
+    c2: { outChannels: 32, inChannels: 24, kernel: 3 },
+    f1: { outFeatures: 256, inFeatures: 800 },
+    f2: { outFeatures: 10, inFeatures: 256 },
+    flattened: [5, 5, 32],
+  },
+};
+
+type ParamRole = 'conv' | 'linear' | 'flatten-linear' | 'bias';
+
+interface ParamInfo {
+  name: string;
+  role: ParamRole;
+  /** Shape in PyTorch layout. */
+  pytorchShape: number[];
+  fanIn: number;
+}
+
+/** Every parameter of `name` in PyTorch's state_dict order, with its PyTorch shape and fan-in. */
+export function parameterInfo(name: NetName): ParamInfo[] {
+  const arch = ARCHITECTURES[name];
+  const infos: ParamInfo[] = [];
+  for (const layer of ['c1', 'c2'] as const) {
+    const { outChannels, inChannels, kernel } = arch[layer];
+    const fanIn = inChannels * kernel * kernel;
+    infos.push({ name: `${layer}.weight`, role: 'conv', pytorchShape: [outChannels, inChannels, kernel, kernel], fanIn });
+    infos.push({ name: `${layer}.bias`, role: 'bias', pytorchShape: [outChannels], fanIn });
+  }
+  for (const layer of ['f1', 'f2'] as const) {
+    const { outFeatures, inFeatures } = arch[layer];
+    const role = layer === 'f1' ? 'flatten-linear' : 'linear';
+    infos.push({ name: `${layer}.weight`, role, pytorchShape: [outFeatures, inFeatures], fanIn: inFeatures });
+    infos.push({ name: `${layer}.bias`, role: 'bias', pytorchShape: [outFeatures], fanIn: inFeatures });
+  }
+  return infos;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Layout conversion between PyTorch and TensorFlow.js (host arrays, no tensors)
+
+function tensorflowShape(info: ParamInfo): number[] {
+  const s = info.pytorchShape;
+  switch (info.role) {
+    case 'conv': // OIHW -> HWIO
+      return [s[2]!, s[3]!, s[1]!, s[0]!];
+    case 'linear':
+    case 'flatten-linear': // [out, in] -> [in, out]
+      return [s[1]!, s[0]!];
+    case 'bias':
+      return [...s];
+  }
+}
+
+/**
+ * Moves one parameter from PyTorch layout to ours. The two directions share the index map
+ * `pytorchIndexOf(ours)`, so `toTensorflow` and `toPytorch` are exact inverses.
+ */
+function layoutIndexMap(info: ParamInfo, arch: Architecture): Int32Array {
+  const size = info.pytorchShape.reduce((a, b) => a * b, 1);
+  const map = new Int32Array(size);
+  if (info.role === 'bias') {
+    for (let i = 0; i < size; i++) map[i] = i;
+    return map;
+  }
+  if (info.role === 'conv') {
+    const [outC, inC, kh, kw] = info.pytorchShape as [number, number, number, number];
+    let ours = 0;
+    for (let h = 0; h < kh; h++)
+      for (let w = 0; w < kw; w++)
+        for (let i = 0; i < inC; i++)
+          for (let o = 0; o < outC; o++) map[ours++] = ((o * inC + i) * kh + h) * kw + w;
+    return map;
+  }
+  const [outF, inF] = info.pytorchShape as [number, number];
+  if (info.role === 'linear') {
+    let ours = 0;
+    for (let i = 0; i < inF; i++) for (let o = 0; o < outF; o++) map[ours++] = o * inF + i;
+    return map;
+  }
+  // f1 reads the flattened feature map. PyTorch flattens NCHW as (C, H, W); we flatten NHWC as
+  // (H, W, C). Our input row (h, w, c) must therefore take PyTorch's input column c*H*W + h*W + w,
+  // or the loaded net computes something else entirely.
+  const [height, width, channels] = arch.flattened;
+  if (height * width * channels !== inF) {
+    throw new Error(`f1 expects ${inF} inputs but the feature map is ${height}x${width}x${channels}`);
+  }
+  let ours = 0;
+  for (let h = 0; h < height; h++)
+    for (let w = 0; w < width; w++)
+      for (let c = 0; c < channels; c++) {
+        const pytorchColumn = (c * height + h) * width + w;
+        for (let o = 0; o < outF; o++) map[ours++] = o * inF + pytorchColumn;
+      }
+  return map;
+}
+
+function toTensorflow(values: Float32Array, map: Int32Array): Float32Array {
+  const out = new Float32Array(map.length);
+  for (let i = 0; i < map.length; i++) out[i] = values[map[i]!]!;
+  return out;
+}
+
+function toPytorch(values: Float32Array, map: Int32Array): Float32Array {
+  const out = new Float32Array(map.length);
+  for (let i = 0; i < map.length; i++) out[map[i]!] = values[i]!;
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Building blocks
+
+type Params = Record<string, tf.Variable>;
+
+function conv(x: tf.Tensor4D, params: Params, layer: string): tf.Tensor4D {
+  const y = tf.conv2d(x, params[`${layer}.weight`] as tf.Tensor4D, 1, 'valid');
+  return tf.add(y, params[`${layer}.bias`]!);
+}
+
+function linear(x: tf.Tensor2D, params: Params, layer: string): tf.Tensor2D {
+  return tf.add(tf.matMul(x, params[`${layer}.weight`] as tf.Tensor2D), params[`${layer}.bias`]!);
+}
+
+function maxPool2(x: tf.Tensor4D): tf.Tensor4D {
+  return tf.maxPool(x, 2, 2, 'valid');
+}
+
+/** NHWC -> [B, H*W*C] in (H, W, C) order; f1's weights were permuted to match (see above). */
+function flatten(x: tf.Tensor4D): tf.Tensor2D {
+  return tf.reshape(x, [x.shape[0], -1]);
+}
+
+/** Dropout for one forward pass: identity in eval mode; each call in training draws a fresh mask. */
+type Dropout = <T extends tf.Tensor>(x: T, rate: number, noiseShape?: number[]) => T;
+
+function makeDropout(mode: ForwardMode): Dropout {
+  if (!mode.training) return (x) => x;
+  // one seed per dropout layer, all derived from the pass's seed, so layers draw different masks
+  const rng: Rng | null = mode.seed === undefined ? null : makeRng(mode.seed);
+  return (x, rate, noiseShape) =>
+    tf.dropout(x, rate, noiseShape, rng === null ? undefined : nextSeed(rng)) as typeof x;
+}
+
+/** PyTorch's Dropout2d on NHWC: one keep/drop draw per (sample, channel), a whole map at a time. */
+function channelDropout(dropout: Dropout, x: tf.Tensor4D, rate: number): tf.Tensor4D {
+  return dropout(x, rate, [x.shape[0], 1, 1, x.shape[3]]);
+}
+
+type Forward = (params: Params, x: tf.Tensor4D, dropout: Dropout) => tf.Tensor2D;
+
+// Shapes below are for a [B, 28, 28, 1] input.
+const FORWARDS: Record<NetName, Forward> = {
+  baseline: (p, x, dropout) => {
+    let h = tf.relu(conv(x, p, 'c1')); // [B, 26, 26, 32]
+    h = conv(h, p, 'c2'); // [B, 24, 24, 64]; no ReLU here, as in the original
+    h = maxPool2(h); // [B, 12, 12, 64]
+    h = channelDropout(dropout, h, 0.25);
+    let f = tf.relu(linear(flatten(h), p, 'f1')); // [B, 9216] -> [B, 128]
+    f = dropout(f, 0.5);
+    return tf.logSoftmax(linear(f, p, 'f2')); // [B, 10]
+  },
+  pooled: (p, x, dropout) => {
+    let h = maxPool2(tf.relu(conv(x, p, 'c1'))); // [B, 13, 13, 32]
+    h = maxPool2(tf.relu(conv(h, p, 'c2'))); // [B, 11, 11, 64] -> [B, 5, 5, 64]
+    let f = tf.relu(linear(flatten(h), p, 'f1')); // [B, 1600] -> [B, 128]
+    f = dropout(f, 0.5);
+    return tf.logSoftmax(linear(f, p, 'f2'));
+  },
+  slim: (p, x) => {
+    let h = maxPool2(tf.relu(conv(x, p, 'c1'))); // [B, 13, 13, 24]
+    h = maxPool2(tf.relu(conv(h, p, 'c2'))); // [B, 5, 5, 32]
+    const f = tf.relu(linear(flatten(h), p, 'f1')); // [B, 800] -> [B, 128]
+    return tf.logSoftmax(linear(f, p, 'f2'));
+  },
+  final: (p, x) => {
+    // pool before ReLU: same result (both monotone), a quarter of the ReLU work
+    let h = tf.relu(maxPool2(conv(x, p, 'c1'))); // [B, 24, 24, 24] -> [B, 12, 12, 24]
+    h = tf.relu(maxPool2(conv(h, p, 'c2'))); // [B, 10, 10, 32] -> [B, 5, 5, 32]
+    const f = tf.relu(linear(flatten(h), p, 'f1')); // [B, 800] -> [B, 256]
+    return tf.logSoftmax(linear(f, p, 'f2'));
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
+// Public API
+
+/**
+ * A fresh net with PyTorch's default init (Conv2d and Linear: weight and bias uniform in
+ * +-1/sqrt(fan_in)), drawn in PyTorch layout from `seed` and converted like loaded weights.
+ * The caller disposes the net.
+ */
+export function buildNet(name: NetName, seed: number): Net {
+  const arch = ARCHITECTURES[name];
+  if (!arch) throw new RangeError(`unknown net "${String(name)}": use one of ${Object.keys(ARCHITECTURES).join(', ')}`);
+  const rng = makeRng(seed);
+  const params: Params = {};
+  for (const info of parameterInfo(name)) {
+    const bound = 1 / Math.sqrt(info.fanIn);
+    const values = new Float32Array(info.pytorchShape.reduce((a, b) => a * b, 1));
+    for (let i = 0; i < values.length; i++) values[i] = (2 * rng() - 1) * bound;
+    const data = toTensorflow(values, layoutIndexMap(info, arch));
+    // no variable name: TF.js names must be unique engine-wide and two nets may coexist
+    params[info.name] = tf.tidy(() => tf.variable(tf.tensor(data, tensorflowShape(info)), true));
+  }
+  return makeNet(name, params);
+}
+
+function makeNet(name: NetName, params: Params): Net {
+  const forward = FORWARDS[name];
+  return {
+    name,
+    params,
+    forward: (x, mode) => tf.tidy(() => forward(params, x, makeDropout(mode))),
+    paramCount: () => Object.values(params).reduce((sum, v) => sum + v.size, 0),
+    dispose: () => {
+      for (const v of Object.values(params)) v.dispose();
+    },
+  };
+}
+
+/**
+ * Copies weights given in PyTorch layout into `net` (conv OIHW -> HWIO, linear [out, in] ->
+ * [in, out], and f1's input columns moved from PyTorch's (C, H, W) flatten order to our (H, W, C)).
+ * Every parameter of the net must be present with its PyTorch shape.
+ */
+export function loadPytorchWeights(net: Net, weights: Record<string, PytorchArray>): void {
+  const arch = ARCHITECTURES[net.name];
+  for (const info of parameterInfo(net.name)) {
+    const given = weights[info.name];
+    if (!given) throw new WeightShapeError(`no "${info.name}" in the weights given: pass every parameter of ${net.name}`);
+    if (given.shape.join(',') !== info.pytorchShape.join(',')) {
+      throw new WeightShapeError(
+        `${info.name} has shape [${given.shape.join(', ')}], ${net.name} needs [${info.pytorchShape.join(', ')}] (PyTorch layout)`,
+      );
+    }
+    const data = toTensorflow(given.values, layoutIndexMap(info, arch));
+    tf.tidy(() => net.params[info.name]!.assign(tf.tensor(data, tensorflowShape(info))));
+  }
+}
+
+/**
+ * Tensors keyed by parameter name (the parameters themselves, or their gradients), read back
+ * in PyTorch layout: the inverse of loadPytorchWeights. Does not dispose `tensors`.
+ */
+export async function toPytorchLayout(
+  net: Net,
+  tensors: Record<string, tf.Tensor>,
+): Promise<Record<string, PytorchArray>> {
+  const arch = ARCHITECTURES[net.name];
+  const out: Record<string, PytorchArray> = {};
+  for (const info of parameterInfo(net.name)) {
+    const tensor = tensors[info.name];
+    if (!tensor) continue;
+    const values = (await tensor.data()) as Float32Array;
+    out[info.name] = { shape: [...info.pytorchShape], values: toPytorch(values, layoutIndexMap(info, arch)) };
+  }
+  return out;
+}
+
+/** Mean negative log-likelihood of int32 `labels` [B] under `logProbs` [B, classes]; caller disposes. */
+export function nllLoss(logProbs: tf.Tensor2D, labels: tf.Tensor1D): tf.Scalar {
+  if (labels.dtype !== 'int32') {
+    throw new TypeError(`labels must be int32, got ${labels.dtype}: cast them with tf.cast(labels, 'int32')`);
+  }
+  return tf.tidy(() => {
+    const picked = tf.sum(tf.mul(logProbs, tf.oneHot(labels, logProbs.shape[1])), 1); // [B]
+    return tf.neg(tf.mean(picked)) as tf.Scalar;
+  });
+}
+
+/**
+ * The mean NLL of one batch and its gradient for every parameter, keyed by parameter name
+ * (TensorFlow layouts, like `net.params`). The caller disposes `loss` and every gradient.
+ */
+export function lossAndGradients(
+  net: Net,
+  x: tf.Tensor4D,
+  labels: tf.Tensor1D,
+  mode: ForwardMode,
+): { loss: tf.Scalar; grads: Record<string, tf.Tensor> } {
+  const names = Object.keys(net.params);
+  const variables = names.map((n) => net.params[n]!);
+  const { value, grads } = tf.variableGrads(() => nllLoss(net.forward(x, mode), labels), variables);
+  const byParam: Record<string, tf.Tensor> = {};
+  names.forEach((n, i) => {
+    byParam[n] = grads[variables[i]!.name]!;
+  });
+  return { loss: value as tf.Scalar, grads: byParam };
+}

@@ -1,0 +1,155 @@
+/**
+ * Optimizers that step exactly like PyTorch's, with a learning rate the schedule sets before
+ * every batch.
+ *
+ * Adam: TensorFlow.js's own AdamOptimizer computes PyTorch's update (bias-corrected moments,
+ * eps added to sqrt(v_hat)), so it is used as is; the subclass only exposes the learning rate.
+ *
+ * Adadelta: TensorFlow.js's AdadeltaOptimizer (4.22) divides by sqrt(E[g^2] + eps) taken BEFORE
+ * this step's gradient is folded in; PyTorch (and the Adadelta paper) use the updated E[g^2].
+ * Its very first step is therefore lr * sqrt(eps)/sqrt(eps) * g = lr * g instead of about
+ * lr * 1e-3 * sign(g), which the fixtures show (test/optimizer.test.ts keeps that proof), so
+ * Adadelta is written here.
+ *
+ * The optimizer is created for one set of variables (a net's `params`) and takes gradients keyed
+ * by the same names, so callers never see TensorFlow.js's engine-wide variable names.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { OptimizerSpec } from './recipes';
+
+export interface ScheduledOptimizer {
+  readonly kind: OptimizerSpec['kind'];
+  /** The learning rate the next step uses. */
+  readonly learningRate: number;
+  setLearningRate(learningRate: number): void;
+  /**
+   * One step: every variable given at creation moves by its gradient in `grads` (keyed by the
+   * same names; all must be present). Does not dispose `grads`.
+   */
+  applyGradients(grads: Record<string, tf.Tensor>): void;
+  /** Frees the optimizer's state (moments, accumulators); not the variables. */
+  dispose(): void;
+}
+
+/** TensorFlow.js's Adam with its protected learning rate settable between steps. */
+class SettableAdam extends tf.AdamOptimizer {
+  get currentLearningRate(): number {
+    return this.learningRate;
+  }
+  setLearningRate(learningRate: number): void {
+    this.learningRate = learningRate;
+  }
+}
+
+interface AdadeltaSlot {
+  /** E[g^2], PyTorch's square_avg. */
+  squareAvg: tf.Variable;
+  /** E[dx^2], PyTorch's acc_delta. */
+  accDelta: tf.Variable;
+}
+
+function checkLearningRate(learningRate: number): void {
+  if (!Number.isFinite(learningRate) || learningRate < 0) {
+    throw new RangeError(`learning rate must be a finite number >= 0, got ${String(learningRate)}`);
+  }
+}
+
+/** Keys of `grads` must be exactly the optimizer's variables, so no variable silently stands still. */
+function checkGradientNames(names: readonly string[], grads: Record<string, tf.Tensor>): void {
+  for (const name of names) {
+    if (!grads[name]) throw new RangeError(`no gradient for "${name}": pass one for every parameter`);
+  }
+  for (const name of Object.keys(grads)) {
+    if (!names.includes(name)) {
+      throw new RangeError(`gradient for unknown parameter "${name}": expected ${names.join(', ')}`);
+    }
+  }
+}
+
+function createAdam(
+  spec: Extract<OptimizerSpec, { kind: 'adam' }>,
+  params: Record<string, tf.Variable>,
+): ScheduledOptimizer {
+  const names = Object.keys(params);
+  const adam = new SettableAdam(spec.lr, spec.beta1, spec.beta2, spec.eps);
+  return {
+    kind: 'adam',
+    get learningRate() {
+      return adam.currentLearningRate;
+    },
+    setLearningRate: (learningRate) => {
+      checkLearningRate(learningRate);
+      adam.setLearningRate(learningRate);
+    },
+    applyGradients: (grads) => {
+      checkGradientNames(names, grads);
+      // TF.js keeps its moments by position, so the order is always the creation order
+      adam.applyGradients(names.map((name) => ({ name: params[name]!.name, tensor: grads[name]! })));
+    },
+    dispose: () => adam.dispose(),
+  };
+}
+
+function createAdadelta(
+  spec: Extract<OptimizerSpec, { kind: 'adadelta' }>,
+  params: Record<string, tf.Variable>,
+): ScheduledOptimizer {
+  const names = Object.keys(params);
+  const { rho, eps } = spec;
+  let learningRate = spec.lr;
+  const slots: Record<string, AdadeltaSlot> = {};
+  for (const name of names) {
+    slots[name] = tf.tidy(() => ({
+      squareAvg: tf.variable(tf.zerosLike(params[name]!), false),
+      accDelta: tf.variable(tf.zerosLike(params[name]!), false),
+    }));
+  }
+  return {
+    kind: 'adadelta',
+    get learningRate() {
+      return learningRate;
+    },
+    setLearningRate: (next) => {
+      checkLearningRate(next);
+      learningRate = next;
+    },
+    applyGradients: (grads) => {
+      checkGradientNames(names, grads);
+      tf.tidy(() => {
+        for (const name of names) {
+          const param = params[name]!;
+          const grad = grads[name]!;
+          const { squareAvg, accDelta } = slots[name]!;
+          // PyTorch's order: E[g^2] first, then the step uses the updated E[g^2]
+          const newSquareAvg = tf.add(tf.mul(squareAvg, rho), tf.mul(tf.square(grad), 1 - rho));
+          const delta = tf.mul(tf.div(tf.sqrt(tf.add(accDelta, eps)), tf.sqrt(tf.add(newSquareAvg, eps))), grad);
+          squareAvg.assign(newSquareAvg);
+          accDelta.assign(tf.add(tf.mul(accDelta, rho), tf.mul(tf.square(delta), 1 - rho)));
+          param.assign(tf.sub(param, tf.mul(delta, learningRate)));
+        }
+      });
+    },
+    dispose: () => {
+      for (const slot of Object.values(slots)) {
+        slot.squareAvg.dispose();
+        slot.accDelta.dispose();
+      }
+    },
+  };
+}
+
+/**
+ * A PyTorch-exact optimizer for `params` (e.g. `net.params`), hyperparameters all taken from
+ * `spec` (TF.js defaults differ from PyTorch's, so none is left to a default). The caller
+ * disposes it.
+ */
+export function createOptimizer(spec: OptimizerSpec, params: Record<string, tf.Variable>): ScheduledOptimizer {
+  checkLearningRate(spec.lr);
+  if (Object.keys(params).length === 0) throw new RangeError('createOptimizer needs at least one variable');
+  switch (spec.kind) {
+    case 'adam':
+      return createAdam(spec, params);
+    case 'adadelta':
+      return createAdadelta(spec, params);
+  }
+}
