@@ -1,0 +1,572 @@
+/**
+ * MNIST, the way a careful user wants it: found on disk or downloaded and verified, parsed with
+ * every header field checked, normalised exactly as torchvision does, and put on the device once.
+ *
+ * Two data paths, as in the ladder: steps 01-03 read samples one by one (lib/loader.ts); step 04 on
+ * keeps each split as one normalised tensor on the device and cuts batches out of it with
+ * `tf.slice` (or `tf.gather` through a seeded permutation when an epoch is shuffled). The
+ * normalised float32 dataset is saved once to a single file and loaded with one read.
+ */
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { userCacheDir, type Env } from './cache-dir';
+import { defaultProgress, downloadVerified, DownloadError, type ProgressCallback } from './download';
+import { decodeIdxImages, decodeIdxLabels, gunzipIdx, IdxFormatError, IMAGE_SIZE, PIXELS_PER_IMAGE } from './idx';
+import { makeRng, permutation } from './random';
+
+export type { DownloadProgress } from './download';
+export { PIXELS_PER_IMAGE } from './idx';
+
+// ---------------------------------------------------------------- the four files
+
+/** One split of MNIST as the files hold it: raw uint8 pixels (count * 784) and labels 0-9. */
+export interface Split {
+  images: Uint8Array;
+  labels: Uint8Array;
+  count: number;
+}
+
+export interface MnistArrays {
+  train: Split;
+  test: Split;
+}
+
+interface MnistFile {
+  name: string;
+  sha256: string;
+  split: 'train' | 'test';
+  kind: 'images' | 'labels';
+  count: number;
+}
+
+/** The original LeCun archives, byte for byte; any other content is refused. */
+export const MNIST_FILES: readonly MnistFile[] = [
+  { name: 'train-images-idx3-ubyte.gz', sha256: '440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609', split: 'train', kind: 'images', count: 60_000 },
+  { name: 'train-labels-idx1-ubyte.gz', sha256: '3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c', split: 'train', kind: 'labels', count: 60_000 },
+  { name: 't10k-images-idx3-ubyte.gz', sha256: '8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6', split: 'test', kind: 'images', count: 10_000 },
+  { name: 't10k-labels-idx1-ubyte.gz', sha256: 'f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6', split: 'test', kind: 'labels', count: 10_000 },
+];
+
+/** Public copies of the original archives: the one torchvision uses, then TensorFlow's. */
+export const MNIST_MIRRORS: readonly string[] = [
+  'https://ossci-datasets.s3.amazonaws.com/mnist/',
+  'https://storage.googleapis.com/cvdf-datasets/mnist/',
+];
+
+export interface LoadMnistOptions {
+  /** A folder holding the four .gz files; trusted only after each file's SHA-256 matches. Default: env MNIST_DIR. */
+  dir?: string;
+  /** Where downloads go and are looked for. Default: `$XDG_CACHE_HOME/mnist-speedrun` or `~/.cache/mnist-speedrun`. */
+  cacheDir?: string;
+  mirrors?: readonly string[];
+  /** Download progress; default: a text line on stderr when it is a terminal. */
+  onProgress?: ProgressCallback;
+  fetchImpl?: typeof fetch;
+  /** Where MNIST_DIR and XDG_CACHE_HOME are read (default process.env); tests pass their own. */
+  env?: Env;
+  /** Give up on a mirror that sends nothing for this long (default 30 s). */
+  stallTimeoutMs?: number;
+}
+
+/** The files are not where they should be and could not be fetched; the message says where to put them. */
+export class MnistNotFoundError extends Error {
+  override name = 'MnistNotFoundError';
+}
+
+/** A file whose SHA-256 is not the original's: corrupt, truncated or another dataset. */
+export class MnistChecksumError extends Error {
+  override name = 'MnistChecksumError';
+  constructor(
+    readonly filePath: string,
+    readonly expectedSha256: string,
+    readonly actualSha256: string,
+    diagnosis: string,
+  ) {
+    super(
+      `${filePath} fails its SHA-256 check (expected ${expectedSha256}, got ${actualSha256}): ${diagnosis}; ` +
+        `replace it with the original from ${MNIST_MIRRORS[0]}${path.basename(filePath)}`,
+    );
+  }
+}
+
+function sha256Hex(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+function fileKey(filePath: string, stat: fs.Stats): string {
+  return `${path.resolve(filePath)}\0${stat.size}\0${stat.mtimeMs}`;
+}
+
+/**
+ * Process-wide memo of each file's hash and un-gzipped bytes, keyed by path, size and mtime so an
+ * edited file is read again. Hashing is cheap but un-gzipping 47 MB is not, and notebooks and tests
+ * load MNIST many times in one process. Callers get copies, never the memo's arrays.
+ */
+const fileMemo = new Map<string, { sha256: string; raw?: Uint8Array }>();
+
+function hashFile(filePath: string): { key: string; sha256: string; bytes?: Buffer } {
+  const key = fileKey(filePath, fs.statSync(filePath));
+  const known = fileMemo.get(key);
+  if (known) return { key, sha256: known.sha256 };
+  const bytes = fs.readFileSync(filePath);
+  const sha256 = sha256Hex(bytes);
+  fileMemo.set(key, { sha256 });
+  return { key, sha256, bytes };
+}
+
+/** Why a file with the wrong hash is wrong, for the error message: its own format error, or none. */
+function diagnose(bytes: Uint8Array, file: MnistFile): string {
+  try {
+    const raw = gunzipIdx(bytes, file.name);
+    if (file.kind === 'images') decodeIdxImages(raw, file.name, { count: file.count });
+    else decodeIdxLabels(raw, file.name, { count: file.count });
+  } catch (error) {
+    if (error instanceof IdxFormatError) return `it ${error.reason}`;
+    throw error;
+  }
+  return `it is well-formed IDX data of the right shape but not the MNIST file (another dataset such as Fashion-MNIST, or altered bytes)`;
+}
+
+function verifyFile(filePath: string, file: MnistFile): string {
+  const { key, sha256, bytes } = hashFile(filePath);
+  if (sha256 !== file.sha256) {
+    throw new MnistChecksumError(filePath, file.sha256, sha256, diagnose(bytes ?? fs.readFileSync(filePath), file));
+  }
+  return key;
+}
+
+function readVerifiedRaw(filePath: string, file: MnistFile): Uint8Array {
+  const key = verifyFile(filePath, file);
+  const entry = fileMemo.get(key)!;
+  if (!entry.raw) entry.raw = gunzipIdx(fs.readFileSync(filePath), file.name);
+  return entry.raw;
+}
+
+function fileListText(): string {
+  return MNIST_FILES.map((file) => file.name).join(', ');
+}
+
+function whereToGetText(): string {
+  return `download them from ${MNIST_MIRRORS.join(' or ')} (e.g. ${MNIST_MIRRORS[0]}${MNIST_FILES[0]!.name})`;
+}
+
+/** Reads and checks the four files of `dir`; every file is verified before any is parsed. */
+function readMnistDir(dir: string, source: string): MnistArrays {
+  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) {
+    throw new MnistNotFoundError(
+      `MNIST folder ${dir} (from ${source}) does not exist; create it and put ${fileListText()} there, or point ${source} elsewhere`,
+    );
+  }
+  const missing = MNIST_FILES.filter((file) => !fs.existsSync(path.join(dir, file.name)));
+  if (missing.length > 0) {
+    throw new MnistNotFoundError(
+      `MNIST folder ${dir} (from ${source}) lacks ${missing.map((file) => file.name).join(', ')}; ${whereToGetText()} into it`,
+    );
+  }
+  for (const file of MNIST_FILES) verifyFile(path.join(dir, file.name), file);
+  const parts = new Map<string, Uint8Array>();
+  for (const file of MNIST_FILES) {
+    const raw = readVerifiedRaw(path.join(dir, file.name), file);
+    // Verified bytes still go through the parser: it is what turns the header into counts.
+    const body = file.kind === 'images'
+      ? decodeIdxImages(raw, file.name, { count: file.count }).pixels
+      : decodeIdxLabels(raw, file.name, { count: file.count });
+    parts.set(`${file.split}-${file.kind}`, body.slice());
+  }
+  const split = (name: 'train' | 'test'): Split => {
+    const images = parts.get(`${name}-images`)!;
+    return { images, labels: parts.get(`${name}-labels`)!, count: images.length / PIXELS_PER_IMAGE };
+  };
+  return { train: split('train'), test: split('test') };
+}
+
+/** True when the cache holds a verified copy; a copy that fails its checksum is ours to delete. */
+function isCachedCopyGood(filePath: string, file: MnistFile): boolean {
+  if (!fs.existsSync(filePath)) return false;
+  try {
+    verifyFile(filePath, file);
+    return true;
+  } catch (error) {
+    if (!(error instanceof MnistChecksumError)) throw error;
+    fs.rmSync(filePath, { force: true });
+    return false;
+  }
+}
+
+/**
+ * MNIST as raw arrays. Looks in `options.dir` (else env MNIST_DIR) and fails there with a clear
+ * error if that folder is wrong; else in the cache folder, downloading any missing file from the
+ * mirrors. Every file must match the original's SHA-256.
+ */
+export async function loadMnist(options: LoadMnistOptions = {}): Promise<MnistArrays> {
+  const env = options.env ?? process.env;
+  const envDir = env.MNIST_DIR !== undefined && env.MNIST_DIR !== '' ? env.MNIST_DIR : undefined;
+  if (options.dir !== undefined) return readMnistDir(options.dir, 'the dir option');
+  if (envDir !== undefined) return readMnistDir(envDir, 'MNIST_DIR');
+
+  const cacheDir = options.cacheDir ?? userCacheDir(env);
+  const mirrors = options.mirrors ?? MNIST_MIRRORS;
+  const missing = MNIST_FILES.filter((file) => !isCachedCopyGood(path.join(cacheDir, file.name), file));
+  const onProgress = defaultProgress(options.onProgress);
+  for (const file of missing) {
+    try {
+      await downloadVerified(file, {
+        mirrors,
+        destDir: cacheDir,
+        onProgress,
+        fetchImpl: options.fetchImpl,
+        stallTimeoutMs: options.stallTimeoutMs,
+      });
+    } catch (error) {
+      if (!(error instanceof DownloadError)) throw error;
+      throw new MnistNotFoundError(
+        `MNIST is not in ${cacheDir} and could not be downloaded (${error.failures.join('; ')}); ` +
+          `put ${fileListText()} in ${cacheDir} or in a folder named by MNIST_DIR; ${whereToGetText()}`,
+      );
+    }
+  }
+  return readMnistDir(cacheDir, 'the cache folder');
+}
+
+// ---------------------------------------------------------------- normalising and subsets
+
+export const MNIST_MEAN = 0.1307;
+export const MNIST_STD = 0.3081;
+
+/**
+ * One pixel as torchvision's ToTensor + Normalize computes it, in float32 at every step
+ * (x / 255, then - mean, then / std), so values match PyTorch bit for bit.
+ */
+export function normalisePixel(value: number): number {
+  const scaled = Math.fround(value / 255);
+  return Math.fround(Math.fround(scaled - Math.fround(MNIST_MEAN)) / Math.fround(MNIST_STD));
+}
+
+const NORMALISED_BY_BYTE = Float32Array.from({ length: 256 }, (_, value) => normalisePixel(value));
+
+/** (x/255 - 0.1307)/0.3081 for every pixel; same layout as the input (N*784 = NHWC with C=1). */
+export function normalise(images: Uint8Array): Float32Array {
+  const out = new Float32Array(images.length);
+  for (let i = 0; i < images.length; i++) out[i] = NORMALISED_BY_BYTE[images[i]!]!;
+  return out;
+}
+
+function checkCount(name: string, value: number, max: number): void {
+  if (!Number.isInteger(value) || value < 0 || value > max) {
+    throw new RangeError(`${name} must be an integer from 0 to ${max}, got ${value}`);
+  }
+}
+
+/** The samples at `indices`, copied, in that order. */
+export function selectSamples(split: Split, indices: ArrayLike<number>): Split {
+  const images = new Uint8Array(indices.length * PIXELS_PER_IMAGE);
+  const labels = new Uint8Array(indices.length);
+  for (let i = 0; i < indices.length; i++) {
+    const from = indices[i]!;
+    images.set(split.images.subarray(from * PIXELS_PER_IMAGE, (from + 1) * PIXELS_PER_IMAGE), i * PIXELS_PER_IMAGE);
+    labels[i] = split.labels[from]!;
+  }
+  return { images, labels, count: indices.length };
+}
+
+function firstSamples(split: Split, count: number): Split {
+  return {
+    images: split.images.slice(0, count * PIXELS_PER_IMAGE),
+    labels: split.labels.slice(0, count),
+    count,
+  };
+}
+
+/** The first `trainCount` training and `testCount` test samples (copies), for short runs and tests. */
+export function takeSubset(arrays: MnistArrays, trainCount: number, testCount: number): MnistArrays {
+  checkCount('trainCount', trainCount, arrays.train.count);
+  checkCount('testCount', testCount, arrays.test.count);
+  return { train: firstSamples(arrays.train, trainCount), test: firstSamples(arrays.test, testCount) };
+}
+
+/**
+ * Splits `count` samples, drawn by a seeded permutation, off `split` as a validation set; both
+ * parts keep the original order of their samples. The same seed always holds out the same images.
+ */
+export function holdOutValidation(split: Split, count: number, seed: number): { train: Split; validation: Split } {
+  if (!Number.isInteger(count) || count < 1 || count >= split.count) {
+    throw new RangeError(`validation count must be an integer from 1 to ${split.count - 1}, got ${count}`);
+  }
+  const order = permutation(split.count, makeRng(seed));
+  const validationIndices = order.slice(0, count).sort();
+  const trainIndices = order.slice(count).sort();
+  return { train: selectSamples(split, trainIndices), validation: selectSamples(split, validationIndices) };
+}
+
+/** The sample order of one epoch: seeded permutation, or null for the file order. Shared by both data paths. */
+export function epochOrder(count: number, shuffleSeed: number | null): Int32Array | null {
+  return shuffleSeed === null ? null : permutation(count, makeRng(shuffleSeed));
+}
+
+/** Throws unless `batchSize` is a positive integer. */
+export function checkBatchSize(batchSize: number): void {
+  if (!Number.isInteger(batchSize) || batchSize < 1) {
+    throw new RangeError(`batchSize must be a positive integer, got ${batchSize}`);
+  }
+}
+
+// ---------------------------------------------------------------- the one-file preprocessed cache
+//
+// Layout (little-endian), version 1:
+//   0  8 bytes  magic "MNISTF32"
+//   8  uint32   version
+//  12  uint32   split count k
+//  16  uint32   pixels per image (784)
+//  20  uint32   header bytes (96 + 4k)
+//  24  32 bytes SHA-256 of the source splits (raw pixels and labels): a cache made from other data is stale
+//  56  32 bytes SHA-256 of the payload
+//  88  uint64   payload bytes
+//  96  uint32 x k  sample count of each split
+//  then, per split: float32 normalised images [count, 28, 28, 1], int32 labels [count]
+// The header is a multiple of 4 bytes, so the payload is read as typed-array views without a copy.
+
+const CACHE_MAGIC = 'MNISTF32';
+const CACHE_VERSION = 1;
+const CACHE_FIXED_HEADER_BYTES = 96;
+
+/** What happened to the preprocessed cache file on a load. */
+export type CacheOutcome = 'disabled' | 'hit' | 'created' | 'rebuilt';
+
+/** Why a cache file was not trusted; caught by the loader, which rebuilds the file. */
+export class PreprocessedCacheError extends Error {
+  override name = 'PreprocessedCacheError';
+}
+
+export interface PreprocessedSplit {
+  images: Float32Array;
+  labels: Int32Array;
+  count: number;
+}
+
+/** The default file for the preprocessed dataset, in the user cache folder. */
+export function preprocessedCacheFile(cacheDir: string = userCacheDir()): string {
+  return path.join(cacheDir, `mnist-normalised-v${CACHE_VERSION}.bin`);
+}
+
+/** Identifies the raw data a cache file was built from. */
+export function sourceDigest(splits: readonly Split[]): Buffer {
+  const hash = createHash('sha256');
+  for (const split of splits) {
+    const count = Buffer.alloc(4);
+    count.writeUInt32LE(split.count);
+    hash.update(count).update(split.images).update(split.labels);
+  }
+  return hash.digest();
+}
+
+function bytesOf(array: Float32Array | Int32Array): Uint8Array {
+  return new Uint8Array(array.buffer, array.byteOffset, array.byteLength);
+}
+
+function preprocess(split: Split): PreprocessedSplit {
+  return { images: normalise(split.images), labels: Int32Array.from(split.labels), count: split.count };
+}
+
+function headerBytes(splitCount: number): number {
+  return CACHE_FIXED_HEADER_BYTES + 4 * splitCount;
+}
+
+/** Writes the preprocessed splits to `file` atomically (temp file in the same folder, then rename). */
+export function writePreprocessedCache(file: string, sources: readonly Split[], splits: readonly PreprocessedSplit[]): void {
+  if (os.endianness() !== 'LE') throw new PreprocessedCacheError('the preprocessed cache format is little-endian only');
+  const parts = splits.flatMap((split) => [bytesOf(split.images), bytesOf(split.labels)]);
+  const payloadHash = createHash('sha256');
+  let payloadBytes = 0;
+  for (const part of parts) {
+    payloadHash.update(part);
+    payloadBytes += part.length;
+  }
+  const header = Buffer.alloc(headerBytes(splits.length));
+  header.write(CACHE_MAGIC, 0, 'latin1');
+  header.writeUInt32LE(CACHE_VERSION, 8);
+  header.writeUInt32LE(splits.length, 12);
+  header.writeUInt32LE(PIXELS_PER_IMAGE, 16);
+  header.writeUInt32LE(header.length, 20);
+  sourceDigest(sources).copy(header, 24);
+  payloadHash.digest().copy(header, 56);
+  header.writeBigUInt64LE(BigInt(payloadBytes), 88);
+  splits.forEach((split, i) => header.writeUInt32LE(split.count, CACHE_FIXED_HEADER_BYTES + 4 * i));
+
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const tempPath = `${file}.${process.pid}.${Math.random().toString(36).slice(2, 10)}.tmp`;
+  try {
+    const fd = fs.openSync(tempPath, 'wx');
+    try {
+      fs.writeSync(fd, header);
+      for (const part of parts) fs.writeSync(fd, part);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(tempPath, file);
+  } finally {
+    fs.rmSync(tempPath, { force: true });
+  }
+}
+
+/**
+ * Reads `file` in one read and returns views of its payload, or throws PreprocessedCacheError when
+ * anything (magic, version, counts, source data, payload checksum, length) does not match `sources`.
+ */
+export function readPreprocessedCache(file: string, sources: readonly Split[]): PreprocessedSplit[] {
+  let bytes: Buffer;
+  try {
+    bytes = fs.readFileSync(file);
+  } catch (error) {
+    throw new PreprocessedCacheError(`cannot read ${file}: ${(error as Error).message}`);
+  }
+  const reject = (why: string): never => {
+    throw new PreprocessedCacheError(`${file} ${why}`);
+  };
+  const headerLength = headerBytes(sources.length);
+  if (bytes.length < headerLength) reject(`is too short (${bytes.length} bytes)`);
+  if (bytes.toString('latin1', 0, 8) !== CACHE_MAGIC) reject('has the wrong magic');
+  if (bytes.readUInt32LE(8) !== CACHE_VERSION) reject(`has version ${bytes.readUInt32LE(8)}, expected ${CACHE_VERSION}`);
+  if (bytes.readUInt32LE(12) !== sources.length) reject(`holds ${bytes.readUInt32LE(12)} splits, expected ${sources.length}`);
+  if (bytes.readUInt32LE(16) !== PIXELS_PER_IMAGE) reject('has the wrong image size');
+  if (bytes.readUInt32LE(20) !== headerLength) reject('has the wrong header length');
+  sources.forEach((source, i) => {
+    const count = bytes.readUInt32LE(CACHE_FIXED_HEADER_BYTES + 4 * i);
+    if (count !== source.count) reject(`split ${i} holds ${count} samples, expected ${source.count}`);
+  });
+  if (!bytes.subarray(24, 56).equals(sourceDigest(sources))) reject('was made from other data');
+  const expectedPayload = sources.reduce((sum, source) => sum + source.count * (PIXELS_PER_IMAGE + 1) * 4, 0);
+  const payloadBytes = Number(bytes.readBigUInt64LE(88));
+  if (payloadBytes !== expectedPayload || bytes.length - headerLength !== payloadBytes) {
+    reject(`has ${bytes.length - headerLength} payload bytes, expected ${expectedPayload}`);
+  }
+  const payload = bytes.subarray(headerLength);
+  if (!createHash('sha256').update(payload).digest().equals(bytes.subarray(56, 88))) reject('fails its payload checksum');
+
+  // readFileSync of a large file gets its own aligned buffer; a small one may sit in a shared pool at any offset.
+  const aligned = payload.byteOffset % 4 === 0 ? payload : Uint8Array.prototype.slice.call(payload);
+  let offset = aligned.byteOffset;
+  return sources.map((source) => {
+    const images = new Float32Array(aligned.buffer, offset, source.count * PIXELS_PER_IMAGE);
+    offset += images.byteLength;
+    const labels = new Int32Array(aligned.buffer, offset, source.count);
+    offset += labels.byteLength;
+    return { images, labels, count: source.count };
+  });
+}
+
+/** The preprocessed splits from `cacheFile` when it is valid, else computed (and the file rewritten). */
+export function preprocessWithCache(
+  sources: readonly Split[],
+  cacheFile: string | undefined,
+): { splits: PreprocessedSplit[]; cache: CacheOutcome } {
+  if (cacheFile === undefined) return { splits: sources.map(preprocess), cache: 'disabled' };
+  const existed = fs.existsSync(cacheFile);
+  if (existed) {
+    try {
+      return { splits: readPreprocessedCache(cacheFile, sources), cache: 'hit' };
+    } catch (error) {
+      if (!(error instanceof PreprocessedCacheError)) throw error;
+    }
+  }
+  const splits = sources.map(preprocess);
+  writePreprocessedCache(cacheFile, sources, splits);
+  return { splits, cache: existed ? 'rebuilt' : 'created' };
+}
+
+// ---------------------------------------------------------------- device tensors and batches
+
+/** A split living on the device as two tensors; `dispose()` frees both. */
+export interface DeviceSplit {
+  images: tf.Tensor4D; // [N, 28, 28, 1] normalised
+  labels: tf.Tensor1D; // [N] int32
+  count: number;
+  dispose(): void;
+}
+
+/** One batch; the consumer disposes both tensors. */
+export interface Batch {
+  x: tf.Tensor4D; // [B, 28, 28, 1]
+  y: tf.Tensor1D; // [B] int32
+}
+
+export interface DeviceLoadOptions {
+  /** The one-file preprocessed cache; omitted: normalise in memory, write nothing. */
+  cacheFile?: string;
+}
+
+/** Device tensors for preprocessed data; the caller disposes them through `dispose()`. */
+export function toDevice(split: PreprocessedSplit): DeviceSplit {
+  const images = tf.tensor4d(split.images, [split.count, IMAGE_SIZE, IMAGE_SIZE, 1], 'float32');
+  const labels = tf.tensor1d(split.labels, 'int32');
+  return {
+    images,
+    labels,
+    count: split.count,
+    dispose: () => {
+      images.dispose();
+      labels.dispose();
+    },
+  };
+}
+
+export interface DeviceMnist {
+  train: DeviceSplit;
+  test: DeviceSplit;
+  cache: CacheOutcome;
+  dispose(): void;
+}
+
+/**
+ * Step 04's "saved once, loaded once": train and test, normalised, in ONE cache file read in one
+ * go and put on the device. The caller disposes the result.
+ */
+export function loadDeviceMnist(arrays: MnistArrays, options: DeviceLoadOptions = {}): DeviceMnist {
+  const { splits, cache } = preprocessWithCache([arrays.train, arrays.test], options.cacheFile);
+  const train = toDevice(splits[0]!);
+  const test = toDevice(splits[1]!);
+  return {
+    train,
+    test,
+    cache,
+    dispose: () => {
+      train.dispose();
+      test.dispose();
+    },
+  };
+}
+
+/** One split on the device, through its own cache file when `cacheFile` is given. The caller disposes it. */
+export function loadDeviceSplit(split: Split, options: DeviceLoadOptions = {}): DeviceSplit {
+  return toDevice(preprocessWithCache([split], options.cacheFile).splits[0]!);
+}
+
+/**
+ * The batches of one epoch, cut from the device tensors: `tf.slice` in file order, or, with a
+ * shuffle seed, `tf.gather` through a seeded permutation held on the device. Keeps the last
+ * partial batch, as PyTorch does (60,000 at 256 -> 235 batches). Each batch is the consumer's to
+ * dispose; the permutation is freed when the generator finishes or is abandoned with `return()`.
+ */
+export function* deviceBatches(data: DeviceSplit, batchSize: number, shuffleSeed: number | null): Generator<Batch> {
+  checkBatchSize(batchSize);
+  const order = epochOrder(data.count, shuffleSeed);
+  const orderOnDevice = order === null ? null : tf.tensor1d(order, 'int32');
+  try {
+    for (let start = 0; start < data.count; start += batchSize) {
+      const size = Math.min(batchSize, data.count - start);
+      const [x, y] = tf.tidy((): [tf.Tensor4D, tf.Tensor1D] => {
+        if (orderOnDevice === null) {
+          return [tf.slice(data.images, [start, 0, 0, 0], [size, -1, -1, -1]), tf.slice(data.labels, [start], [size])];
+        }
+        const indices = tf.slice(orderOnDevice, [start], [size]);
+        return [tf.gather(data.images, indices), tf.gather(data.labels, indices)];
+      });
+      yield { x, y };
+    }
+  } finally {
+    orderOnDevice?.dispose();
+  }
+}
