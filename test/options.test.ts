@@ -1,0 +1,55 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { UsageError } from '../lib/errors';
+import { parseNumberOption, parseSteps, validateRecipe } from '../lib/options';
+import { RECIPES, recipeDiff, recipeForStep, type Recipe } from '../lib/recipes';
+
+test('every recipe of the ladder is valid', () => {
+  for (const recipe of RECIPES) assert.equal(validateRecipe(recipe), recipe);
+});
+
+test('each step differs from the previous one by its change only', () => {
+  const fields = (a: Recipe, b: Recipe): string[] => recipeDiff(a, b).map(([field]) => field);
+  assert.deepEqual(fields(RECIPES[0]!, RECIPES[1]!), ['stopAtAccuracy']);
+  assert.deepEqual(fields(RECIPES[1]!, RECIPES[2]!), ['net']);
+  assert.deepEqual(fields(RECIPES[2]!, RECIPES[3]!), ['dataPath']);
+  assert.deepEqual(fields(RECIPES[3]!, RECIPES[4]!), ['batchSize']);
+  assert.deepEqual(fields(RECIPES[6]!, RECIPES[7]!).sort(), ['epochs', 'net', 'optimizer', 'schedule']);
+});
+
+const bad: Array<[string, Partial<Recipe> | ((r: Recipe) => Recipe), RegExp]> = [
+  ['zero batch', { batchSize: 0 }, /batchSize must be a positive integer, got 0/],
+  ['negative epochs', { epochs: -1 }, /epochs must be a positive integer/],
+  ['NaN epochs', { epochs: Number.NaN }, /epochs must be a positive integer, got NaN/],
+  ['fractional batch', { batchSize: 64.5 }, /batchSize/],
+  ['unknown net', { net: 'resnet' as Recipe['net'] }, /unknown net 'resnet': nets are baseline, pooled, slim, final/],
+  ['target above 100', { stopAtAccuracy: 101 }, /stopAtAccuracy must be a test accuracy in percent between 0 and 100/],
+  ['negative target', { stopAtAccuracy: -5 }, /stopAtAccuracy/],
+  ['zero lr', (r) => ({ ...r, optimizer: { ...r.optimizer, lr: 0 } }), /optimizer.lr must be a positive finite number, got 0/],
+  ['NaN lr', (r) => ({ ...r, optimizer: { ...r.optimizer, lr: Number.NaN } }), /optimizer.lr/],
+  ['string lr', (r) => ({ ...r, optimizer: { ...r.optimizer, lr: '1e-3' as unknown as number } }), /optimizer.lr/],
+];
+for (const [name, change, message] of bad) {
+  test(`a recipe with ${name} is rejected naming the field`, () => {
+    const base = recipeForStep(2);
+    const recipe = typeof change === 'function' ? change(base) : { ...base, ...change };
+    assert.throws(() => validateRecipe(recipe), (e: unknown) => e instanceof UsageError && message.test(e.message));
+  });
+}
+
+test('step lists parse ranges and lists, and reject what is out of range', () => {
+  assert.deepEqual(parseSteps('1-8'), [1, 2, 3, 4, 5, 6, 7, 8]);
+  assert.deepEqual(parseSteps('4-8'), [4, 5, 6, 7, 8]);
+  assert.deepEqual(parseSteps('1,4,8'), [1, 4, 8]);
+  assert.throws(() => parseSteps('0-3'), /out of range: steps are 1-8/);
+  assert.throws(() => parseSteps('9'), /out of range/);
+  assert.throws(() => parseSteps('a'), /not a step list/);
+  assert.throws(() => recipeForStep(9), /unknown step 9: steps are 1-8/);
+});
+
+test('numbers given as text must be whole numbers', () => {
+  assert.equal(parseNumberOption('--runs', '3'), 3);
+  assert.throws(() => parseNumberOption('--runs', 'three'), /--runs must be a number, got 'three'/);
+  assert.throws(() => parseNumberOption('--runs', ''), /must be a number/);
+  assert.throws(() => parseNumberOption('--runs', 'NaN'), /must be a number/);
+});

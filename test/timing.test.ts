@@ -1,0 +1,34 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { formatDuration, formatMeanStd, formatTiming, mean, std, timeRuns } from '../lib/timing';
+
+test('mean and population std, as %%timeit computes them', () => {
+  assert.equal(mean([1, 2, 3, 4]), 2.5);
+  assert.ok(Math.abs(std([1, 2, 3, 4]) - Math.sqrt(1.25)) < 1e-12);
+  assert.equal(std([5]), 0);
+  assert.ok(Number.isNaN(mean([])));
+});
+
+test('durations use the unit %%timeit would', () => {
+  assert.equal(formatDuration(172_000), '2min 52s');
+  assert.equal(formatDuration(57_400), '57.4 s');
+  assert.equal(formatDuration(762), '762 ms');
+  assert.equal(formatDuration(4.72), '4.72 ms');
+  assert.equal(formatDuration(0.038), '38.0 µs');
+});
+
+test('the timing line reads like %%timeit', () => {
+  assert.equal(formatTiming([3000, 3000]), '3.00 s ± 0.00 µs per run (mean ± std. dev. of 2 runs)');
+  assert.match(formatTiming([1000]), /of 1 run\)$/);
+  assert.equal(formatMeanStd([99, 99.1], 2), '99.05 ± 0.05');
+});
+
+test('timeRuns leaves the warm-ups out and keeps results in order', async () => {
+  const calls: number[] = [];
+  const timed = await timeRuns(async (i) => (calls.push(i), i * 10), { runs: 3, warmups: 2 });
+  assert.deepEqual(calls, [-1, -2, 0, 1, 2]);
+  assert.deepEqual(timed.results, [0, 10, 20]);
+  assert.equal(timed.samplesMs.length, 3);
+  assert.ok(timed.samplesMs.every((ms) => ms >= 0));
+  await assert.rejects(timeRuns(async () => 0, { runs: 0 }), /runs must be a positive integer/);
+});
