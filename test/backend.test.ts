@@ -1,0 +1,246 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import * as tf from '@tensorflow/tfjs-core';
+import {
+  BACKEND_ENV_VAR,
+  BackendError,
+  CANDIDATE_ORDER,
+  CUDA_LIBRARIES,
+  describeBackend,
+  explainBackend,
+  inspectPackage,
+  missingCudaLibraries,
+  nvidiaGpuNames,
+  resolveRequestedName,
+  useBackend,
+  type CandidateId,
+  type CandidateProbe,
+  type Probes,
+} from '../lib/backend';
+
+// ---------------------------------------------------------------------------------------------
+// Fake probes: each candidate present, absent or failing, no real GPU or package needed.
+
+type Behaviour = 'present' | 'absent' | 'throws' | 'fails-to-activate';
+
+interface Fakes {
+  probes: Probes;
+  /** Candidates whose activate() ran, in order. */
+  activated: CandidateId[];
+  /** The allowSoftware flag each webgpu probe call received. */
+  webgpuAllowSoftware: boolean[];
+}
+
+const TF_NAMES: Record<CandidateId, string> = {
+  'tensorflow-gpu': 'tensorflow',
+  webgpu: 'webgpu',
+  'tensorflow-cpu': 'tensorflow',
+  wasm: 'wasm',
+  cpu: 'cpu',
+};
+
+function fakeProbes(behaviour: Partial<Record<CandidateId, Behaviour>>, options: { softwareGpu?: boolean } = {}): Fakes {
+  const activated: CandidateId[] = [];
+  const webgpuAllowSoftware: boolean[] = [];
+  const make = (id: CandidateId) => async (): Promise<CandidateProbe> => {
+    const how = behaviour[id] ?? 'present';
+    if (how === 'absent') return { usable: false, reason: `${id} not installed` };
+    if (how === 'throws') throw new Error(`${id} exploded\nsecond line of a stack`);
+    return {
+      usable: true,
+      name: TF_NAMES[id],
+      label: `fake ${id}`,
+      device: `device of ${id}`,
+      activate: async () => {
+        if (how === 'fails-to-activate') throw new Error(`${id} would not start`);
+        activated.push(id);
+        return id === 'wasm' ? { threads: 2 } : {};
+      },
+    };
+  };
+  const webgpu = make('webgpu');
+  return {
+    activated,
+    webgpuAllowSoftware,
+    probes: {
+      tensorflowGpu: make('tensorflow-gpu'),
+      webgpu: async ({ allowSoftware }) => {
+        webgpuAllowSoftware.push(allowSoftware);
+        if (options.softwareGpu && !allowSoftware) return { usable: false, reason: 'software adapter only (llvmpipe)' };
+        return webgpu();
+      },
+      tensorflowCpu: make('tensorflow-cpu'),
+      wasm: make('wasm'),
+      cpu: make('cpu'),
+    },
+  };
+}
+
+const noEnv = {};
+
+test('automatic selection takes each candidate when every faster one is absent, and says why', async () => {
+  for (const [index, expected] of CANDIDATE_ORDER.entries()) {
+    const absent = Object.fromEntries(CANDIDATE_ORDER.slice(0, index).map((id) => [id, 'absent' as const]));
+    const fakes = fakeProbes(absent);
+    const report = await useBackend({ probes: fakes.probes, env: noEnv });
+    assert.deepEqual(fakes.activated, [expected]);
+    assert.equal(report.name, TF_NAMES[expected]);
+    assert.equal(report.device, `device of ${expected}`);
+    assert.equal(report.requested, 'auto');
+    assert.deepEqual(
+      report.skipped,
+      CANDIDATE_ORDER.slice(0, index).map((id) => ({ candidate: id, reason: `${id} not installed` })),
+    );
+  }
+});
+
+test('a candidate whose probe throws or whose start fails is skipped with the first line of the message', async () => {
+  const fakes = fakeProbes({ 'tensorflow-gpu': 'throws', webgpu: 'fails-to-activate' });
+  const report = await useBackend({ probes: fakes.probes, env: noEnv });
+  assert.deepEqual(fakes.activated, ['tensorflow-cpu']);
+  assert.deepEqual(report.skipped, [
+    { candidate: 'tensorflow-gpu', reason: 'failed to initialise: tensorflow-gpu exploded' },
+    { candidate: 'webgpu', reason: 'failed to initialise: webgpu would not start' },
+  ]);
+});
+
+test('automatic selection never takes a software adapter; an explicit webgpu request does', async () => {
+  const auto = fakeProbes({ 'tensorflow-gpu': 'absent', 'tensorflow-cpu': 'absent' }, { softwareGpu: true });
+  const report = await useBackend({ probes: auto.probes, env: noEnv });
+  assert.equal(report.name, 'wasm');
+  assert.equal(report.threads, 2);
+  assert.deepEqual(auto.webgpuAllowSoftware, [false]);
+  assert.match(report.skipped.find((s) => s.candidate === 'webgpu')?.reason ?? '', /software adapter/);
+
+  const explicit = fakeProbes({}, { softwareGpu: true });
+  const chosen = await useBackend({ name: 'webgpu', probes: explicit.probes, env: noEnv });
+  assert.equal(chosen.name, 'webgpu');
+  assert.deepEqual(explicit.webgpuAllowSoftware, [true]);
+  assert.deepEqual(explicit.activated, ['webgpu']);
+});
+
+test('an explicit backend that cannot load is an error with the install hint, never a fallback', async () => {
+  const fakes = fakeProbes({ 'tensorflow-gpu': 'absent', 'tensorflow-cpu': 'absent' });
+  await assert.rejects(useBackend({ name: 'tensorflow', probes: fakes.probes, env: noEnv }), (error: unknown) => {
+    assert.ok(error instanceof BackendError);
+    assert.equal(error.exitCode, 4);
+    assert.match(error.message, /@tensorflow\/tfjs-node\b/);
+    assert.match(error.message, /@tensorflow\/tfjs-node-gpu/);
+    assert.match(error.message, /npm install @tensorflow\/tfjs-node/);
+    assert.doesNotMatch(error.message, /\n/);
+    return true;
+  });
+  assert.deepEqual(fakes.activated, []);
+
+  const broken = fakeProbes({ webgpu: 'fails-to-activate' });
+  await assert.rejects(useBackend({ name: 'webgpu', probes: broken.probes, env: noEnv }), /webgpu would not start/);
+  assert.deepEqual(broken.activated, []);
+});
+
+test("explicit 'tensorflow' uses the CPU build when the GPU one cannot run, and says why", async () => {
+  const fakes = fakeProbes({ 'tensorflow-gpu': 'absent' });
+  const report = await useBackend({ name: 'tensorflow', probes: fakes.probes, env: noEnv });
+  assert.deepEqual(fakes.activated, ['tensorflow-cpu']);
+  assert.equal(report.requested, 'tensorflow');
+  assert.deepEqual(report.skipped, [{ candidate: 'tensorflow-gpu', reason: 'tensorflow-gpu not installed' }]);
+});
+
+test(`${BACKEND_ENV_VAR} chooses the backend unless an argument does; unknown names are usage errors`, async () => {
+  const fromEnv = fakeProbes({});
+  const report = await useBackend({ probes: fromEnv.probes, env: { [BACKEND_ENV_VAR]: 'wasm' } });
+  assert.equal(report.name, 'wasm');
+  assert.equal(report.requested, 'wasm');
+  assert.deepEqual(fromEnv.activated, ['wasm']);
+
+  const overridden = fakeProbes({});
+  await useBackend({ name: 'cpu', probes: overridden.probes, env: { [BACKEND_ENV_VAR]: 'wasm' } });
+  assert.deepEqual(overridden.activated, ['cpu']);
+
+  assert.equal(resolveRequestedName(undefined, { [BACKEND_ENV_VAR]: '' }), 'auto');
+  assert.throws(
+    () => resolveRequestedName(undefined, { [BACKEND_ENV_VAR]: 'cuda' }),
+    (error: unknown) => error instanceof BackendError && error.exitCode === 2 && /MNIST_SPEEDRUN_BACKEND=cuda/.test(error.message),
+  );
+});
+
+test('every candidate failing is an error naming each reason', async () => {
+  const all = Object.fromEntries(CANDIDATE_ORDER.map((id) => [id, 'absent' as const]));
+  await assert.rejects(useBackend({ probes: fakeProbes(all).probes, env: noEnv }), (error: unknown) => {
+    assert.ok(error instanceof BackendError);
+    for (const id of CANDIDATE_ORDER) assert.match(error.message, new RegExp(`${id} not installed`));
+    return true;
+  });
+});
+
+test('describeBackend is one line with backend, device and threads; explain adds one line per skip', async () => {
+  const fakes = fakeProbes({ 'tensorflow-gpu': 'absent', webgpu: 'absent', 'tensorflow-cpu': 'absent' });
+  const lines: string[] = [];
+  const report = await useBackend({ probes: fakes.probes, env: noEnv, explain: true, log: (l) => lines.push(l) });
+  const line = describeBackend(report);
+  assert.doesNotMatch(line, /\n/);
+  assert.match(line, /^wasm: fake wasm on device of wasm, 2 threads \(chosen automatically\)$/);
+  assert.deepEqual(lines, explainBackend(report));
+  assert.equal(lines.length, 4);
+  assert.match(lines[2], /WebGPU.*webgpu not installed/);
+});
+
+// ---------------------------------------------------------------------------------------------
+// Real probes and helpers
+
+test('a folder holding another package under the native name counts as not installed', () => {
+  const root = mkdtempSync(join(tmpdir(), 'backend-test-'));
+  const write = (name: string, manifestName: string) => {
+    mkdirSync(join(root, 'node_modules', name), { recursive: true });
+    writeFileSync(join(root, 'node_modules', name, 'package.json'), JSON.stringify({ name: manifestName }));
+  };
+  write('@tensorflow/tfjs-node', '@tensorflow/tfjs');
+  write('@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node-gpu');
+  const from = pathToFileURL(join(root, 'index.js')).href;
+  assert.deepEqual(inspectPackage('@tensorflow/tfjs-node', from), { state: 'impostor', actualName: '@tensorflow/tfjs' });
+  assert.equal(inspectPackage('@tensorflow/tfjs-node-gpu', from).state, 'installed');
+  assert.deepEqual(inspectPackage('no-such-package-here', from), { state: 'missing' });
+});
+
+test('CUDA libraries are reported missing one by one', () => {
+  assert.deepEqual(missingCudaLibraries(() => true), []);
+  assert.deepEqual(missingCudaLibraries(() => false), CUDA_LIBRARIES);
+  assert.deepEqual(
+    missingCudaLibraries((lib) => lib !== 'libcudnn.so.8'),
+    ['libcudnn.so.8'],
+  );
+});
+
+test('NVIDIA GPU names come from the driver files, none without the driver', () => {
+  const root = mkdtempSync(join(tmpdir(), 'backend-test-'));
+  assert.deepEqual(nvidiaGpuNames(join(root, 'absent')), []);
+  mkdirSync(join(root, '0000:01:00.0'));
+  writeFileSync(join(root, '0000:01:00.0', 'information'), 'Model: \t\t NVIDIA H200\nIRQ:   42\n');
+  assert.deepEqual(nvidiaGpuNames(root), ['NVIDIA H200']);
+});
+
+test("on this machine 'tensorflow' either runs natively or fails naming the package and the command", async () => {
+  try {
+    const report = await useBackend({ name: 'tensorflow', env: noEnv });
+    assert.equal(report.name, 'tensorflow');
+    assert.equal(tf.getBackend(), 'tensorflow');
+  } catch (error) {
+    assert.ok(error instanceof BackendError, String(error));
+    assert.match(error.message, /npm install @tensorflow\/tfjs-node/);
+    // the alias of @tensorflow/tfjs under the native name must not have registered a backend
+    assert.equal(tf.findBackendFactory('tensorflow'), null);
+  }
+});
+
+test('automatic selection on this machine activates what it reports, never a software adapter', async () => {
+  const report = await useBackend({ env: noEnv });
+  assert.equal(tf.getBackend(), report.name);
+  assert.doesNotMatch(report.label, /software/);
+  assert.ok(report.device.length > 0);
+  for (const skip of report.skipped) assert.ok(skip.reason.length > 0);
+  const result = await tf.add(tf.scalar(2), tf.scalar(3)).data();
+  assert.equal(result[0], 5);
+});
