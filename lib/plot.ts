@@ -1,0 +1,451 @@
+/**
+ * The speedrun's figures, each built twice from the same explicit data: as a vega-lite spec (rendered
+ * to PNG in plain Node, the image saved into notebooks, which shows everywhere, GitHub included) and
+ * as plotly traces (interactive, for live notebooks and for `nodeplotlib` in scripts).
+ *
+ * Builders are pure: data in, spec out. Rendering lives in `renderSvg` / `renderPng`; showing
+ * lives in `plot-notebook.ts` (tslab) and `plot-browser.ts` (nodeplotlib), so that scripts do not
+ * load the notebook kernel and notebooks do not load a web server.
+ */
+import { existsSync } from 'node:fs';
+import { Resvg, type ResvgRenderOptions } from '@resvg/resvg-js';
+import { parse, View } from 'vega';
+import { compile, type TopLevelSpec } from 'vega-lite';
+import type { Field } from 'vega-lite/build/src/channeldef';
+import type { LayerSpec } from 'vega-lite/build/src/spec';
+import type { Layout, Plot } from 'nodeplotlib';
+
+export type { TopLevelSpec };
+
+/** One epoch of a run. Accuracy in percent; losses are mean negative log-likelihood per sample. */
+export interface EpochPoint {
+  epoch: number;
+  testAccuracyPct: number;
+  testLoss: number;
+  /** Absent when the trainer did not average the training loss over the epoch. */
+  trainLoss?: number;
+}
+
+/** One step of the ladder, as measured here, with the original's GPU time beside it. */
+export interface LadderPoint {
+  step: number;
+  slug: string;
+  seconds: number;
+  secondsStd?: number;
+  accuracyPct: number;
+  referenceSeconds?: number;
+}
+
+export interface SeedReference {
+  meanPct: number;
+  stdPct: number;
+  label: string;
+}
+
+/** The original's final recipe over many seeds. */
+export const ORIGINAL_FINAL_ACCURACY: SeedReference = {
+  meanPct: 99.04,
+  stdPct: 0.066,
+  label: 'original: 99.04% ± 0.066',
+};
+
+/** The goal every step must reach. */
+export const TARGET_ACCURACY_PCT = 99;
+
+/** An interactive figure: what plotly's `newPlot` and nodeplotlib's `plot` take. */
+export interface PlotlyFigure {
+  data: Plot[];
+  layout: Layout;
+}
+
+const COLORS = { test: '#1f77b4', train: '#ff7f0e', target: '#d62728', reference: '#7f7f7f' };
+const PANEL = { width: 320, height: 220 };
+
+/** Mean and population standard deviation (numpy's default, as the original reports). */
+export function meanStd(values: readonly number[]): { mean: number; std: number } {
+  if (values.length === 0) throw new RangeError('meanStd needs at least one value');
+  const mean = values.reduce((sum, v) => sum + v, 0) / values.length;
+  const variance = values.reduce((sum, v) => sum + (v - mean) ** 2, 0) / values.length;
+  return { mean, std: Math.sqrt(variance) };
+}
+
+/** A dashed line at the target accuracy, labelled, across a chart whose `axis` shows accuracy. */
+function targetRule(targetPct: number, axis: 'x' | 'y'): LayerSpec<Field> {
+  const position = { field: 'target', type: 'quantitative' } as const;
+  const data = { values: [{ target: targetPct, label: `${targetPct}%` }] };
+  const rule = { type: 'rule' as const, color: COLORS.target, strokeDash: [6, 4] };
+  return axis === 'y'
+    ? {
+        data,
+        layer: [
+          { mark: rule, encoding: { y: position } },
+          { mark: { type: 'text', color: COLORS.target, align: 'left', dx: 4, dy: -6, x: 0 }, encoding: { y: position, text: { field: 'label' } } },
+        ],
+      }
+    : {
+        data,
+        layer: [
+          { mark: rule, encoding: { x: position } },
+          { mark: { type: 'text', color: COLORS.target, align: 'left', dx: 4, y: 0, baseline: 'top' }, encoding: { x: position, text: { field: 'label' } } },
+        ],
+      };
+}
+
+/** Test accuracy per epoch with the 99% line, beside test (and train) loss per epoch. */
+export function epochCurvesSpec(
+  points: readonly EpochPoint[],
+  options: { title?: string; targetPct?: number } = {},
+): TopLevelSpec {
+  const targetPct = options.targetPct ?? TARGET_ACCURACY_PCT;
+  const losses = points.flatMap((p) => [
+    { epoch: p.epoch, split: 'test', loss: p.testLoss },
+    ...(p.trainLoss === undefined ? [] : [{ epoch: p.epoch, split: 'train', loss: p.trainLoss }]),
+  ]);
+  const epochAxis = { field: 'epoch', type: 'quantitative', title: 'epoch', axis: { tickMinStep: 1 } } as const;
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    ...(options.title ? { title: options.title } : {}),
+    hconcat: [
+      {
+        ...PANEL,
+        title: 'test accuracy',
+        layer: [
+          {
+            data: { values: points.map((p) => ({ epoch: p.epoch, accuracyPct: p.testAccuracyPct })) },
+            mark: { type: 'line', point: true, color: COLORS.test },
+            encoding: {
+              x: epochAxis,
+              y: { field: 'accuracyPct', type: 'quantitative', title: 'accuracy (%)', scale: { zero: false } },
+            },
+          },
+          targetRule(targetPct, 'y'),
+        ],
+      },
+      {
+        ...PANEL,
+        title: 'loss',
+        data: { values: losses },
+        mark: { type: 'line', point: true },
+        encoding: {
+          x: epochAxis,
+          y: { field: 'loss', type: 'quantitative', title: 'NLL loss', scale: { zero: false } },
+          color: {
+            field: 'split',
+            type: 'nominal',
+            title: null,
+            scale: { domain: ['test', 'train'], range: [COLORS.test, COLORS.train] },
+          },
+        },
+      },
+    ],
+  };
+}
+
+/** Learning rate at every batch (one-cycle steps): `lrPerBatch[i]` is the rate used for batch i. */
+export function learningRateSpec(lrPerBatch: readonly number[], options: { title?: string } = {}): TopLevelSpec {
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    title: options.title ?? 'learning rate per batch',
+    width: 2 * PANEL.width,
+    height: PANEL.height,
+    data: { values: lrPerBatch.map((lr, batch) => ({ batch, lr })) },
+    mark: { type: 'line', color: COLORS.test },
+    encoding: {
+      x: { field: 'batch', type: 'quantitative', title: 'batch', scale: { nice: false } },
+      y: { field: 'lr', type: 'quantitative', title: 'learning rate' },
+    },
+  };
+}
+
+/** Time per step on a log scale (the original's GPU time beside ours), and accuracy per step. */
+export function ladderSpec(points: readonly LadderPoint[], options: { title?: string; machine?: string } = {}): TopLevelSpec {
+  const here = options.machine ?? 'this machine';
+  const reference = 'original (GPU)';
+  const times = points.flatMap((p) => [
+    { slug: p.slug, run: here, seconds: p.seconds, label: `${p.seconds.toPrecision(3)} s` },
+    ...(p.referenceSeconds === undefined
+      ? []
+      : [{ slug: p.slug, run: reference, seconds: p.referenceSeconds, label: '' }]),
+  ]);
+  const spreads = points
+    .filter((p) => p.secondsStd !== undefined && p.secondsStd > 0)
+    .map((p) => ({ slug: p.slug, low: p.seconds - (p.secondsStd ?? 0), high: p.seconds + (p.secondsStd ?? 0) }))
+    .map((s) => ({ ...s, low: Math.max(s.low, s.high * 1e-3) }));
+  const order = [...points].sort((a, b) => a.step - b.step).map((p) => p.slug);
+  const stepAxis = { field: 'slug', type: 'nominal', title: null, sort: order } as const;
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    title: options.title ?? 'time to 99% per step',
+    resolve: { scale: { y: 'shared' } },
+    hconcat: [
+      {
+        width: 1.4 * PANEL.width,
+        height: 24 * Math.max(points.length, 3),
+        layer: [
+          {
+            data: { values: spreads },
+            mark: { type: 'rule', color: COLORS.test },
+            encoding: {
+              y: stepAxis,
+              x: { field: 'low', type: 'quantitative' },
+              x2: { field: 'high' },
+            },
+          },
+          {
+            data: { values: times },
+            layer: [
+              {
+                mark: { type: 'point', filled: true, size: 70 },
+                encoding: {
+                  y: stepAxis,
+                  x: { field: 'seconds', type: 'quantitative', title: 'seconds per run (log scale)', scale: { type: 'log' } },
+                  color: {
+                    field: 'run',
+                    type: 'nominal',
+                    title: null,
+                    scale: { domain: [here, reference], range: [COLORS.test, COLORS.reference] },
+                    legend: { orient: 'bottom' },
+                  },
+                  shape: { field: 'run', type: 'nominal', scale: { domain: [here, reference], range: ['circle', 'diamond'] } },
+                },
+              },
+              {
+                mark: { type: 'text', align: 'left', dx: 7, fontSize: 10 },
+                encoding: {
+                  y: stepAxis,
+                  x: { field: 'seconds', type: 'quantitative' },
+                  text: { field: 'label' },
+                },
+              },
+            ],
+          },
+        ],
+      },
+      {
+        width: 0.6 * PANEL.width,
+        height: 24 * Math.max(points.length, 3),
+        layer: [
+          {
+            data: { values: points.map((p) => ({ slug: p.slug, accuracyPct: p.accuracyPct })) },
+            mark: { type: 'point', filled: true, size: 70, color: COLORS.test },
+            encoding: {
+              y: { ...stepAxis, axis: { labels: false, ticks: false, domain: false } },
+              x: { field: 'accuracyPct', type: 'quantitative', title: 'test accuracy (%)', scale: { zero: false } },
+            },
+          },
+          targetRule(TARGET_ACCURACY_PCT, 'x'),
+        ],
+      },
+    ],
+  };
+}
+
+/** Histogram of final accuracies over seeds, our mean ± std against the original's. */
+export function seedHistogramSpec(
+  accuraciesPct: readonly number[],
+  options: { title?: string; reference?: SeedReference } = {},
+): TopLevelSpec {
+  const reference = options.reference ?? ORIGINAL_FINAL_ACCURACY;
+  const { mean, std } = meanStd(accuraciesPct);
+  const ours = `here: ${mean.toFixed(2)}% ± ${std.toFixed(3)} (n=${accuraciesPct.length})`;
+  const summaries = [
+    { run: ours, mean, low: mean - std, high: mean + std },
+    { run: reference.label, mean: reference.meanPct, low: reference.meanPct - reference.stdPct, high: reference.meanPct + reference.stdPct },
+  ];
+  const color = {
+    field: 'run',
+    type: 'nominal',
+    title: null,
+    scale: { domain: [ours, reference.label], range: [COLORS.test, COLORS.target] },
+    legend: { orient: 'bottom', direction: 'vertical', labelLimit: 400 },
+  } as const;
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    title: options.title ?? `test accuracy over ${accuraciesPct.length} seeds`,
+    width: 1.6 * PANEL.width,
+    height: PANEL.height,
+    layer: [
+      {
+        data: { values: summaries },
+        mark: { type: 'rect', opacity: 0.12 },
+        // zero: false everywhere, or the x scale stretches from 0% and squeezes every bar into one line
+        encoding: { x: { field: 'low', type: 'quantitative', scale: { zero: false } }, x2: { field: 'high' }, color },
+      },
+      {
+        data: { values: accuraciesPct.map((accuracyPct) => ({ accuracyPct })) },
+        mark: { type: 'bar', color: COLORS.test, opacity: 0.55 },
+        encoding: {
+          x: { field: 'accuracyPct', type: 'quantitative', bin: { maxbins: 20 }, title: 'test accuracy (%)', scale: { zero: false } },
+          y: { aggregate: 'count', type: 'quantitative', title: 'seeds', axis: { tickMinStep: 1 } },
+        },
+      },
+      {
+        data: { values: summaries },
+        mark: { type: 'rule', strokeWidth: 2, strokeDash: [6, 3] },
+        encoding: { x: { field: 'mean', type: 'quantitative', scale: { zero: false } }, color },
+      },
+    ],
+  };
+}
+
+// ---- plotly versions of the same figures -------------------------------------------------------
+
+type Shape = NonNullable<Layout['shapes']>[number];
+
+/** The dashed target line; spans `from`..`to` on the other axis (plotly types lack "x domain" refs). */
+function targetShape(targetPct: number, axis: 'x' | 'y', ref: { x: 'x' | 'x2'; y: 'y' }, from: number | string, to: number | string): Shape {
+  const line = { color: COLORS.target, dash: 'dash' as const, width: 1.5 };
+  return axis === 'y'
+    ? { type: 'line', xref: ref.x, x0: from, x1: to, yref: ref.y, y0: targetPct, y1: targetPct, line }
+    : { type: 'line', yref: ref.y, y0: from, y1: to, xref: ref.x, x0: targetPct, x1: targetPct, line };
+}
+
+export function epochCurvesPlotly(points: readonly EpochPoint[], options: { title?: string; targetPct?: number } = {}): PlotlyFigure {
+  const epochs = points.map((p) => p.epoch);
+  const withTrain = points.filter((p) => p.trainLoss !== undefined);
+  const data: Plot[] = [
+    { type: 'scatter', mode: 'lines+markers', name: 'test accuracy (%)', x: epochs, y: points.map((p) => p.testAccuracyPct), line: { color: COLORS.test } },
+    { type: 'scatter', mode: 'lines+markers', name: 'test loss', x: epochs, y: points.map((p) => p.testLoss), xaxis: 'x2', yaxis: 'y2', line: { color: COLORS.test, dash: 'dot' } },
+  ];
+  if (withTrain.length > 0) {
+    data.push({ type: 'scatter', mode: 'lines+markers', name: 'train loss', x: withTrain.map((p) => p.epoch), y: withTrain.map((p) => p.trainLoss ?? NaN), xaxis: 'x2', yaxis: 'y2', line: { color: COLORS.train } });
+  }
+  return {
+    data,
+    layout: {
+      title: { text: options.title ?? '' },
+      grid: { rows: 1, columns: 2, pattern: 'independent' },
+      xaxis: { title: { text: 'epoch' }, dtick: 1 },
+      yaxis: { title: { text: 'test accuracy (%)' } },
+      xaxis2: { title: { text: 'epoch' }, dtick: 1 },
+      yaxis2: { title: { text: 'NLL loss' } },
+      shapes: [targetShape(options.targetPct ?? TARGET_ACCURACY_PCT, 'y', { x: 'x', y: 'y' }, Math.min(...epochs), Math.max(...epochs))],
+    },
+  };
+}
+
+export function learningRatePlotly(lrPerBatch: readonly number[], options: { title?: string } = {}): PlotlyFigure {
+  return {
+    data: [{ type: 'scatter', mode: 'lines', name: 'learning rate', x: lrPerBatch.map((_, batch) => batch), y: [...lrPerBatch], line: { color: COLORS.test } }],
+    layout: { title: { text: options.title ?? 'learning rate per batch' }, xaxis: { title: { text: 'batch' } }, yaxis: { title: { text: 'learning rate' } } },
+  };
+}
+
+export function ladderPlotly(points: readonly LadderPoint[], options: { title?: string; machine?: string } = {}): PlotlyFigure {
+  const sorted = [...points].sort((a, b) => a.step - b.step);
+  const slugs = sorted.map((p) => p.slug);
+  const withReference = sorted.filter((p) => p.referenceSeconds !== undefined);
+  return {
+    data: [
+      {
+        type: 'scatter', mode: 'markers', name: options.machine ?? 'this machine', y: slugs, x: sorted.map((p) => p.seconds),
+        error_x: { type: 'data', array: sorted.map((p) => p.secondsStd ?? 0), visible: true }, marker: { color: COLORS.test, size: 9 },
+      },
+      { type: 'scatter', mode: 'markers', name: 'original (GPU)', y: withReference.map((p) => p.slug), x: withReference.map((p) => p.referenceSeconds ?? NaN), marker: { color: COLORS.reference, symbol: 'diamond', size: 9 } },
+      { type: 'scatter', mode: 'markers', name: 'test accuracy (%)', y: slugs, x: sorted.map((p) => p.accuracyPct), xaxis: 'x2', yaxis: 'y', marker: { color: COLORS.test, size: 9 }, showlegend: false },
+    ],
+    layout: {
+      title: { text: options.title ?? 'time to 99% per step' },
+      xaxis: { type: 'log', title: { text: 'seconds per run (log scale)' }, domain: [0, 0.68] },
+      xaxis2: { title: { text: 'test accuracy (%)' }, domain: [0.74, 1] },
+      yaxis: { autorange: 'reversed', type: 'category' },
+      shapes: [targetShape(TARGET_ACCURACY_PCT, 'x', { x: 'x2', y: 'y' }, slugs[0] ?? '', slugs[slugs.length - 1] ?? '')],
+    },
+  };
+}
+
+export function seedHistogramPlotly(accuraciesPct: readonly number[], options: { title?: string; reference?: SeedReference } = {}): PlotlyFigure {
+  const reference = options.reference ?? ORIGINAL_FINAL_ACCURACY;
+  const { mean, std } = meanStd(accuraciesPct);
+  const band = (center: number, half: number, color: string): Shape => ({
+    type: 'rect', yref: 'paper', y0: 0, y1: 1, xref: 'x', x0: center - half, x1: center + half, fillcolor: color, opacity: 0.12, line: { width: 0 },
+  });
+  const rule = (x: number, color: string): Shape => ({
+    type: 'line', yref: 'paper', y0: 0, y1: 1, xref: 'x', x0: x, x1: x, line: { color, dash: 'dash', width: 2 },
+  });
+  return {
+    data: [{ type: 'histogram', x: [...accuraciesPct], name: `here: ${mean.toFixed(2)}% ± ${std.toFixed(3)} (n=${accuraciesPct.length})`, marker: { color: COLORS.test } }],
+    layout: {
+      title: { text: options.title ?? `test accuracy over ${accuraciesPct.length} seeds (${reference.label})` },
+      xaxis: { title: { text: 'test accuracy (%)' } },
+      yaxis: { title: { text: 'seeds' } },
+      showlegend: true,
+      shapes: [band(mean, std, COLORS.test), rule(mean, COLORS.test), band(reference.meanPct, reference.stdPct, COLORS.target), rule(reference.meanPct, COLORS.target)],
+    },
+  };
+}
+
+// ---- rendering ---------------------------------------------------------------------------------
+
+export interface RenderOptions {
+  /** Width of the PNG in pixels; wins over `scale`. */
+  width?: number;
+  /** Pixels per SVG unit; 2 keeps text crisp on high-density screens. */
+  scale?: number;
+}
+
+export interface RasterImage {
+  png: Uint8Array;
+  width: number;
+  height: number;
+}
+
+export class FontNotFoundError extends Error {
+  constructor() {
+    super('no font found for chart text: install a sans-serif font (Debian: apt-get install fonts-dejavu-core) or set MNIST_SPEEDRUN_FONT to a .ttf file');
+    this.name = 'FontNotFoundError';
+  }
+}
+
+/** Places a sans-serif font usually sits; resvg draws no text at all without one. */
+const FONT_CANDIDATES = [
+  '/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf', // Debian, Ubuntu: fonts-dejavu-core
+  '/usr/share/fonts/TTF/DejaVuSans.ttf', // Arch
+  '/usr/share/fonts/dejavu-sans-fonts/DejaVuSans.ttf', // Fedora
+  '/System/Library/Fonts/Supplemental/Arial.ttf', // macOS
+  '/Library/Fonts/Arial.ttf',
+  'C:\\Windows\\Fonts\\arial.ttf',
+];
+
+/** The font file charts are drawn with: `MNIST_SPEEDRUN_FONT`, else the first candidate present. */
+export function findFontFile(env: NodeJS.ProcessEnv = process.env): string {
+  const chosen = env.MNIST_SPEEDRUN_FONT;
+  if (chosen !== undefined && chosen !== '') {
+    if (!existsSync(chosen)) throw new FontNotFoundError();
+    return chosen;
+  }
+  const found = FONT_CANDIDATES.find((file) => existsSync(file));
+  if (found === undefined) throw new FontNotFoundError();
+  return found;
+}
+
+/** Vega's own SVG, drawn without a browser (text widths are estimated, which is close enough). */
+export async function renderSvg(spec: TopLevelSpec): Promise<string> {
+  const view = new View(parse(compile(spec).spec), { renderer: 'none' });
+  try {
+    return await view.toSVG();
+  } finally {
+    view.finalize();
+  }
+}
+
+/** Rasterises an SVG with one known font, so charts look the same on every machine. */
+export function rasterise(svg: string, options: RenderOptions = {}): RasterImage {
+  const fontFile = findFontFile();
+  const fitTo: ResvgRenderOptions['fitTo'] = options.width !== undefined
+    ? { mode: 'width', value: options.width }
+    : { mode: 'zoom', value: options.scale ?? 2 };
+  const resvg = new Resvg(svg, {
+    fitTo,
+    background: 'white',
+    // one font file, no system scan: fast, and the same glyphs everywhere
+    font: { fontFiles: [fontFile], loadSystemFonts: false, defaultFontFamily: 'DejaVu Sans', sansSerifFamily: 'DejaVu Sans' },
+  });
+  const image = resvg.render();
+  return { png: new Uint8Array(image.asPng()), width: image.width, height: image.height };
+}
+
+/** vega-lite spec -> vega -> SVG -> PNG bytes, in plain Node. */
+export async function renderPng(spec: TopLevelSpec, options: RenderOptions = {}): Promise<Uint8Array> {
+  return rasterise(await renderSvg(spec), options).png;
+}
