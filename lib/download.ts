@@ -95,8 +95,8 @@ export function removeStaleDownloads(destDir: string, name: string): string[] {
 }
 
 function looksLikeHtml(firstBytes: Uint8Array): boolean {
-  const head = Buffer.from(firstBytes.subarray(0, 64)).toString('latin1').trimStart().toLowerCase();
-  return head.startsWith('<!doctype') || head.startsWith('<html') || head.startsWith('<?xml') || head.startsWith('<');
+  // Error pages start with a tag ('<!DOCTYPE', '<html', '<?xml'); the archives start with gzip's 1f 8b.
+  return Buffer.from(firstBytes.subarray(0, 64)).toString('latin1').trimStart().startsWith('<');
 }
 
 function describe(error: unknown): string {
@@ -151,6 +151,7 @@ async function fetchToFile(url: string, target: DownloadTarget, tempPath: string
     throw error instanceof MirrorFailure ? error : new MirrorFailure(`connection failed (${describe(error)})`);
   } finally {
     clearTimeout(stallTimer);
+    abort.abort(); // frees the connection when we stopped reading early (an HTML page, a short body)
     fs.closeSync(out);
   }
 }

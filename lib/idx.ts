@@ -57,7 +57,12 @@ export function gunzipIdx(gzipped: Uint8Array, fileName: string): Uint8Array {
   }
 }
 
-function readHeader(raw: Uint8Array, headerBytes: number, fileName: string): DataView {
+/** The header as a view, after the magic: the magic comes first so a swapped file is named as such. */
+function readHeader(raw: Uint8Array, headerBytes: number, magic: number, fileName: string): DataView {
+  if (raw.length < 4) {
+    throw new IdxFormatError(fileName, `is too short for an IDX header (${raw.length} bytes, need ${headerBytes})`, REDOWNLOAD);
+  }
+  checkMagic(new DataView(raw.buffer, raw.byteOffset, 4).getUint32(0), magic, fileName);
   if (raw.length < headerBytes) {
     throw new IdxFormatError(fileName, `is too short for an IDX header (${raw.length} bytes, need ${headerBytes})`, REDOWNLOAD);
   }
@@ -87,8 +92,7 @@ function checkBodyLength(actual: number, expected: number, fileName: string): vo
 
 /** Parses an un-gzipped IDX images file (magic 2051, N x 28 x 28). The pixels are a view of `raw`. */
 export function decodeIdxImages(raw: Uint8Array, fileName: string, expectation: IdxExpectation = {}): IdxImages {
-  const header = readHeader(raw, IMAGES_HEADER_BYTES, fileName);
-  checkMagic(header.getUint32(0), IDX_IMAGES_MAGIC, fileName);
+  const header = readHeader(raw, IMAGES_HEADER_BYTES, IDX_IMAGES_MAGIC, fileName);
   const count = header.getUint32(4);
   const rows = header.getUint32(8);
   const cols = header.getUint32(12);
@@ -102,8 +106,7 @@ export function decodeIdxImages(raw: Uint8Array, fileName: string, expectation: 
 
 /** Parses an un-gzipped IDX labels file (magic 2049); every label must be a digit 0-9. */
 export function decodeIdxLabels(raw: Uint8Array, fileName: string, expectation: IdxExpectation = {}): Uint8Array {
-  const header = readHeader(raw, LABELS_HEADER_BYTES, fileName);
-  checkMagic(header.getUint32(0), IDX_LABELS_MAGIC, fileName);
+  const header = readHeader(raw, LABELS_HEADER_BYTES, IDX_LABELS_MAGIC, fileName);
   const count = header.getUint32(4);
   checkCount(count, expectation, fileName);
   checkBodyLength(raw.length - LABELS_HEADER_BYTES, count, fileName);
