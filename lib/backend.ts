@@ -384,6 +384,8 @@ async function probeCpu(): Promise<CandidateProbe> {
     device: cpuDescription(),
     threads: 1,
     activate: async () => {
+      // its first-use banner recommends tfjs-node; the report's skip reasons already say why not
+      tf.env().set('PROD', true);
       if (!(await tf.setBackend('cpu'))) throw new Error("the 'cpu' backend did not initialise");
       await tf.ready();
       return {};
