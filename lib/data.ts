@@ -174,7 +174,8 @@ function readMnistDir(dir: string, source: string): MnistArrays {
     const body = file.kind === 'images'
       ? decodeIdxImages(raw, file.name, { count: file.count }).pixels
       : decodeIdxLabels(raw, file.name, { count: file.count });
-    parts.set(`${file.split}-${file.kind}`, body.slice());
+    // new Uint8Array(view) copies; Buffer#slice would not, and the memo must stay private.
+    parts.set(`${file.split}-${file.kind}`, new Uint8Array(body));
   }
   const split = (name: 'train' | 'test'): Split => {
     const images = parts.get(`${name}-images`)!;
@@ -274,8 +275,8 @@ export function selectSamples(split: Split, indices: ArrayLike<number>): Split {
 
 function firstSamples(split: Split, count: number): Split {
   return {
-    images: split.images.slice(0, count * PIXELS_PER_IMAGE),
-    labels: split.labels.slice(0, count),
+    images: new Uint8Array(split.images.subarray(0, count * PIXELS_PER_IMAGE)),
+    labels: new Uint8Array(split.labels.subarray(0, count)),
     count,
   };
 }

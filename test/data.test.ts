@@ -1,0 +1,382 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import {
+  deviceBatches,
+  epochOrder,
+  holdOutValidation,
+  loadDeviceMnist,
+  loadDeviceSplit,
+  loadMnist,
+  MnistChecksumError,
+  MnistNotFoundError,
+  normalise,
+  normalisePixel,
+  preprocessWithCache,
+  takeSubset,
+  type MnistArrays,
+  type Split,
+} from '../lib/data';
+
+const repoRoot = fileURLToPath(new URL('..', import.meta.url));
+const mnistDir = path.resolve(repoRoot, process.env.MNIST_DIR ?? '../shared/data/mnist');
+const FILES = ['train-images-idx3-ubyte.gz', 'train-labels-idx1-ubyte.gz', 't10k-images-idx3-ubyte.gz', 't10k-labels-idx1-ubyte.gz'];
+
+const tempRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'mnist-data-test-'));
+let tempCount = 0;
+function tempDir(): string {
+  const dir = path.join(tempRoot, String(tempCount++));
+  fs.mkdirSync(dir);
+  return dir;
+}
+
+/** A temp copy of the MNIST folder, with `name` replaced by `bytes` when given. */
+function copyOfMnist(replace?: { name: string; bytes: Uint8Array }): string {
+  const dir = tempDir();
+  for (const name of FILES) fs.copyFileSync(path.join(mnistDir, name), path.join(dir, name));
+  if (replace) fs.writeFileSync(path.join(dir, replace.name), replace.bytes);
+  return dir;
+}
+
+function sha256(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+function publishedSha256(name: string): string {
+  const line = fs.readFileSync(path.join(mnistDir, 'SHA256SUMS'), 'utf8').split('\n').find((l) => l.trim().endsWith(name));
+  return line!.split(/\s+/)[0]!;
+}
+
+/** The raw IDX bytes of a real file, changed by `edit`, gzipped again: well-formed gzip, wrong content. */
+function editedIdx(name: string, edit: (raw: Buffer) => Buffer): Buffer {
+  return gzipSync(edit(Buffer.from(gunzipSync(fs.readFileSync(path.join(mnistDir, name))))));
+}
+
+async function rejectsWith(dir: string, errorClass: new (...args: never[]) => Error, patterns: RegExp[]): Promise<Error> {
+  let caught: unknown;
+  try {
+    await loadMnist({ dir, env: {} });
+  } catch (error) {
+    caught = error;
+  }
+  assert.ok(caught instanceof errorClass, `expected ${errorClass.name}, got ${String(caught)}`);
+  for (const pattern of patterns) assert.match(caught.message, pattern);
+  assert.ok(!caught.message.includes('\n'), 'one-line message');
+  return caught;
+}
+
+function escape(text: string): RegExp {
+  return new RegExp(text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+}
+
+/** A split whose image i carries i in its first two pixels, so any reordering can be read back. */
+function indexedSplit(count: number): Split {
+  const images = new Uint8Array(count * 784);
+  const labels = new Uint8Array(count);
+  for (let i = 0; i < count; i++) {
+    images[i * 784] = i & 255;
+    images[i * 784 + 1] = i >> 8;
+    labels[i] = i % 10;
+  }
+  return { images, labels, count };
+}
+
+const byteOfNormalised = new Map<number, number>(Array.from({ length: 256 }, (_, b) => [normalisePixel(b), b]));
+
+function indicesOf(x: tf.Tensor4D): number[] {
+  const values = x.dataSync();
+  const out: number[] = [];
+  for (let i = 0; i < x.shape[0]; i++) out.push(byteOfNormalised.get(values[i * 784]!)! + 256 * byteOfNormalised.get(values[i * 784 + 1]!)!);
+  return out;
+}
+
+let real: MnistArrays;
+
+before(async () => {
+  tf.env().set('PROD', true);
+  await tf.setBackend('cpu');
+  real = await loadMnist({ dir: mnistDir, env: {} });
+});
+
+after(() => fs.rmSync(tempRoot, { recursive: true, force: true }));
+
+describe('loadMnist from a folder', () => {
+  it('returns 60,000 + 10,000 samples equal to the files bodies', () => {
+    assert.equal(real.train.count, 60_000);
+    assert.equal(real.test.count, 10_000);
+    const body = (name: string, header: number): Buffer => gunzipSync(fs.readFileSync(path.join(mnistDir, name))).subarray(header);
+    assert.ok(Buffer.from(real.train.images).equals(body(FILES[0]!, 16)));
+    assert.ok(Buffer.from(real.train.labels).equals(body(FILES[1]!, 8)));
+    assert.ok(Buffer.from(real.test.images).equals(body(FILES[2]!, 16)));
+    assert.ok(Buffer.from(real.test.labels).equals(body(FILES[3]!, 8)));
+  });
+
+  it('hands out copies: changing one result does not change the next', async () => {
+    const first = await loadMnist({ dir: mnistDir, env: {} });
+    const before = first.test.labels[0]!;
+    first.test.labels[0] = (before + 1) % 10;
+    const second = await loadMnist({ dir: mnistDir, env: {} });
+    assert.equal(second.test.labels[0], before);
+  });
+
+  it('uses MNIST_DIR from the environment when no dir is given', async () => {
+    const arrays = await loadMnist({ env: { MNIST_DIR: mnistDir }, cacheDir: path.join(tempDir(), 'unused') });
+    assert.equal(arrays.test.count, 10_000);
+  });
+
+  it('rejects a missing folder, naming it and where it came from', async () => {
+    const missing = path.join(tempRoot, 'no-such-folder');
+    await rejectsWith(missing, MnistNotFoundError, [escape(missing), /does not exist/, /the dir option/, /t10k-labels-idx1-ubyte\.gz/]);
+    let caught: unknown;
+    try {
+      await loadMnist({ env: { MNIST_DIR: missing } });
+    } catch (error) {
+      caught = error;
+    }
+    assert.ok(caught instanceof MnistNotFoundError);
+    assert.match(caught.message, /from MNIST_DIR/);
+  });
+
+  it('rejects a folder lacking one file, naming the file and where to get it', async () => {
+    const dir = copyOfMnist();
+    fs.rmSync(path.join(dir, 't10k-images-idx3-ubyte.gz'));
+    await rejectsWith(dir, MnistNotFoundError, [/lacks t10k-images-idx3-ubyte\.gz;/, /https:\/\/\S+\/t?/]);
+  });
+
+  it('rejects corrupt bytes with the file and both hashes', async () => {
+    const bytes = Buffer.from(fs.readFileSync(path.join(mnistDir, FILES[3]!)));
+    bytes[Math.floor(bytes.length / 2)]! ^= 0xff;
+    const dir = copyOfMnist({ name: FILES[3]!, bytes });
+    const error = await rejectsWith(dir, MnistChecksumError, [
+      escape(path.join(dir, FILES[3]!)),
+      escape(publishedSha256(FILES[3]!)),
+      escape(sha256(bytes)),
+      /damaged gzip|not the MNIST file/,
+    ]);
+    assert.equal((error as MnistChecksumError).actualSha256, sha256(bytes));
+  });
+
+  it('rejects a truncated file, saying it is truncated', async () => {
+    const whole = fs.readFileSync(path.join(mnistDir, FILES[2]!));
+    const bytes = whole.subarray(0, Math.floor(whole.length * 0.6));
+    const dir = copyOfMnist({ name: FILES[2]!, bytes });
+    await rejectsWith(dir, MnistChecksumError, [escape(FILES[2]!), escape(sha256(bytes)), /truncated gzip/]);
+  });
+
+  it('rejects a valid IDX file with the wrong magic', async () => {
+    const bytes = editedIdx(FILES[3]!, (raw) => (raw.writeUInt32BE(2051, 0), raw));
+    await rejectsWith(copyOfMnist({ name: FILES[3]!, bytes }), MnistChecksumError, [/magic 2051, expected 2049/]);
+  });
+
+  it('rejects a valid IDX file with the wrong count', async () => {
+    const bytes = editedIdx(FILES[3]!, (raw) => (raw.writeUInt32BE(9_999, 4), raw.subarray(0, raw.length - 1)));
+    await rejectsWith(copyOfMnist({ name: FILES[3]!, bytes }), MnistChecksumError, [/holds 9999 items, expected 10000/]);
+  });
+
+  it('rejects a valid IDX file with the wrong image size', async () => {
+    const bytes = editedIdx(FILES[2]!, (raw) => {
+      const small = Buffer.alloc(16 + 10_000 * 27 * 27);
+      raw.copy(small, 0, 0, 16);
+      small.writeUInt32BE(27, 8);
+      small.writeUInt32BE(27, 12);
+      return small;
+    });
+    await rejectsWith(copyOfMnist({ name: FILES[2]!, bytes }), MnistChecksumError, [/27x27 images, expected 28x28/]);
+  });
+
+  it('rejects foreign data of the same shape instead of training on it', async () => {
+    // Same header and shape, other labels: what Fashion-MNIST's labels file looks like to a parser.
+    const bytes = editedIdx(FILES[3]!, (raw) => {
+      for (let i = 8; i < raw.length; i++) raw[i] = (raw[i]! + 3) % 10;
+      return raw;
+    });
+    await rejectsWith(copyOfMnist({ name: FILES[3]!, bytes }), MnistChecksumError, [/well-formed IDX data of the right shape but not the MNIST file/, escape(sha256(bytes))]);
+  });
+});
+
+describe('normalising and subsets', () => {
+  it('normalises as (x/255 - 0.1307)/0.3081 in float32', () => {
+    const pixels = Uint8Array.from({ length: 256 }, (_, i) => i);
+    const out = normalise(pixels);
+    assert.ok(out instanceof Float32Array);
+    for (let x = 0; x < 256; x++) assert.ok(Math.abs(out[x]! - (x / 255 - 0.1307) / 0.3081) < 1e-6, `pixel ${x}`);
+  });
+
+  it('takes the first samples as copies and refuses impossible counts', () => {
+    const subset = takeSubset(real, 1000, 200);
+    assert.equal(subset.train.count, 1000);
+    assert.equal(subset.test.labels.length, 200);
+    assert.ok(Buffer.from(subset.train.images).equals(Buffer.from(real.train.images.subarray(0, 1000 * 784))));
+    assert.throws(() => takeSubset(real, 70_000, 10), /trainCount must be an integer from 0 to 60000/);
+    assert.throws(() => takeSubset(real, 10, 1.5), /testCount/);
+  });
+
+  it('holds out a seeded validation set, disjoint from the rest', () => {
+    const split = indexedSplit(3000);
+    const held = holdOutValidation(split, 500, 7);
+    assert.equal(held.validation.count, 500);
+    assert.equal(held.train.count, 2500);
+    const decode = (s: Split): number[] => Array.from({ length: s.count }, (_, i) => s.images[i * 784]! + 256 * s.images[i * 784 + 1]!);
+    const validation = decode(held.validation);
+    const train = decode(held.train);
+    assert.deepEqual([...validation, ...train].sort((a, b) => a - b), Array.from({ length: 3000 }, (_, i) => i));
+    assert.deepEqual(Array.from(held.train.labels.subarray(0, 50)), train.slice(0, 50).map((i) => i % 10));
+    assert.deepEqual(decode(holdOutValidation(split, 500, 7).validation), validation);
+    assert.notDeepEqual(decode(holdOutValidation(split, 500, 8).validation), validation);
+    assert.throws(() => holdOutValidation(split, 3000, 1), /validation count must be an integer from 1 to 2999/);
+  });
+});
+
+describe('the one-file preprocessed cache', () => {
+  const small = (): MnistArrays => takeSubset(real, 600, 100);
+
+  function checkValues(arrays: MnistArrays, splits: { images: Float32Array; labels: Int32Array }[]): void {
+    assert.deepEqual(splits[0]!.images, normalise(arrays.train.images));
+    assert.deepEqual(splits[0]!.labels, Int32Array.from(arrays.train.labels));
+    assert.deepEqual(splits[1]!.images, normalise(arrays.test.images));
+    assert.deepEqual(splits[1]!.labels, Int32Array.from(arrays.test.labels));
+  }
+
+  it('is written once, then read back equal', () => {
+    const arrays = small();
+    const file = path.join(tempDir(), 'nested', 'cache.bin');
+    const first = preprocessWithCache([arrays.train, arrays.test], file);
+    assert.equal(first.cache, 'created');
+    checkValues(arrays, first.splits);
+    const second = preprocessWithCache([arrays.train, arrays.test], file);
+    assert.equal(second.cache, 'hit');
+    checkValues(arrays, second.splits);
+    assert.deepEqual(fs.readdirSync(path.dirname(file)), ['cache.bin'], 'no temporary file left');
+  });
+
+  const damages: Array<[string, (bytes: Buffer) => Buffer]> = [
+    ['a flipped payload byte', (b) => ((b[b.length - 5000]! ^= 1), b)],
+    ['a truncated file', (b) => b.subarray(0, b.length - 1000)],
+    ['a wrong magic', (b) => (b.write('XXXX', 0, 'latin1'), b)],
+    ['a newer version', (b) => (b.writeUInt32LE(99, 8), b)],
+    ['a damaged header', (b) => b.subarray(0, 50)],
+    ['an empty file', () => Buffer.alloc(0)],
+  ];
+  for (const [what, damage] of damages) {
+    it(`is rebuilt, not trusted, after ${what}`, () => {
+      const arrays = small();
+      const file = path.join(tempDir(), 'cache.bin');
+      preprocessWithCache([arrays.train, arrays.test], file);
+      fs.writeFileSync(file, damage(fs.readFileSync(file)));
+      const again = preprocessWithCache([arrays.train, arrays.test], file);
+      assert.equal(again.cache, 'rebuilt');
+      checkValues(arrays, again.splits);
+      assert.equal(preprocessWithCache([arrays.train, arrays.test], file).cache, 'hit');
+    });
+  }
+
+  it('is rebuilt when made from other data', () => {
+    const arrays = small();
+    const file = path.join(tempDir(), 'cache.bin');
+    preprocessWithCache([arrays.train, arrays.test], file);
+    const other = takeSubset(real, 600, 100);
+    other.train.images[12345] = (other.train.images[12345]! + 1) % 256;
+    const again = preprocessWithCache([other.train, other.test], file);
+    assert.equal(again.cache, 'rebuilt');
+    checkValues(other, again.splits);
+  });
+
+  it('loads train and test onto the device from one file', () => {
+    const arrays = small();
+    const file = path.join(tempDir(), 'cache.bin');
+    const tensorsBefore = tf.memory().numTensors;
+    for (const expected of ['created', 'hit'] as const) {
+      const device = loadDeviceMnist(arrays, { cacheFile: file });
+      assert.equal(device.cache, expected);
+      assert.deepEqual(device.train.images.shape, [600, 28, 28, 1]);
+      assert.equal(device.train.images.dtype, 'float32');
+      assert.equal(device.test.labels.dtype, 'int32');
+      assert.deepEqual(device.test.labels.dataSync(), Int32Array.from(arrays.test.labels));
+      assert.deepEqual(device.train.images.dataSync(), normalise(arrays.train.images));
+      device.dispose();
+    }
+    assert.equal(fs.readdirSync(path.dirname(file)).length, 1, 'one cache file');
+    assert.equal(tf.memory().numTensors, tensorsBefore);
+  });
+});
+
+describe('device batches', () => {
+  it('slices 60,000 images into 235 batches of 256, keeping the last partial batch', () => {
+    const tensorsBefore = tf.memory().numTensors;
+    const device = loadDeviceSplit(real.train);
+    for (const batchSize of [256, 128, 64]) {
+      const sizes: number[] = [];
+      let labelsMatch = true;
+      let start = 0;
+      for (const { x, y } of deviceBatches(device, batchSize, null)) {
+        assert.deepEqual(x.shape.slice(1), [28, 28, 1]);
+        sizes.push(x.shape[0]);
+        assert.equal(y.shape[0], x.shape[0]);
+        if (start === 0 || start + x.shape[0] === 60_000) {
+          labelsMatch &&= Array.from(y.dataSync()).join() === Array.from(real.train.labels.subarray(start, start + x.shape[0])).join();
+        }
+        start += x.shape[0];
+        x.dispose();
+        y.dispose();
+      }
+      assert.equal(sizes.length, Math.ceil(60_000 / batchSize));
+      assert.ok(sizes.slice(0, -1).every((size) => size === batchSize));
+      assert.equal(sizes.at(-1), 60_000 - (sizes.length - 1) * batchSize);
+      assert.ok(labelsMatch, 'first and last batch hold the file order');
+    }
+    assert.equal(Math.ceil(60_000 / 256), 235);
+    device.dispose();
+    assert.equal(tf.memory().numTensors, tensorsBefore);
+  });
+
+  it('shuffles by a seeded permutation: each image once, same seed same order', () => {
+    const split = indexedSplit(1000);
+    const device = loadDeviceSplit(split);
+    const order = (seed: number | null): number[] => {
+      const seen: number[] = [];
+      for (const { x, y } of deviceBatches(device, 96, seed)) {
+        const indices = indicesOf(x);
+        assert.deepEqual(Array.from(y.dataSync()), indices.map((i) => i % 10), 'labels travel with their images');
+        seen.push(...indices);
+        x.dispose();
+        y.dispose();
+      }
+      return seen;
+    };
+    const identity = Array.from({ length: 1000 }, (_, i) => i);
+    assert.deepEqual(order(null), identity);
+    const shuffled = order(42);
+    assert.notDeepEqual(shuffled, identity);
+    assert.deepEqual([...shuffled].sort((a, b) => a - b), identity);
+    assert.deepEqual(order(42), shuffled);
+    assert.deepEqual(shuffled, Array.from(epochOrder(1000, 42)!));
+    assert.notDeepEqual(order(43), shuffled);
+    device.dispose();
+  });
+
+  it('leaves the tensor count flat, also when an epoch is abandoned', () => {
+    const device = loadDeviceSplit(indexedSplit(500));
+    const tensorsBefore = tf.memory().numTensors;
+    for (const seed of [null, 1, 2]) {
+      for (const { x, y } of deviceBatches(device, 64, seed)) {
+        x.dispose();
+        y.dispose();
+      }
+    }
+    for (const { x, y } of deviceBatches(device, 64, 3)) {
+      x.dispose();
+      y.dispose();
+      break;
+    }
+    assert.equal(tf.memory().numTensors, tensorsBefore);
+    device.dispose();
+    assert.throws(() => deviceBatches(device, 0, null).next(), /batchSize must be a positive integer/);
+  });
+});
