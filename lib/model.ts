@@ -9,6 +9,8 @@
  * weights HWIO, linear weights [in, out].
  */
 import * as tf from '@tensorflow/tfjs-core';
+// tfjs-core alone ships no gradients (the @tensorflow/tfjs bundle registers them): training needs them
+import './gradients';
 import { makeRng, nextSeed, type Rng } from './random';
 import type { NetName } from './recipes';
 
@@ -233,8 +235,16 @@ function makeDropout(mode: ForwardMode): Dropout {
 }
 
 /** PyTorch's Dropout2d on NHWC: one keep/drop draw per (sample, channel), a whole map at a time. */
-function channelDropout(dropout: Dropout, x: tf.Tensor4D, rate: number): tf.Tensor4D {
-  return dropout(x, rate, [x.shape[0], 1, 1, x.shape[3]]);
+function channelNoiseShape(x: tf.Tensor4D): number[] {
+  return [x.shape[0], 1, 1, x.shape[3]];
+}
+
+/**
+ * PyTorch's Dropout2d (training mode) for an NHWC batch: each feature map of each sample is
+ * zeroed with probability `rate`, the kept ones scaled by 1/(1 - rate). The caller disposes the result.
+ */
+export function channelDropout(x: tf.Tensor4D, rate: number, seed?: number): tf.Tensor4D {
+  return tf.dropout(x, rate, channelNoiseShape(x), seed) as tf.Tensor4D;
 }
 
 type Forward = (params: Params, x: tf.Tensor4D, dropout: Dropout) => tf.Tensor2D;
@@ -245,7 +255,7 @@ const FORWARDS: Record<NetName, Forward> = {
     let h = tf.relu(conv(x, p, 'c1')); // [B, 26, 26, 32]
     h = conv(h, p, 'c2'); // [B, 24, 24, 64]; no ReLU here, as in the original
     h = maxPool2(h); // [B, 12, 12, 64]
-    h = channelDropout(dropout, h, 0.25);
+    h = dropout(h, 0.25, channelNoiseShape(h)); // Dropout2d: whole feature maps
     let f = tf.relu(linear(flatten(h), p, 'f1')); // [B, 9216] -> [B, 128]
     f = dropout(f, 0.5);
     return tf.logSoftmax(linear(f, p, 'f2')); // [B, 10]
