@@ -94,7 +94,7 @@ export const INSTALL_HINTS: Record<Exclude<BackendName, 'auto'>, string> = {
   tensorflow:
     'needs @tensorflow/tfjs-node (CPU) or @tensorflow/tfjs-node-gpu (NVIDIA, CUDA 11.2 + cuDNN 8.1): npm install @tensorflow/tfjs-node',
   webgpu:
-    'needs a GPU driver with Vulkan, Metal or D3D12, or Mesa EGL/OpenGL for the slow software adapter (Debian: apt-get install libegl1 libegl-dev libegl-mesa0 libgl1-mesa-dri)',
+    'needs a GPU with a Vulkan, Metal or D3D12 driver (Linux: libvulkan1 and the vendor\'s Vulkan driver), or for the slow software adapter Mesa EGL and llvmpipe: apt-get install libegl1 libegl-dev libegl-mesa0 libgl1-mesa-dri',
   wasm: 'needs @tensorflow/tfjs-backend-wasm: npm install @tensorflow/tfjs-backend-wasm',
   cpu: 'needs @tensorflow/tfjs-backend-cpu: npm install @tensorflow/tfjs-backend-cpu',
 };

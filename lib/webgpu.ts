@@ -114,7 +114,7 @@ export async function findWebGpuAdapter(): Promise<WebGpuAdapterProbe> {
   return {
     found: false,
     reason:
-      'no adapter (no Vulkan/Metal/D3D12 GPU, and Mesa EGL/OpenGL not found: on Debian apt-get install libegl1 libegl-dev libegl-mesa0 libgl1-mesa-dri)',
+      'no adapter: no GPU with a Vulkan, Metal or D3D12 driver, and no Mesa EGL/OpenGL (Dawn loads libEGL.so, from libegl-dev on Debian)',
   };
 }
 
