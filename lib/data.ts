@@ -149,8 +149,11 @@ function fileListText(): string {
   return MNIST_FILES.map((file) => file.name).join(', ');
 }
 
-function whereToGetText(): string {
-  return `download them from ${MNIST_MIRRORS.join(' or ')} (e.g. ${MNIST_MIRRORS[0]}${MNIST_FILES[0]!.name})`;
+/** Every URL to fetch by hand, on the first mirror, with the others named as alternatives. */
+function whereToGetText(names: readonly string[], mirrors: readonly string[]): string {
+  const [first, ...others] = mirrors.length > 0 ? mirrors : MNIST_MIRRORS;
+  const alternatives = others.length > 0 ? ` (or the same names under ${others.join(' or ')})` : '';
+  return `fetch ${names.map((name) => first + name).join(', ')}${alternatives}`;
 }
 
 /** Reads and checks the four files of `dir`; every file is verified before any is parsed. */
@@ -163,7 +166,8 @@ function readMnistDir(dir: string, source: string): MnistArrays {
   const missing = MNIST_FILES.filter((file) => !fs.existsSync(path.join(dir, file.name)));
   if (missing.length > 0) {
     throw new MnistNotFoundError(
-      `MNIST folder ${dir} (from ${source}) lacks ${missing.map((file) => file.name).join(', ')}; ${whereToGetText()} into it`,
+      `MNIST folder ${dir} (from ${source}) lacks ${missing.map((file) => file.name).join(', ')}; ` +
+        `${whereToGetText(missing.map((file) => file.name), MNIST_MIRRORS)} into it`,
     );
   }
   for (const file of MNIST_FILES) verifyFile(path.join(dir, file.name), file);
@@ -225,7 +229,8 @@ export async function loadMnist(options: LoadMnistOptions = {}): Promise<MnistAr
       if (!(error instanceof DownloadError)) throw error;
       throw new MnistNotFoundError(
         `MNIST is not in ${cacheDir} and could not be downloaded (${error.failures.join('; ')}); ` +
-          `put ${fileListText()} in ${cacheDir} or in a folder named by MNIST_DIR; ${whereToGetText()}`,
+          `put ${fileListText()} in ${cacheDir} or in a folder named by MNIST_DIR (or the dir option); ` +
+          whereToGetText(MNIST_FILES.map((file) => file.name), mirrors),
       );
     }
   }

@@ -119,6 +119,7 @@ async function fetchToFile(url: string, target: DownloadTarget, tempPath: string
     stallTimer = setTimeout(() => abort.abort(), stallTimeoutMs);
   };
   const out = fs.openSync(tempPath, 'wx');
+  let receivedBytes = 0;
   try {
     const response = await fetchImpl(url, { signal: abort.signal, redirect: 'follow' });
     if (!response.ok) throw new MirrorFailure(`HTTP ${response.status} ${response.statusText}`.trim());
@@ -128,7 +129,6 @@ async function fetchToFile(url: string, target: DownloadTarget, tempPath: string
     const lengthHeader = response.headers.get('content-length');
     const totalBytes = lengthHeader !== null && /^\d+$/.test(lengthHeader) ? Number(lengthHeader) : null;
     const hash = createHash('sha256');
-    let receivedBytes = 0;
     const reader = response.body.getReader();
     for (;;) {
       const { done, value } = await reader.read();
@@ -148,7 +148,9 @@ async function fetchToFile(url: string, target: DownloadTarget, tempPath: string
     return hash.digest('hex');
   } catch (error) {
     if (abort.signal.aborted) throw new MirrorFailure(`stalled: nothing received for ${stallTimeoutMs} ms`);
-    throw error instanceof MirrorFailure ? error : new MirrorFailure(`connection failed (${describe(error)})`);
+    if (error instanceof MirrorFailure) throw error;
+    const what = receivedBytes > 0 ? `connection lost after ${receivedBytes} bytes` : 'connection failed';
+    throw new MirrorFailure(`${what} (${describe(error)})`);
   } finally {
     clearTimeout(stallTimer);
     abort.abort(); // frees the connection when we stopped reading early (an HTML page, a short body)
@@ -197,7 +199,7 @@ function formatMegabytes(bytes: number): string {
  * A one-line progress display for a terminal: redraws in place with \r and ends the line when a
  * file is done. Writes to `stream` (stderr by default, so stdout stays clean for --json output).
  */
-export function textProgress(stream: NodeJS.WriteStream = process.stderr): ProgressCallback {
+export function textProgress(stream: { write(text: string): unknown } = process.stderr): ProgressCallback {
   let lastDrawMs = 0;
   return (progress) => {
     const nowMs = Date.now();
