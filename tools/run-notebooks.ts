@@ -1,0 +1,175 @@
+/**
+ * Executes the notebooks headlessly with the tslab kernel and fails on any cell error.
+ *
+ *   npm run notebooks                       check: run notebooks/0*.ipynb into temp copies
+ *   npm run notebooks -- --quick            the same on a small subset (MNIST_SPEEDRUN_QUICK=1)
+ *   npm run notebooks -- --write            full run, outputs saved into the committed notebooks
+ *   npm run notebooks -- notebooks/03-*.ipynb   only these
+ *
+ * Needs Debian's python3-nbclient, jupyter-client and python3-ipython (see .ci/apt-packages). The
+ * kernel spec is registered into .jupyter/ of this checkout (gitignored), never into the user's
+ * Jupyter. Check mode never touches the committed notebooks; --write replaces one only when all of
+ * its cells passed, so a failed run cannot leave half-fresh outputs behind.
+ */
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, delimiter, dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const DRIVER = join(REPO_ROOT, 'tools', 'run_notebook.py');
+/** Debian's python, which has nbclient; a pyenv or venv python on PATH usually does not. */
+const DEFAULT_PYTHON = '/usr/bin/python3';
+const APT_PACKAGES = 'python3-nbclient jupyter-nbconvert jupyter-client python3-ipython';
+
+export interface RunOptions {
+  /** Save outputs into the notebooks themselves instead of temp copies. */
+  write: boolean;
+  /** Pass MNIST_SPEEDRUN_QUICK=1 to the kernel: small subset, short budget. */
+  quick: boolean;
+  /** Longest one cell may run before the notebook fails. */
+  cellTimeoutS: number;
+  python: string;
+  /** Where the kernel spec goes: `<jupyterDir>/share/jupyter/kernels/tslab`. */
+  jupyterDir: string;
+}
+
+export interface NotebookResult {
+  notebook: string;
+  passed: boolean;
+  elapsedMs: number;
+  /** The driver's account of the first failing cell (empty when passed). */
+  report: string;
+  /** The executed copy, kept when the notebook failed so its outputs can be read. */
+  executedCopy: string | null;
+}
+
+export class NotebookToolsMissingError extends Error {
+  constructor(python: string, detail: string) {
+    super(`${python} cannot import nbclient (${detail.trim().split('\n').pop() ?? ''}): install Debian packages: apt-get install ${APT_PACKAGES}, or set PYTHON to a python that has nbclient`);
+    this.name = 'NotebookToolsMissingError';
+  }
+}
+
+export class KernelInstallError extends Error {
+  constructor(detail: string) {
+    super(`could not register the tslab kernel spec: ${detail.trim()}; run npm ci first`);
+    this.name = 'KernelInstallError';
+  }
+}
+
+export function defaultOptions(env: NodeJS.ProcessEnv = process.env): RunOptions {
+  return {
+    write: false,
+    quick: false,
+    cellTimeoutS: 1800,
+    python: env.PYTHON ?? DEFAULT_PYTHON,
+    jupyterDir: join(REPO_ROOT, '.jupyter'),
+  };
+}
+
+/** Throws NotebookToolsMissingError unless `python` can run the driver. */
+export function checkNotebookTools(python: string): void {
+  const probe = spawnSync(python, ['-c', 'import nbclient, nbformat, jupyter_client'], { encoding: 'utf8' });
+  if (probe.error !== undefined || probe.status !== 0) {
+    throw new NotebookToolsMissingError(python, probe.error?.message ?? probe.stderr);
+  }
+}
+
+/** Registers tslab's kernel spec under `jupyterDir`; returns the JUPYTER_PATH entry to use. */
+export function installKernel(python: string, jupyterDir: string): string {
+  const tslab = join(REPO_ROOT, 'node_modules', '.bin', 'tslab');
+  if (!existsSync(tslab)) throw new KernelInstallError(`${tslab} not found`);
+  const install = spawnSync(tslab, ['install', `--python=${python}`, `--binary=${tslab}`, `--prefix=${jupyterDir}`], {
+    encoding: 'utf8',
+  });
+  if (install.error !== undefined || install.status !== 0) {
+    throw new KernelInstallError(install.error?.message ?? install.stderr);
+  }
+  return join(jupyterDir, 'share', 'jupyter');
+}
+
+/** notebooks/0*.ipynb, in order: the eight steps. */
+export function defaultNotebooks(): string[] {
+  const dir = join(REPO_ROOT, 'notebooks');
+  return readdirSync(dir)
+    .filter((name) => /^0.*\.ipynb$/.test(name))
+    .sort()
+    .map((name) => join(dir, name));
+}
+
+/** Runs one notebook; the kernel starts in the notebook's own folder, as JupyterLab does. */
+export function runNotebook(notebook: string, options: RunOptions, jupyterPath: string): NotebookResult {
+  const scratch = mkdtempSync(join(tmpdir(), 'notebook-run-'));
+  const executedCopy = join(scratch, basename(notebook));
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    JUPYTER_PATH: [jupyterPath, process.env.JUPYTER_PATH].filter((p) => p !== undefined && p !== '').join(delimiter),
+    // keeps the kernel from writing runtime files into the user's home
+    JUPYTER_RUNTIME_DIR: join(scratch, 'runtime'),
+  };
+  if (options.quick) env.MNIST_SPEEDRUN_QUICK = '1';
+  else delete env.MNIST_SPEEDRUN_QUICK;
+  const startMs = performance.now();
+  const run = spawnSync(
+    options.python,
+    [DRIVER, notebook, executedCopy, dirname(resolve(notebook)), String(options.cellTimeoutS)],
+    { env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
+  );
+  const elapsedMs = performance.now() - startMs;
+  const passed = run.status === 0;
+  if (passed && options.write) copyFileSync(executedCopy, notebook);
+  if (passed) rmSync(scratch, { recursive: true, force: true });
+  const report = passed ? '' : (run.error?.message ?? run.stderr ?? '').trim();
+  return { notebook, passed, elapsedMs, report, executedCopy: passed ? null : executedCopy };
+}
+
+export function parseArgs(argv: readonly string[], defaults: RunOptions): { options: RunOptions; notebooks: string[] } {
+  const options = { ...defaults };
+  const notebooks: string[] = [];
+  for (const arg of argv) {
+    if (arg === '--write') options.write = true;
+    else if (arg === '--quick') options.quick = true;
+    else if (arg.startsWith('--cell-timeout=')) options.cellTimeoutS = Number(arg.slice('--cell-timeout='.length));
+    else if (arg.startsWith('--')) throw new Error(`unknown option ${arg}: use --write, --quick, --cell-timeout=SECONDS`);
+    else notebooks.push(resolve(arg));
+  }
+  if (!(options.cellTimeoutS > 0)) throw new Error('--cell-timeout must be a positive number of seconds');
+  return { options, notebooks };
+}
+
+function main(): number {
+  const { options, notebooks: chosen } = parseArgs(process.argv.slice(2), defaultOptions());
+  const notebooks = chosen.length > 0 ? chosen : defaultNotebooks();
+  if (notebooks.length === 0) {
+    console.error('no notebooks found (notebooks/0*.ipynb)');
+    return 1;
+  }
+  checkNotebookTools(options.python);
+  const jupyterPath = installKernel(options.python, options.jupyterDir);
+  const mode = `${options.quick ? 'quick' : 'full'}, ${options.write ? 'writing outputs into the notebooks' : 'check only (temp copies)'}`;
+  console.log(`running ${notebooks.length} notebook(s): ${mode}`);
+  let failures = 0;
+  for (const notebook of notebooks) {
+    const result = runNotebook(notebook, options, jupyterPath);
+    const seconds = (result.elapsedMs / 1000).toFixed(1);
+    console.log(`${result.passed ? 'PASS' : 'FAIL'} ${basename(notebook)} ${seconds} s`);
+    if (!result.passed) {
+      failures += 1;
+      console.log(result.report.replace(/^/gm, '    '));
+      if (result.executedCopy !== null) console.log(`    executed copy: ${result.executedCopy}`);
+    }
+  }
+  console.log(failures === 0 ? 'all notebooks passed' : `${failures} of ${notebooks.length} notebook(s) failed`);
+  return failures === 0 ? 0 : 1;
+}
+
+if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  try {
+    process.exitCode = main();
+  } catch (error) {
+    console.error(error instanceof Error ? error.message : String(error));
+    process.exitCode = 2;
+  }
+}
