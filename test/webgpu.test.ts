@@ -1,15 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs-core';
 import { useBackend } from '../lib/backend';
 import { buildNet, lossAndGradients } from '../lib/model';
 import { makeRng } from '../lib/random';
 import { findWebGpuAdapter, isSoftwareAdapter } from '../lib/webgpu';
 
-// tfjs-core's node bundle registers no gradient functions and its ESM register_all_gradients
-// cannot load in Node (directory imports); the union package's node bundle registers them all.
-if (!tf.getGradient('Conv2D')) createRequire(import.meta.url)('@tensorflow/tfjs');
 
 const BATCH = 8;
 const NET_SEED = 7;
