@@ -1,11 +1,22 @@
 /**
  * Entry point of the wasm engine: makes 'wasm' the active TensorFlow.js backend, ready to train.
+ *
+ * - Threads: XNNPACK runs on `threads` cores (default: all; opt out with `threads: 1` or
+ *   `MNIST_SPEEDRUN_WASM_THREADS=1`). How threads are obtained in Node is explained in ./threads.
+ * - Kernels: the training kernels of ./kernels (tuned), or only the one kernel the stock backend
+ *   lacks to train at all (`tunedKernels: false`, for benchmarks).
+ *
+ * Calling it again with other options re-creates the backend (tensors on the old one are lost) or
+ * swaps the kernel set; the same options again are a no-op.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
+import { assertKernelsRegistered, createKernelInstaller } from './kernels';
+import type { KernelSet } from './kernels';
+import { activeWasmThreads, registerThreadedWasmBackend, resolveThreadCount } from './threads';
 
 export interface WasmSetupOptions {
-  /** Worker threads for XNNPACK; 'auto' uses every core. */
+  /** Worker threads for XNNPACK; 'auto' uses every core (or MNIST_SPEEDRUN_WASM_THREADS). */
   threads?: number | 'auto';
   /** Register the project's training kernels (true unless benchmarking the stock backend). */
   tunedKernels?: boolean;
@@ -17,10 +28,54 @@ export interface WasmSetupReport {
   kernels: string[];
 }
 
-/** Activates the wasm backend. */
-export async function setupWasm(_options: WasmSetupOptions = {}): Promise<WasmSetupReport> {
+/** What the process's 'wasm' backend currently is; the backend registry is process-wide. */
+interface EngineState {
+  threads: number;
+  stockFactory: Parameters<typeof tf.registerBackend>[1] | null;
+  installKernels: (set: KernelSet) => string[];
+  kernelSet: KernelSet | null;
+  kernels: string[];
+}
+let engine: EngineState | null = null;
+
+function engineState(): EngineState {
+  engine ??= {
+    threads: 1,
+    stockFactory: tf.findBackendFactory('wasm'),
+    installKernels: createKernelInstaller(),
+    kernelSet: null,
+    kernels: [],
+  };
+  return engine;
+}
+
+/** Points 'wasm' at a backend with `threads` XNNPACK threads (the package's loader for 1). */
+async function ensureThreads(state: EngineState, threads: number): Promise<void> {
+  const initialised = tf.engine().registry.wasm !== undefined;
+  if (initialised && state.threads === threads) return;
+  if (threads > 1) {
+    await registerThreadedWasmBackend(threads);
+  } else if (state.threads !== 1) {
+    tf.removeBackend('wasm');
+    if (state.stockFactory === null) throw new Error('the stock wasm backend factory is missing: import @tensorflow/tfjs-backend-wasm');
+    tf.registerBackend('wasm', state.stockFactory, 2);
+  }
+  state.threads = threads;
+}
+
+/** Activates the wasm backend with the requested threads and kernels. */
+export async function setupWasm(options: WasmSetupOptions = {}): Promise<WasmSetupReport> {
+  const state = engineState();
+  const threads = resolveThreadCount(options.threads);
+  await ensureThreads(state, threads);
   const ok = await tf.setBackend('wasm');
-  if (!ok) throw new Error('the wasm backend failed to initialise');
+  if (!ok) throw new Error('the wasm backend failed to initialise: check that @tensorflow/tfjs-backend-wasm is installed');
   await tf.ready();
-  return { threads: 1, kernels: [] };
+  const set: KernelSet = options.tunedKernels === false ? 'stock' : 'tuned';
+  if (state.kernelSet !== set) {
+    state.kernels = state.installKernels(set);
+    state.kernelSet = set;
+  }
+  assertKernelsRegistered();
+  return { threads: activeWasmThreads(), kernels: [...state.kernels] };
 }

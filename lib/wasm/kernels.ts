@@ -1,0 +1,365 @@
+/**
+ * Training kernels for TensorFlow.js's wasm backend.
+ *
+ * The stock wasm backend (4.22) cannot train a convnet quickly: it has no `Conv2DBackpropFilter`,
+ * and its `Conv2DBackpropInput`, `MaxPoolGrad`, transposed `BatchMatMul` and leading-axis `Sum`
+ * are scalar loops or transpose-then-loop. Each kernel below rewrites one of them as a few calls
+ * of XNNPACK-backed stock kernels (multi-threaded where the backend has threads), or, where no
+ * stock kernel fits, as a tight loop over the wasm heap. Every kernel handles the cases the four
+ * nets produce (NHWC, stride 1, any padding for convolutions) and hands anything else to the stock
+ * kernel or to a slower general formulation, so results never depend on the fast path.
+ *
+ * Semantics: max-pool gradients go to the FIRST maximum of each window in row-major order, as
+ * PyTorch (`max_pool2d` backward) and the tfjs `cpu` backend do. Ties are common on MNIST (flat
+ * background), and splitting the gradient between tied maxima would disagree with PyTorch.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { backend_util, util } from '@tensorflow/tfjs-core';
+import type { KernelConfig, KernelFunc, NamedAttrMap, NamedTensorInfoMap, TensorInfo } from '@tensorflow/tfjs-core';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+
+const BACKEND = 'wasm';
+
+export class MissingKernelError extends Error {
+  override name = 'MissingKernelError';
+}
+
+/** Kernels a training step of any of the four nets runs (forward, backward, optimizers). */
+export const TRAINING_KERNELS: readonly string[] = [
+  'Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'MaxPool', 'MaxPoolGrad', 'Relu', 'Step',
+  'BatchMatMul', '_FusedMatMul', 'Reshape', 'Transpose', 'Add', 'Sub', 'Multiply', 'RealDiv', 'Sum',
+  'Max', 'Exp', 'Log', 'Neg', 'Sqrt', 'Square', 'Cast', 'GatherV2', 'OneHot', 'Fill', 'Identity',
+];
+
+/** Throws if any of `names` has no kernel registered for the wasm backend. */
+export function assertKernelsRegistered(names: readonly string[] = TRAINING_KERNELS): void {
+  const missing = names.filter((name) => !hasKernel(name));
+  if (missing.length > 0) {
+    throw new MissingKernelError(
+      `the wasm backend has no kernel for ${missing.join(', ')}: call setupWasm() from lib/wasm/setup before training, or use the cpu backend`,
+    );
+  }
+}
+
+function hasKernel(name: string): boolean {
+  return tf.getKernel(name, BACKEND) !== undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Calling stock kernels from inside a kernel
+// ---------------------------------------------------------------------------------------------
+
+/** The kernels this module replaces, saved so the replacements can delegate and can be undone. */
+export interface StockKernels {
+  get(name: string): KernelFunc;
+}
+
+function callKernel(
+  stock: StockKernels,
+  name: string,
+  backend: BackendWasm,
+  inputs: NamedTensorInfoMap,
+  attrs: NamedAttrMap = {},
+): TensorInfo {
+  return stock.get(name)({ inputs, backend, attrs }) as TensorInfo;
+}
+
+function dispose(backend: BackendWasm, ...infos: TensorInfo[]): void {
+  for (const info of infos) backend.disposeData(info.dataId);
+}
+
+function transpose(stock: StockKernels, backend: BackendWasm, x: TensorInfo, perm: number[]): TensorInfo {
+  return callKernel(stock, 'Transpose', backend, { x }, { perm });
+}
+
+function reshape(stock: StockKernels, backend: BackendWasm, x: TensorInfo, shape: number[]): TensorInfo {
+  return callKernel(stock, 'Reshape', backend, { x }, { shape });
+}
+
+/** Explicit NHWC padding in the form Conv2D's `pad` attribute accepts. */
+function explicitPad(top: number, bottom: number, left: number, right: number): backend_util.ExplicitPadding {
+  return [[0, 0], [top, bottom], [left, right], [0, 0]];
+}
+
+function isUnitStride(convInfo: backend_util.Conv2DInfo): boolean {
+  return convInfo.strideHeight === 1 && convInfo.strideWidth === 1 && convInfo.dilationHeight === 1 && convInfo.dilationWidth === 1;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The kernels
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * dW for `conv2d(x, W)`: a convolution of the input, its batch moved into channels, with the
+ * output gradient used as the filter:
+ *   x [N,H,W,C] -> [C,H,W,N];  dy [N,OH,OW,CO] -> [OH,OW,N,CO];
+ *   conv2d(valid on the forward's padding) -> [C,KH,KW,CO] -> [KH,KW,C,CO].
+ * Other strides, dilations or NCHW go through the stock `Conv3DBackpropFilterV2` (slow, exact).
+ */
+export function conv2DBackpropFilter(stock: StockKernels): KernelFunc {
+  return ({ inputs, backend: anyBackend, attrs }) => {
+    const backend = anyBackend as BackendWasm;
+    const { x, dy } = inputs as { x: TensorInfo; dy: TensorInfo };
+    const { strides, pad, dataFormat, dimRoundingMode, filterShape } = attrs as unknown as tf.Conv2DBackpropFilterAttrs;
+    const convInfo = backend_util.computeConv2DInfo(
+      x.shape as [number, number, number, number], filterShape, strides, 1, pad, dimRoundingMode, false,
+      backend_util.convertConv2DDataFormat(dataFormat),
+    );
+    if (!isUnitStride(convInfo) || convInfo.dataFormat !== 'channelsLast') {
+      return filterGradViaConv3D(stock, backend, x, dy, convInfo);
+    }
+    const { top, bottom, left, right } = convInfo.padInfo;
+    const xT = transpose(stock, backend, x, [3, 1, 2, 0]); // [C, H, W, N]
+    const dyT = transpose(stock, backend, dy, [1, 2, 0, 3]); // [OH, OW, N, CO]
+    const dwT = callKernel(stock, 'Conv2D', backend, { x: xT, filter: dyT }, {
+      strides: 1, pad: explicitPad(top, bottom, left, right), dilations: 1, dataFormat: 'NHWC',
+    }); // [C, KH, KW, CO]
+    const dw = transpose(stock, backend, dwT, [1, 2, 0, 3]); // [KH, KW, C, CO]
+    dispose(backend, xT, dyT, dwT);
+    return dw;
+  };
+}
+
+/** General filter gradient: a 2-D convolution seen as a 3-D one of depth 1. */
+function filterGradViaConv3D(
+  stock: StockKernels, backend: BackendWasm, x: TensorInfo, dy: TensorInfo, convInfo: backend_util.Conv2DInfo,
+): TensorInfo {
+  if (convInfo.dataFormat !== 'channelsLast') {
+    throw new MissingKernelError('Conv2DBackpropFilter on wasm supports NHWC only: use dataFormat NHWC');
+  }
+  const { padInfo } = convInfo;
+  if (padInfo.top !== padInfo.bottom || padInfo.left !== padInfo.right) {
+    throw new MissingKernelError('Conv2DBackpropFilter on wasm: strided convolutions with asymmetric padding are not supported; use stride 1');
+  }
+  const x5 = reshape(stock, backend, x, [x.shape[0], 1, ...x.shape.slice(1)]);
+  const dy5 = reshape(stock, backend, dy, [dy.shape[0], 1, ...dy.shape.slice(1)]);
+  const filterShape = [1, convInfo.filterHeight, convInfo.filterWidth, convInfo.inChannels, convInfo.outChannels];
+  const dw5 = callKernel(stock, 'Conv3DBackpropFilterV2', backend, { x: x5, dy: dy5 }, {
+    strides: [1, convInfo.strideHeight, convInfo.strideWidth],
+    pad: padInfo.type === 'VALID' ? 'valid' : 'same',
+    filterShape,
+    dilations: [1, convInfo.dilationHeight, convInfo.dilationWidth],
+  });
+  const dw = reshape(stock, backend, dw5, filterShape.slice(1));
+  dispose(backend, x5, dy5, dw5);
+  return dw;
+}
+
+/**
+ * dX for `conv2d(x, W)` at stride 1: a convolution of dy with the spatially reversed filter, its
+ * in/out channels swapped, padded by (K - 1 - p) on each side. Other cases use the stock kernel.
+ */
+export function conv2DBackpropInput(stock: StockKernels): KernelFunc {
+  return (args) => {
+    const backend = args.backend as BackendWasm;
+    const { dy, filter } = args.inputs as { dy: TensorInfo; filter: TensorInfo };
+    const { strides, pad, dataFormat, dimRoundingMode, inputShape } = args.attrs as unknown as tf.Conv2DBackpropInputAttrs;
+    const convInfo = backend_util.computeConv2DInfo(
+      inputShape, filter.shape as [number, number, number, number], strides, 1, pad, dimRoundingMode, false,
+      backend_util.convertConv2DDataFormat(dataFormat),
+    );
+    if (!isUnitStride(convInfo) || convInfo.dataFormat !== 'channelsLast') {
+      return stock.get('Conv2DBackpropInput')(args) as TensorInfo;
+    }
+    const { filterHeight: kh, filterWidth: kw, padInfo } = convInfo;
+    const flipped = callKernel(stock, 'Reverse', backend, { x: filter }, { dims: [0, 1] });
+    const swapped = transpose(stock, backend, flipped, [0, 1, 3, 2]); // [KH, KW, CO, CI]
+    const dx = callKernel(stock, 'Conv2D', backend, { x: dy, filter: swapped }, {
+      strides: 1,
+      pad: explicitPad(kh - 1 - padInfo.top, kh - 1 - padInfo.bottom, kw - 1 - padInfo.left, kw - 1 - padInfo.right),
+      dilations: 1,
+      dataFormat: 'NHWC',
+    });
+    dispose(backend, flipped, swapped);
+    return dx;
+  };
+}
+
+/**
+ * dX for `maxPool(x)`: each window's gradient goes to the first maximum of that window (row-major),
+ * PyTorch's rule; a NaN takes the window, as in PyTorch's `(val > maxval) || isnan(val)`.
+ * A single pass over the heap.
+ */
+export function maxPoolGrad(): KernelFunc {
+  return ({ inputs, backend: anyBackend, attrs }) => {
+    const backend = anyBackend as BackendWasm;
+    const { dy, input } = inputs as { dy: TensorInfo; input: TensorInfo };
+    const { filterSize, strides, pad, dimRoundingMode } = attrs as unknown as tf.MaxPoolGradAttrs;
+    const info = backend_util.computePool2DInfo(
+      input.shape as [number, number, number, number], filterSize, strides, 1, pad, dimRoundingMode,
+    );
+    const dx = backend.makeOutput(input.shape, 'float32');
+    // Views are taken after the allocation above, which may grow (and so replace) the heap buffer.
+    const dxValues = backend.typedArrayFromHeap(dx) as Float32Array;
+    const xValues = backend.typedArrayFromHeap(input) as Float32Array;
+    const dyValues = backend.typedArrayFromHeap(dy) as Float32Array;
+    dxValues.fill(0);
+    routeToFirstMax(xValues, dyValues, dxValues, info);
+    return dx;
+  };
+}
+
+/** The loop of `maxPoolGrad`, on NHWC arrays. Exported for tests. */
+export function routeToFirstMax(
+  x: Float32Array, dy: Float32Array, dx: Float32Array, info: backend_util.Conv2DInfo,
+): void {
+  const { batchSize, inHeight, inWidth, inChannels: channels, outHeight, outWidth } = info;
+  const { strideHeight, strideWidth, filterHeight, filterWidth } = info;
+  const { top: padTop, left: padLeft } = info.padInfo;
+  const rowStride = inWidth * channels;
+  let dyIndex = 0;
+  for (let b = 0; b < batchSize; b++) {
+    const imageBase = b * inHeight * rowStride;
+    for (let oy = 0; oy < outHeight; oy++) {
+      const y0 = Math.max(0, oy * strideHeight - padTop);
+      const y1 = Math.min(inHeight, oy * strideHeight - padTop + filterHeight);
+      for (let ox = 0; ox < outWidth; ox++) {
+        const x0 = Math.max(0, ox * strideWidth - padLeft);
+        const x1 = Math.min(inWidth, ox * strideWidth - padLeft + filterWidth);
+        const cornerBase = imageBase + y0 * rowStride + x0 * channels;
+        for (let c = 0; c < channels; c++, dyIndex++) {
+          let best = cornerBase + c;
+          let bestValue = x[best];
+          for (let y = y0; y < y1; y++) {
+            let at = imageBase + y * rowStride + x0 * channels + c;
+            for (let xx = x0; xx < x1; xx++, at += channels) {
+              const value = x[at];
+              if (value > bestValue || value !== value) {
+                bestValue = value;
+                best = at;
+              }
+            }
+          }
+          dx[best] += dy[dyIndex];
+        }
+      }
+    }
+  }
+}
+
+/**
+ * `matMul` with a transpose flag: transpose explicitly, then the plain (XNNPACK) kernel, which is
+ * an order of magnitude faster than the stock transposed path. Works for BatchMatMul and
+ * _FusedMatMul alike (their transposed operands are `a` and `b`).
+ */
+export function untransposedMatMul(stock: StockKernels, kernelName: 'BatchMatMul' | '_FusedMatMul'): KernelFunc {
+  return (args) => {
+    const backend = args.backend as BackendWasm;
+    const { transposeA, transposeB } = args.attrs as { transposeA: boolean; transposeB: boolean };
+    if (!transposeA && !transposeB) return stock.get(kernelName)(args) as TensorInfo;
+    const { a, b } = args.inputs as { a: TensorInfo; b: TensorInfo };
+    const swapLast = (t: TensorInfo): TensorInfo => {
+      const perm = t.shape.map((_, i) => i);
+      const rank = perm.length;
+      [perm[rank - 2], perm[rank - 1]] = [perm[rank - 1], perm[rank - 2]];
+      return transpose(stock, backend, t, perm);
+    };
+    const aPlain = transposeA ? swapLast(a) : a;
+    const bPlain = transposeB ? swapLast(b) : b;
+    const out = stock.get(kernelName)({
+      inputs: { ...args.inputs, a: aPlain, b: bPlain },
+      backend,
+      attrs: { ...args.attrs, transposeA: false, transposeB: false },
+    }) as TensorInfo;
+    if (transposeA) dispose(backend, aPlain);
+    if (transposeB) dispose(backend, bPlain);
+    return out;
+  };
+}
+
+/**
+ * `sum` over the leading axes of a float32 tensor (bias gradients: over N, H, W of [N,H,W,C]) as a
+ * product ones[1, R] x X[R, C] on XNNPACK, instead of the stock transpose-then-reduce.
+ * Any other reduction uses the stock kernel.
+ */
+export function leadingAxesSum(stock: StockKernels): KernelFunc {
+  return (args) => {
+    const backend = args.backend as BackendWasm;
+    const { x } = args.inputs as { x: TensorInfo };
+    const { axis, keepDims } = args.attrs as unknown as tf.SumAttrs;
+    const axes = util.parseAxisParam(axis, x.shape).sort((p, q) => p - q);
+    const leading = axes.length > 0 && axes.length < x.shape.length && axes.every((a, i) => a === i);
+    if (x.dtype !== 'float32' || !leading) return stock.get('Sum')(args) as TensorInfo;
+    const rows = util.sizeFromShape(x.shape.slice(0, axes.length));
+    const kept = x.shape.slice(axes.length);
+    const columns = util.sizeFromShape(kept);
+    const ones = backend.makeOutput([1, 1, rows], 'float32');
+    (backend.typedArrayFromHeap(ones) as Float32Array).fill(1);
+    const x3 = reshape(stock, backend, x, [1, rows, columns]);
+    const product = callKernel(stock, 'BatchMatMul', backend, { a: ones, b: x3 }, { transposeA: false, transposeB: false });
+    const outShape = keepDims ? [...axes.map(() => 1), ...kept] : kept;
+    const out = reshape(stock, backend, product, outShape);
+    dispose(backend, ones, x3, product);
+    return out;
+  };
+}
+
+/**
+ * The one kernel the stock backend needs to train at all: the filter gradient through the stock
+ * `Conv3DBackpropFilterV2`. Registered for the "stock" benchmark variant.
+ */
+export function conv2DBackpropFilterStock(stock: StockKernels): KernelFunc {
+  return ({ inputs, backend: anyBackend, attrs }) => {
+    const backend = anyBackend as BackendWasm;
+    const { x, dy } = inputs as { x: TensorInfo; dy: TensorInfo };
+    const { strides, pad, dataFormat, dimRoundingMode, filterShape } = attrs as unknown as tf.Conv2DBackpropFilterAttrs;
+    const convInfo = backend_util.computeConv2DInfo(
+      x.shape as [number, number, number, number], filterShape, strides, 1, pad, dimRoundingMode, false,
+      backend_util.convertConv2DDataFormat(dataFormat),
+    );
+    return filterGradViaConv3D(stock, backend, x, dy, convInfo);
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Registration
+// ---------------------------------------------------------------------------------------------
+
+export type KernelSet = 'tuned' | 'stock';
+
+/** Which kernels each set installs, built from the saved stock kernels. */
+function kernelsFor(set: KernelSet, stock: StockKernels): Record<string, KernelFunc> {
+  if (set === 'stock') return { Conv2DBackpropFilter: conv2DBackpropFilterStock(stock) };
+  return {
+    Conv2DBackpropFilter: conv2DBackpropFilter(stock),
+    Conv2DBackpropInput: conv2DBackpropInput(stock),
+    MaxPoolGrad: maxPoolGrad(),
+    BatchMatMul: untransposedMatMul(stock, 'BatchMatMul'),
+    _FusedMatMul: untransposedMatMul(stock, '_FusedMatMul'),
+    Sum: leadingAxesSum(stock),
+  };
+}
+
+/**
+ * Installs a kernel set for the wasm backend, replacing whatever an earlier call installed, and
+ * returns the names it installed. The stock kernels are saved on the first call and restored
+ * before each installation, so `installKernels('stock')` undoes `installKernels('tuned')`.
+ */
+export function createKernelInstaller(): (set: KernelSet) => string[] {
+  const saved = new Map<string, KernelConfig | undefined>();
+  const stock: StockKernels = {
+    get(name) {
+      const config = saved.has(name) ? saved.get(name) : tf.getKernel(name, BACKEND);
+      if (config === undefined) throw new MissingKernelError(`the wasm backend has no stock ${name} kernel to build on: check the @tensorflow/tfjs-backend-wasm version (4.22 expected)`);
+      return config.kernelFunc;
+    },
+  };
+  const allNames = new Set([...Object.keys(kernelsFor('tuned', stock)), ...Object.keys(kernelsFor('stock', stock))]);
+  return (set) => {
+    for (const name of allNames) {
+      if (!saved.has(name)) saved.set(name, tf.getKernel(name, BACKEND));
+      if (tf.getKernel(name, BACKEND) !== undefined) tf.unregisterKernel(name, BACKEND);
+      const original = saved.get(name);
+      if (original !== undefined) tf.registerKernel(original);
+    }
+    const installed = kernelsFor(set, stock);
+    for (const [kernelName, kernelFunc] of Object.entries(installed)) {
+      const original = saved.get(kernelName);
+      if (original !== undefined) tf.unregisterKernel(kernelName, BACKEND);
+      // The stock setup (its cwrap) must still run when a new backend instance initialises,
+      // because the replacement delegates to the stock function.
+      tf.registerKernel({ kernelName, backendName: BACKEND, kernelFunc, setupFunc: original?.setupFunc, disposeFunc: original?.disposeFunc });
+    }
+    return Object.keys(installed);
+  };
+}

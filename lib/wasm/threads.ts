@@ -1,0 +1,198 @@
+/**
+ * Threads for the wasm backend in Node.
+ *
+ * Why this file exists: @tensorflow/tfjs-backend-wasm 4.22 ships a threaded SIMD build, but its
+ * feature test answers "no threads" whenever it runs in Node, and even with that test forced its
+ * loader hands the pthread worker script and the main script to Emscripten as `blob:` URLs, which
+ * Node's worker_threads cannot load. XNNPACK then runs every op on one core.
+ *
+ * What this file does instead, touching nothing outside the wasm backend:
+ * - instantiates the threaded build itself (the package's own `wasm-out` factory and .wasm file),
+ *   with a worker script on disk: a three-line CommonJS shim written once to the OS temp folder
+ *   (content-addressed name), which runs the package's worker code;
+ * - reports `threads` logical cores to Emscripten's `emscripten_num_logical_cores` import of this
+ *   one instance, because the backend caps its XNNPACK pool at half the cores (1 on a 2-core box);
+ * - re-registers the 'wasm' backend factory so that `tf.setBackend('wasm')` builds a `BackendWasm`
+ *   on this instance; all kernels registered for 'wasm' keep working;
+ * - undoes what Emscripten's Node glue leaves on the process: the `global.Worker` it assigns and
+ *   the `uncaughtException` / `unhandledRejection` listeners it adds; pool workers are `unref`ed so
+ *   that they never keep the process alive.
+ *
+ * Opt-out: `setupWasm({ threads: 1 })`, or `MNIST_SPEEDRUN_WASM_THREADS=1` in the environment
+ * (see `resolveThreadCount`). With one thread the package's own single-threaded loader is used.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { createHash } from 'node:crypto';
+import * as tf from '@tensorflow/tfjs-core';
+import { BackendWasm, getThreadsCount, setThreadsCount } from '@tensorflow/tfjs-backend-wasm';
+
+/** Emscripten pre-spawns this many workers (`pthreadPoolSize=8` in the 4.22 glue); more would need a
+ * `Worker` constructor after we have removed the global one. */
+export const MAX_WASM_THREADS = 8;
+export const THREADS_ENV_VAR = 'MNIST_SPEEDRUN_WASM_THREADS';
+/** tfjs-backend-wasm's own priority for 'wasm'. */
+const WASM_BACKEND_PRIORITY = 2;
+const THREADED_JS = 'tfjs-backend-wasm-threaded-simd.js';
+const THREADED_WASM = 'tfjs-backend-wasm-threaded-simd.wasm';
+
+export class WasmThreadsError extends Error {
+  override name = 'WasmThreadsError';
+}
+
+/**
+ * Thread count to use: an explicit number wins; otherwise `MNIST_SPEEDRUN_WASM_THREADS` (a number,
+ * or 'auto'), otherwise every available core. Always within 1..MAX_WASM_THREADS.
+ */
+export function resolveThreadCount(
+  requested: number | 'auto' | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+  cores: number = os.availableParallelism(),
+): number {
+  let wanted: number | 'auto' = requested ?? 'auto';
+  const fromEnv = env[THREADS_ENV_VAR];
+  if (wanted === 'auto' && fromEnv !== undefined && fromEnv.trim() !== '' && fromEnv.trim() !== 'auto') {
+    const parsed = Number(fromEnv);
+    if (!Number.isInteger(parsed) || parsed < 0) {
+      throw new WasmThreadsError(
+        `${THREADS_ENV_VAR}=${fromEnv} is not a thread count: use a whole number (1 or 0 turns threads off) or 'auto'`,
+      );
+    }
+    wanted = Math.max(1, parsed);
+  }
+  if (wanted !== 'auto' && (!Number.isInteger(wanted) || wanted < 1)) {
+    throw new WasmThreadsError(`threads must be a positive whole number or 'auto', got ${wanted}`);
+  }
+  const count = wanted === 'auto' ? cores : wanted;
+  return Math.min(MAX_WASM_THREADS, Math.max(1, count));
+}
+
+/** The parts of the Emscripten module of the threaded build that this file uses. */
+interface ThreadedModule {
+  cwrap(name: string, returnType: string | null, argTypes: string[]): (...args: number[]) => number;
+  PThread: { runningWorkers: Array<{ unref(): void }>; terminateAllThreads(): void };
+  tfjs?: unknown;
+}
+interface FactoryConfig {
+  locateFile(file: string, prefix: string): string;
+  instantiateWasm(imports: WasmImports, receive: (instance: WasmInstance, module: WasmModule) => void): object;
+  mainScriptUrlOrBlob?: string;
+}
+type WasmImports = { env: Record<string, unknown> } & Record<string, Record<string, unknown>>;
+/** The slice of the WebAssembly JS API used here (the project's TypeScript lib has no DOM types). */
+interface WasmInstance { readonly exports: unknown }
+interface WasmModule { readonly kind?: never }
+interface WasmApi {
+  instantiate(bytes: Uint8Array, imports: WasmImports): Promise<{ instance: WasmInstance; module: WasmModule }>;
+}
+const wasmApi = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+type Factory = (config: FactoryConfig) => Promise<ThreadedModule>;
+
+/** The worker shim: runs the package's pthread worker code with CommonJS `require` in scope. */
+function workerShimSource(workerModulePath: string): string {
+  return [
+    "'use strict';",
+    '// pthread worker for the threaded tfjs wasm build (written by mnist-speedrun lib/wasm/threads.ts)',
+    // The package stores the worker as a template literal whose '\n' escapes became newlines.
+    `const code = require(${JSON.stringify(workerModulePath)}).wasmWorkerContents.replace(/\\n/g, '\\\\n');`,
+    "new Function('require', '__filename', code)(require, __filename);",
+    '',
+  ].join('\n');
+}
+
+/** Writes the worker shim once (atomically) and returns its path. */
+function ensureWorkerShim(workerModulePath: string): string {
+  const source = workerShimSource(workerModulePath);
+  const digest = createHash('sha256').update(source).digest('hex').slice(0, 16);
+  const shimPath = path.join(os.tmpdir(), `mnist-speedrun-wasm-worker-${digest}.cjs`);
+  if (!fs.existsSync(shimPath)) {
+    const tmp = `${shimPath}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, source);
+    fs.renameSync(tmp, shimPath);
+  }
+  return shimPath;
+}
+
+/** Instantiates the threaded build with a pool that accepts `threads` threads. */
+async function instantiateThreaded(threads: number): Promise<ThreadedModule> {
+  const imported = (await import('@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd.js')) as unknown as {
+    default?: Factory;
+  };
+  const factory = (imported.default ?? imported) as Factory;
+  const workerBefore = Object.getOwnPropertyDescriptor(globalThis, 'Worker');
+  const listenersBefore = {
+    uncaughtException: process.listeners('uncaughtException'),
+    unhandledRejection: process.listeners('unhandledRejection'),
+  };
+  let wasmDir = '';
+  const config: FactoryConfig = {
+    locateFile(file, prefix) {
+      wasmDir = prefix;
+      if (file.endsWith('.worker.js')) {
+        // Read by each worker when it loads: the factory script, by path rather than by blob URL.
+        config.mainScriptUrlOrBlob = path.join(prefix, THREADED_JS);
+        return ensureWorkerShim(path.join(prefix, file));
+      }
+      return path.join(prefix, file);
+    },
+    instantiateWasm(imports, receive) {
+      // The backend sizes its pool as half of this value; answering 2x lifts that cap for this instance only.
+      imports.env.emscripten_num_logical_cores = () => 2 * threads;
+      const bytes = fs.readFileSync(path.join(wasmDir, THREADED_WASM));
+      wasmApi.instantiate(bytes, imports).then(
+        (result) => receive(result.instance, result.module),
+        (error: unknown) => {
+          throw new WasmThreadsError(`the threaded wasm build failed to instantiate (${String(error)}); set ${THREADS_ENV_VAR}=1`);
+        },
+      );
+      return {};
+    },
+  };
+  try {
+    return await factory(config);
+  } finally {
+    if (workerBefore) Object.defineProperty(globalThis, 'Worker', workerBefore);
+    else delete (globalThis as { Worker?: unknown }).Worker;
+    for (const listener of process.listeners('uncaughtException')) {
+      if (!listenersBefore.uncaughtException.includes(listener)) process.removeListener('uncaughtException', listener);
+    }
+    for (const listener of process.listeners('unhandledRejection')) {
+      if (!listenersBefore.unhandledRejection.includes(listener)) process.removeListener('unhandledRejection', listener);
+    }
+  }
+}
+
+/**
+ * Makes 'wasm' in TensorFlow.js resolve to the threaded build with `threads` XNNPACK threads. Call
+ * before `tf.setBackend('wasm')`; an existing 'wasm' backend instance is disposed.
+ */
+export async function registerThreadedWasmBackend(threads: number): Promise<void> {
+  const module = await instantiateThreaded(threads);
+  // The same bridge tfjs-backend-wasm's own init() builds.
+  module.tfjs = {
+    init: module.cwrap('init', null, []),
+    initWithThreadsCount: module.cwrap('init_with_threads_count', null, ['number']),
+    getThreadsCount: module.cwrap('get_threads_count', 'number', []),
+    registerTensor: module.cwrap('register_tensor', null, ['number', 'number', 'number']),
+    disposeData: module.cwrap('dispose_data', null, ['number']),
+    dispose: module.cwrap('dispose', null, []),
+  };
+  if (tf.findBackendFactory('wasm') !== null) tf.removeBackend('wasm');
+  tf.registerBackend(
+    'wasm',
+    () => {
+      setThreadsCount(threads);
+      const backend = new BackendWasm(module as unknown as ConstructorParameters<typeof BackendWasm>[0]);
+      // XNNPACK's pool threads run for the life of the backend: never let them hold the process open.
+      for (const worker of module.PThread.runningWorkers) worker.unref();
+      return backend;
+    },
+    WASM_BACKEND_PRIORITY,
+  );
+}
+
+/** Threads XNNPACK actually runs with on the active wasm backend. */
+export function activeWasmThreads(): number {
+  return getThreadsCount();
+}
