@@ -13,7 +13,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { userCacheDir, type Env } from './cache-dir';
-import { defaultProgress, downloadVerified, DownloadError, type ProgressCallback } from './download';
+import { defaultProgress, downloadVerified, DownloadError, removeStaleTempFiles, tempPathFor, type ProgressCallback } from './download';
 import { decodeIdxImages, decodeIdxLabels, gunzipIdx, IdxFormatError, IMAGE_SIZE, PIXELS_PER_IMAGE } from './idx';
 import { makeRng, permutation } from './random';
 
@@ -101,19 +101,22 @@ function fileKey(filePath: string, stat: fs.Stats): string {
 }
 
 /**
- * Process-wide memo of each file's hash and un-gzipped bytes, keyed by path, size and mtime so an
- * edited file is read again. Hashing is cheap but un-gzipping 47 MB is not, and notebooks and tests
- * load MNIST many times in one process. Callers get copies, never the memo's arrays.
+ * Process-wide memos, keyed by path, size and mtime so an edited file is read again: each file's
+ * SHA-256 verdict, and the un-gzipped bytes of the last dataset read (one file set: un-gzipping
+ * 47 MB is what costs, and notebooks and tests load MNIST many times in one process). Callers get
+ * copies, never the memo's arrays.
  */
-const fileMemo = new Map<string, { sha256: string; raw?: Uint8Array }>();
+const sha256ByFile = new Map<string, string>();
+const rawByFile = new Map<string, Uint8Array>();
+const RAW_MEMO_FILES = 4;
 
 function hashFile(filePath: string): { key: string; sha256: string; bytes?: Buffer } {
   const key = fileKey(filePath, fs.statSync(filePath));
-  const known = fileMemo.get(key);
-  if (known) return { key, sha256: known.sha256 };
+  const known = sha256ByFile.get(key);
+  if (known !== undefined) return { key, sha256: known };
   const bytes = fs.readFileSync(filePath);
   const sha256 = sha256Hex(bytes);
-  fileMemo.set(key, { sha256 });
+  sha256ByFile.set(key, sha256);
   return { key, sha256, bytes };
 }
 
@@ -140,9 +143,16 @@ function verifyFile(filePath: string, file: MnistFile): string {
 
 function readVerifiedRaw(filePath: string, file: MnistFile): Uint8Array {
   const key = verifyFile(filePath, file);
-  const entry = fileMemo.get(key)!;
-  if (!entry.raw) entry.raw = gunzipIdx(fs.readFileSync(filePath), file.name);
-  return entry.raw;
+  const known = rawByFile.get(key);
+  if (known) return known;
+  const raw = gunzipIdx(fs.readFileSync(filePath), file.name);
+  rawByFile.set(key, raw);
+  // Map keeps insertion order: the first keys are the oldest.
+  for (const oldKey of rawByFile.keys()) {
+    if (rawByFile.size <= RAW_MEMO_FILES) break;
+    rawByFile.delete(oldKey);
+  }
+  return raw;
 }
 
 function fileListText(): string {
@@ -401,8 +411,11 @@ export function writePreprocessedCache(file: string, sources: readonly Split[], 
   header.writeBigUInt64LE(BigInt(payloadBytes), 88);
   splits.forEach((split, i) => header.writeUInt32LE(split.count, CACHE_FIXED_HEADER_BYTES + 4 * i));
 
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  const tempPath = `${file}.${process.pid}.${Math.random().toString(36).slice(2, 10)}.tmp`;
+  const dir = path.dirname(file);
+  fs.mkdirSync(dir, { recursive: true });
+  // A killed writer's leftover would otherwise sit there forever: it is 220 MB.
+  removeStaleTempFiles(dir, path.basename(file), '.tmp');
+  const tempPath = tempPathFor(dir, path.basename(file), '.tmp');
   try {
     const fd = fs.openSync(tempPath, 'wx');
     try {

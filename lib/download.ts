@@ -57,9 +57,9 @@ const TEMP_SUFFIX = '.download';
 const DEFAULT_STALL_TIMEOUT_MS = 30_000;
 
 /** `name.<pid>.<random>.download`: the pid lets a later run tell a dead writer's leftovers from a live one's. */
-function tempPathFor(destDir: string, name: string): string {
-  const nonce = Math.random().toString(36).slice(2, 10);
-  return path.join(destDir, `${name}.${process.pid}.${nonce}${TEMP_SUFFIX}`);
+export function tempPathFor(destDir: string, name: string, suffix: string = TEMP_SUFFIX): string {
+  const nonce = Math.random().toString(36).slice(2, 10).padEnd(8, '0');
+  return path.join(destDir, `${name}.${process.pid}.${nonce}${suffix}`);
 }
 
 function isProcessAlive(pid: number): boolean {
@@ -73,10 +73,10 @@ function isProcessAlive(pid: number): boolean {
 }
 
 /**
- * Removes temporary files of `name` left in `destDir` by writers that no longer run (a killed
- * download); a concurrent download in another live process keeps its file. Returns what it removed.
+ * Removes temporary files `name.<pid>.<nonce><suffix>` left in `destDir` by writers that no longer
+ * run (a killed download or cache write); a live process's file is kept. Returns what it removed.
  */
-export function removeStaleDownloads(destDir: string, name: string): string[] {
+export function removeStaleTempFiles(destDir: string, name: string, suffix: string = TEMP_SUFFIX): string[] {
   let entries: string[];
   try {
     entries = fs.readdirSync(destDir);
@@ -84,7 +84,8 @@ export function removeStaleDownloads(destDir: string, name: string): string[] {
     return [];
   }
   const removed: string[] = [];
-  const pattern = new RegExp(`^${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.(\\d+)\\.[a-z0-9]+\\${TEMP_SUFFIX}$`);
+  const escape = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const pattern = new RegExp(`^${escape(name)}\\.(\\d+)\\.[a-z0-9]+${escape(suffix)}$`);
   for (const entry of entries) {
     const match = pattern.exec(entry);
     if (!match || isProcessAlive(Number(match[1]))) continue;
@@ -166,7 +167,7 @@ async function fetchToFile(url: string, target: DownloadTarget, tempPath: string
  */
 export async function downloadVerified(target: DownloadTarget, options: DownloadOptions): Promise<string> {
   fs.mkdirSync(options.destDir, { recursive: true });
-  removeStaleDownloads(options.destDir, target.name);
+  removeStaleTempFiles(options.destDir, target.name);
   const finalPath = path.join(options.destDir, target.name);
   const failures: string[] = [];
   for (const mirror of options.mirrors) {

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { userCacheDir } from '../lib/cache-dir';
 import { loadMnist, MnistNotFoundError, MNIST_FILES, MNIST_MIRRORS } from '../lib/data';
-import { DownloadError, downloadVerified, removeStaleDownloads, textProgress, type DownloadProgress } from '../lib/download';
+import { DownloadError, downloadVerified, defaultProgress, removeStaleTempFiles, textProgress, type DownloadProgress } from '../lib/download';
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const mnistDir = path.resolve(repoRoot, process.env.MNIST_DIR ?? '../shared/data/mnist');
@@ -162,8 +162,14 @@ describe('downloadVerified', () => {
     const live = `${SMALL.name}.${process.pid}.running0.download`;
     const unrelated = `other.bin.${deadPid}.k1lled00.download`;
     for (const name of [dead, live, unrelated]) fs.writeFileSync(path.join(destDir, name), 'partial');
-    assert.deepEqual(removeStaleDownloads(destDir, SMALL.name), [dead]);
+    assert.deepEqual(removeStaleTempFiles(destDir, SMALL.name), [dead]);
     assert.deepEqual(fs.readdirSync(destDir).sort(), [live, unrelated].sort());
+  });
+
+  it('reports progress to the given callback, else on stderr only when it is a terminal', () => {
+    const callback = (): void => {};
+    assert.equal(defaultProgress(callback), callback);
+    assert.equal(typeof defaultProgress(undefined), process.stderr.isTTY ? 'function' : 'undefined');
   });
 
   it('draws a text progress line that ends when the file is done', () => {
