@@ -11,8 +11,8 @@
  * Jupyter. Check mode never touches the committed notebooks; --write replaces one only when all of
  * its cells passed, so a failed run cannot leave half-fresh outputs behind.
  */
-import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -81,13 +81,26 @@ export function checkNotebookTools(python: string): void {
 export function installKernel(python: string, jupyterDir: string): string {
   const tslab = join(REPO_ROOT, 'node_modules', '.bin', 'tslab');
   if (!existsSync(tslab)) throw new KernelInstallError(`${tslab} not found`);
+  const jupyterPath = join(jupyterDir, 'share', 'jupyter');
+  // reinstalling deletes the spec folder first, which would race a kernel starting in parallel
+  if (kernelSpecLaunches(join(jupyterPath, 'kernels', 'tslab', 'kernel.json'), tslab)) return jupyterPath;
   const install = spawnSync(tslab, ['install', `--python=${python}`, `--binary=${tslab}`, `--prefix=${jupyterDir}`], {
     encoding: 'utf8',
   });
   if (install.error !== undefined || install.status !== 0) {
     throw new KernelInstallError(install.error?.message ?? install.stderr);
   }
-  return join(jupyterDir, 'share', 'jupyter');
+  return jupyterPath;
+}
+
+function kernelSpecLaunches(kernelJson: string, tslab: string): boolean {
+  if (!existsSync(kernelJson)) return false;
+  try {
+    const spec: unknown = JSON.parse(readFileSync(kernelJson, 'utf8'));
+    return typeof spec === 'object' && spec !== null && 'argv' in spec && Array.isArray(spec.argv) && spec.argv[0] === tslab;
+  } catch {
+    return false;
+  }
 }
 
 /** notebooks/0*.ipynb, in order: the eight steps. */
@@ -99,8 +112,20 @@ export function defaultNotebooks(): string[] {
     .map((name) => join(dir, name));
 }
 
+/** The driver's exit status and stderr; a python that cannot start counts as a failed run. */
+function runDriver(python: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ status: number | null; stderr: string }> {
+  return new Promise((resolveRun) => {
+    const child = spawn(python, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (text: string) => (stderr += text));
+    child.on('error', (error) => resolveRun({ status: null, stderr: error.message }));
+    child.on('close', (status) => resolveRun({ status, stderr }));
+  });
+}
+
 /** Runs one notebook; the kernel starts in the notebook's own folder, as JupyterLab does. */
-export function runNotebook(notebook: string, options: RunOptions, jupyterPath: string): NotebookResult {
+export async function runNotebook(notebook: string, options: RunOptions, jupyterPath: string): Promise<NotebookResult> {
   const scratch = mkdtempSync(join(tmpdir(), 'notebook-run-'));
   const executedCopy = join(scratch, basename(notebook));
   const env: NodeJS.ProcessEnv = {
@@ -112,16 +137,16 @@ export function runNotebook(notebook: string, options: RunOptions, jupyterPath: 
   if (options.quick) env.MNIST_SPEEDRUN_QUICK = '1';
   else delete env.MNIST_SPEEDRUN_QUICK;
   const startMs = performance.now();
-  const run = spawnSync(
+  const run = await runDriver(
     options.python,
     [DRIVER, notebook, executedCopy, dirname(resolve(notebook)), String(options.cellTimeoutS)],
-    { env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
+    env,
   );
   const elapsedMs = performance.now() - startMs;
   const passed = run.status === 0;
   if (passed && options.write) copyFileSync(executedCopy, notebook);
   if (passed) rmSync(scratch, { recursive: true, force: true });
-  const report = passed ? '' : (run.error?.message ?? run.stderr ?? '').trim();
+  const report = passed ? '' : run.stderr.trim();
   return { notebook, passed, elapsedMs, report, executedCopy: passed ? null : executedCopy };
 }
 
@@ -139,7 +164,7 @@ export function parseArgs(argv: readonly string[], defaults: RunOptions): { opti
   return { options, notebooks };
 }
 
-function main(): number {
+async function main(): Promise<number> {
   const { options, notebooks: chosen } = parseArgs(process.argv.slice(2), defaultOptions());
   const notebooks = chosen.length > 0 ? chosen : defaultNotebooks();
   if (notebooks.length === 0) {
@@ -152,7 +177,7 @@ function main(): number {
   console.log(`running ${notebooks.length} notebook(s): ${mode}`);
   let failures = 0;
   for (const notebook of notebooks) {
-    const result = runNotebook(notebook, options, jupyterPath);
+    const result = await runNotebook(notebook, options, jupyterPath);
     const seconds = (result.elapsedMs / 1000).toFixed(1);
     console.log(`${result.passed ? 'PASS' : 'FAIL'} ${basename(notebook)} ${seconds} s`);
     if (!result.passed) {
@@ -166,10 +191,11 @@ function main(): number {
 }
 
 if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  try {
-    process.exitCode = main();
-  } catch (error) {
-    console.error(error instanceof Error ? error.message : String(error));
-    process.exitCode = 2;
-  }
+  main().then(
+    (status) => (process.exitCode = status),
+    (error: unknown) => {
+      console.error(error instanceof Error ? error.message : String(error));
+      process.exitCode = 2;
+    },
+  );
 }

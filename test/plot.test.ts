@@ -1,0 +1,159 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import {
+  epochCurvesPlotly,
+  epochCurvesSpec,
+  findFontFile,
+  FontNotFoundError,
+  ladderPlotly,
+  ladderSpec,
+  learningRateSpec,
+  meanStd,
+  rasterise,
+  renderPng,
+  renderSvg,
+  seedHistogramPlotly,
+  seedHistogramSpec,
+  type EpochPoint,
+  type LadderPoint,
+  type TopLevelSpec,
+} from '../lib/plot';
+
+const epochs: EpochPoint[] = [
+  { epoch: 1, testAccuracyPct: 98.1, testLoss: 0.061, trainLoss: 0.21 },
+  { epoch: 2, testAccuracyPct: 98.9, testLoss: 0.037, trainLoss: 0.06 },
+  { epoch: 3, testAccuracyPct: 99.2, testLoss: 0.029, trainLoss: 0.04 },
+];
+const ladder: LadderPoint[] = [
+  { step: 8, slug: '08-final', seconds: 9.5, secondsStd: 0.3, accuracyPct: 99.05, referenceSeconds: 2.5 },
+  { step: 1, slug: '01-baseline', seconds: 900, accuracyPct: 99.2, referenceSeconds: 172 },
+];
+
+/** Every `data.values` array in a spec, however deeply layered or concatenated. */
+function dataValues(node: unknown): Record<string, unknown>[] {
+  if (Array.isArray(node)) return node.flatMap(dataValues);
+  if (typeof node !== 'object' || node === null) return [];
+  const own = 'data' in node && typeof node.data === 'object' && node.data !== null && 'values' in node.data && Array.isArray(node.data.values)
+    ? (node.data.values as Record<string, unknown>[])
+    : [];
+  return [...own, ...Object.entries(node).filter(([key]) => key !== 'data').flatMap(([, value]) => dataValues(value))];
+}
+
+function contains(node: unknown, predicate: (value: Record<string, unknown>) => boolean): boolean {
+  if (Array.isArray(node)) return node.some((item) => contains(item, predicate));
+  if (typeof node !== 'object' || node === null) return false;
+  const record = node as Record<string, unknown>;
+  return predicate(record) || Object.values(record).some((value) => contains(value, predicate));
+}
+
+/** Width and height from the IHDR chunk, after checking the PNG signature. */
+function pngSize(png: Uint8Array): { width: number; height: number } {
+  assert.deepEqual([...png.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], 'PNG signature');
+  assert.equal(Buffer.from(png.subarray(12, 16)).toString('ascii'), 'IHDR');
+  const view = new DataView(png.buffer, png.byteOffset, png.byteLength);
+  return { width: view.getUint32(16), height: view.getUint32(20) };
+}
+
+test('meanStd is the population standard deviation', () => {
+  const { mean, std } = meanStd([1, 2, 3, 4]);
+  assert.equal(mean, 2.5);
+  assert.ok(Math.abs(std - Math.sqrt(1.25)) < 1e-12);
+  assert.throws(() => meanStd([]), RangeError);
+});
+
+test('epoch curves carry every accuracy, both losses and the 99% line', () => {
+  const spec = epochCurvesSpec(epochs, { title: '06-one-cycle' });
+  const values = dataValues(spec);
+  for (const p of epochs) {
+    assert.ok(values.some((v) => v.epoch === p.epoch && v.accuracyPct === p.testAccuracyPct));
+    assert.ok(values.some((v) => v.epoch === p.epoch && v.split === 'test' && v.loss === p.testLoss));
+    assert.ok(values.some((v) => v.epoch === p.epoch && v.split === 'train' && v.loss === p.trainLoss));
+  }
+  assert.ok(values.some((v) => v.target === 99));
+  assert.ok(contains(spec, (node) => node.type === 'rule'));
+  assert.equal(spec.title, '06-one-cycle');
+});
+
+test('epoch curves leave out train loss when the run did not record it', () => {
+  const values = dataValues(epochCurvesSpec(epochs.map(({ trainLoss: _, ...rest }) => rest)));
+  assert.ok(!values.some((v) => v.split === 'train'));
+  assert.equal(values.filter((v) => v.split === 'test').length, epochs.length);
+});
+
+test('learning rate has one point per batch, in order', () => {
+  const lrs = [0.001, 0.004, 0.01, 0.005, 0.0001];
+  const values = dataValues(learningRateSpec(lrs));
+  assert.deepEqual(values, lrs.map((lr, batch) => ({ batch, lr })));
+});
+
+test('ladder puts time on a log scale, steps in order, the original beside ours, accuracy with its 99% line', () => {
+  const spec = ladderSpec(ladder);
+  assert.ok(contains(spec, (node) => node.field === 'seconds' && contains(node.scale, (scale) => scale.type === 'log')));
+  assert.ok(contains(spec, (node) => node.field === 'slug' && Array.isArray(node.sort) && node.sort.join() === '01-baseline,08-final'));
+  const values = dataValues(spec);
+  assert.ok(values.some((v) => v.slug === '01-baseline' && v.seconds === 172 && v.run === 'original (GPU)'));
+  assert.ok(values.some((v) => v.slug === '08-final' && v.seconds === 9.5 && v.run === 'this machine'));
+  assert.ok(values.some((v) => v.slug === '08-final' && v.low === 9.2 && v.high === 9.8));
+  assert.ok(values.some((v) => v.slug === '01-baseline' && v.accuracyPct === 99.2));
+  assert.ok(values.some((v) => v.target === 99));
+});
+
+test('seed histogram shows every seed, our mean ± std and the original 99.04% ± 0.066', () => {
+  const accuracies = [99.0, 99.1, 99.05, 98.95];
+  const { mean, std } = meanStd(accuracies);
+  const values = dataValues(seedHistogramSpec(accuracies));
+  assert.equal(values.filter((v) => 'accuracyPct' in v).length, accuracies.length);
+  const ours = values.find((v) => v.mean === mean);
+  assert.ok(ours !== undefined && ours.low === mean - std && ours.high === mean + std);
+  assert.match(String(ours.run), /n=4/);
+  const original = values.find((v) => v.mean === 99.04);
+  assert.ok(original !== undefined);
+  assert.ok(Math.abs(Number(original.high) - Number(original.low) - 2 * 0.066) < 1e-9);
+});
+
+test('plotly figures hold the same data: log time axis, 99% target, reference line', () => {
+  const curves = epochCurvesPlotly(epochs);
+  assert.deepEqual(curves.data[0]?.y, epochs.map((p) => p.testAccuracyPct));
+  assert.ok(curves.layout.shapes?.some((s) => s.y0 === 99 && s.y1 === 99));
+  const steps = ladderPlotly(ladder);
+  assert.equal(steps.layout.xaxis?.type, 'log');
+  assert.deepEqual(steps.data[0]?.y, ['01-baseline', '08-final']);
+  const seeds = seedHistogramPlotly([99, 99.1]);
+  assert.ok(seeds.layout.shapes?.some((s) => s.x0 === 99.04));
+});
+
+test('renderPng returns a PNG whose size follows the width option', async () => {
+  const spec = learningRateSpec([0.1, 0.2, 0.3]);
+  const defaultScale = pngSize(await renderPng(spec));
+  const narrow = pngSize(await renderPng(spec, { width: 300 }));
+  assert.equal(narrow.width, 300);
+  assert.ok(defaultScale.width > 300 && defaultScale.height > 0);
+  const double = pngSize(await renderPng(spec, { scale: 1 }));
+  assert.ok(Math.abs(defaultScale.width - 2 * double.width) <= 1);
+});
+
+test('different figures give different images', async () => {
+  const a = await renderPng(epochCurvesSpec(epochs));
+  const b = await renderPng(epochCurvesSpec(epochs.map((p) => ({ ...p, testAccuracyPct: p.testAccuracyPct - 0.5 }))));
+  assert.notDeepEqual(a, b);
+});
+
+test('chart text is drawn (a font was found and used)', async () => {
+  const word = (text: string): TopLevelSpec => ({
+    width: 120,
+    height: 40,
+    autosize: 'none',
+    data: { values: [{ text }] },
+    mark: { type: 'text', fontSize: 28 },
+    encoding: { text: { field: 'text' } },
+  });
+  const withText = rasterise(await renderSvg(word('99%')));
+  const blank = rasterise(await renderSvg(word('')));
+  assert.equal(withText.width, blank.width);
+  assert.notDeepEqual(withText.png, blank.png, 'text rendered as nothing: no usable font');
+});
+
+test('a font named in MNIST_SPEEDRUN_FONT must exist', () => {
+  assert.throws(() => findFontFile({ MNIST_SPEEDRUN_FONT: '/nonexistent/font.ttf' }), FontNotFoundError);
+  assert.match(findFontFile({}), /\.ttf$/i);
+});
