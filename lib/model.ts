@@ -2,7 +2,7 @@
  * The four nets of the ladder (`baseline`, `pooled`, `slim`, `final`), built fresh per run by
  * `buildNet(name, seed)`, exactly as ../shared/docs/recipes.md describes them.
  *
- * Written in ops (tf.conv2d, tf.maxPool, tf.matMul) over named tf.Variables rather than layers:
+ * Written in ops (tf.conv2d, tf.maxPool, tf.matMul) over plain tf.Variables rather than layers:
  * layers cannot draw PyTorch's init (uniform +-1/sqrt(fan_in) for biases too) nor drop whole
  * feature maps, and ops give full control of every step. Tensors are NHWC throughout; the
  * parameters keep PyTorch's names (`c1.weight`, `f1.bias`, ...) in TensorFlow layouts: conv
@@ -102,7 +102,7 @@ export const ARCHITECTURES: Readonly<Record<NetName, Architecture>> = {
 
 type ParamRole = 'conv' | 'linear' | 'flatten-linear' | 'bias';
 
-interface ParamInfo {
+export interface ParamInfo {
   name: string;
   role: ParamRole;
   /** Shape in PyTorch layout. */
@@ -234,7 +234,7 @@ function makeDropout(mode: ForwardMode): Dropout {
     tf.dropout(x, rate, noiseShape, rng === null ? undefined : nextSeed(rng)) as typeof x;
 }
 
-/** PyTorch's Dropout2d on NHWC: one keep/drop draw per (sample, channel), a whole map at a time. */
+/** Noise shape of PyTorch's Dropout2d on NHWC: one keep/drop draw per (sample, channel). */
 function channelNoiseShape(x: tf.Tensor4D): number[] {
   return [x.shape[0], 1, 1, x.shape[3]];
 }
