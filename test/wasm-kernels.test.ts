@@ -1,0 +1,206 @@
+/**
+ * Each training kernel of lib/wasm/kernels against the cpu backend (relative error <= 1e-5), on
+ * shapes the nets use (scaled down in batch) and shapes they don't: odd sizes, 1 and many
+ * channels, padding, strides (fallback paths), tied pooling windows.
+ */
+import assert from 'node:assert/strict';
+import { before, describe, test } from 'node:test';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import '../lib/gradients';
+import { assertKernelsRegistered, MissingKernelError } from '../lib/wasm/kernels';
+import { setupWasm } from '../lib/wasm/setup';
+import { makeRng } from '../lib/random';
+
+const REL_TOLERANCE = 1e-5;
+tf.env().set('PROD', true);
+
+/** Norm of the difference over norm of the reference. */
+function relativeError(got: ArrayLike<number>, reference: ArrayLike<number>): number {
+  assert.equal(got.length, reference.length, 'length mismatch');
+  let diff = 0;
+  let norm = 0;
+  for (let i = 0; i < reference.length; i++) {
+    diff += (got[i]! - reference[i]!) ** 2;
+    norm += reference[i]! ** 2;
+  }
+  return norm === 0 ? Math.sqrt(diff) : Math.sqrt(diff / norm);
+}
+
+function randomValues(size: number, seed: number, quantum = 0): Float32Array {
+  const rng = makeRng(seed);
+  const values = new Float32Array(size);
+  for (let i = 0; i < size; i++) {
+    const u = rng() * 2 - 1;
+    // A coarse quantum makes many exact ties, as flat MNIST background does.
+    values[i] = quantum > 0 ? Math.round(u / quantum) * quantum : u;
+  }
+  return values;
+}
+
+type Inputs = Record<string, { shape: number[]; values: Float32Array }>;
+
+/** Runs one kernel on a backend with fresh tensors made from plain arrays. */
+async function runOn(backend: string, kernel: string, inputs: Inputs, attrs: object): Promise<{ shape: number[]; values: Float32Array }> {
+  assert.ok(await tf.setBackend(backend));
+  const tensors: Record<string, tf.Tensor> = {};
+  for (const [name, { shape, values }] of Object.entries(inputs)) tensors[name] = tf.tensor(values, shape);
+  const out = tf.engine().runKernel(kernel, tensors, attrs as tf.NamedAttrMap) as tf.Tensor;
+  const result = { shape: out.shape, values: (await out.data()) as Float32Array };
+  tf.dispose([out, ...Object.values(tensors)]);
+  return result;
+}
+
+async function assertMatchesCpu(kernel: string, inputs: Inputs, attrs: object): Promise<void> {
+  const before = tf.memory().numTensors;
+  const wasm = await runOn('wasm', kernel, inputs, attrs);
+  const cpu = await runOn('cpu', kernel, inputs, attrs);
+  assert.deepEqual(wasm.shape, cpu.shape, `${kernel} output shape`);
+  const error = relativeError(wasm.values, cpu.values);
+  assert.ok(error <= REL_TOLERANCE, `${kernel}: relative error ${error} vs cpu`);
+  assert.equal(tf.memory().numTensors, before, 'tensors leaked');
+}
+
+function input(shape: number[], seed: number, quantum = 0): { shape: number[]; values: Float32Array } {
+  return { shape, values: randomValues(shape.reduce((a, b) => a * b, 1), seed, quantum) };
+}
+
+function convOutSize(size: number, kernel: number, stride: number, pad: 'valid' | 'same'): number {
+  return pad === 'same' ? Math.ceil(size / stride) : Math.floor((size - kernel) / stride) + 1;
+}
+
+interface ConvCase { n: number; h: number; w: number; c: number; co: number; k: number; stride: number; pad: 'valid' | 'same' }
+const CONV_CASES: ConvCase[] = [
+  { n: 3, h: 28, w: 28, c: 1, co: 24, k: 5, stride: 1, pad: 'valid' }, // final c1
+  { n: 3, h: 12, w: 12, c: 24, co: 32, k: 3, stride: 1, pad: 'valid' }, // final c2
+  { n: 2, h: 13, w: 13, c: 32, co: 64, k: 3, stride: 1, pad: 'valid' }, // pooled c2 (odd size)
+  { n: 1, h: 7, w: 9, c: 1, co: 1, k: 3, stride: 1, pad: 'valid' }, // 1 channel in and out, non-square
+  { n: 2, h: 9, w: 7, c: 5, co: 3, k: 3, stride: 1, pad: 'same' }, // padding
+  { n: 2, h: 9, w: 9, c: 3, co: 4, k: 3, stride: 2, pad: 'valid' }, // stride 2: general path
+];
+
+before(async () => {
+  await setupWasm({ threads: 1 });
+});
+
+describe('wasm training kernels equal the cpu backend', () => {
+  test('every kernel a training step needs is registered', () => {
+    assert.doesNotThrow(() => assertKernelsRegistered());
+    assert.throws(() => assertKernelsRegistered(['NoSuchKernelForTesting']), MissingKernelError);
+  });
+
+  for (const [index, c] of CONV_CASES.entries()) {
+    const label = `${c.n}x${c.h}x${c.w}x${c.c} k${c.k} -> ${c.co}, stride ${c.stride}, ${c.pad}`;
+    const oh = convOutSize(c.h, c.k, c.stride, c.pad);
+    const ow = convOutSize(c.w, c.k, c.stride, c.pad);
+    const dy = input([c.n, oh, ow, c.co], 100 + index);
+
+    test(`Conv2DBackpropFilter ${label}`, async () => {
+      await assertMatchesCpu('Conv2DBackpropFilter', { x: input([c.n, c.h, c.w, c.c], index), dy }, {
+        strides: c.stride, pad: c.pad, dataFormat: 'NHWC', filterShape: [c.k, c.k, c.c, c.co],
+      });
+    });
+
+    test(`Conv2DBackpropInput ${label}`, async () => {
+      await assertMatchesCpu('Conv2DBackpropInput', { dy, filter: input([c.k, c.k, c.c, c.co], 200 + index) }, {
+        strides: c.stride, pad: c.pad, dataFormat: 'NHWC', inputShape: [c.n, c.h, c.w, c.c],
+      });
+    });
+  }
+
+  const POOL_CASES = [
+    { shape: [3, 24, 24, 24], size: 2, stride: 2, pad: 'valid' }, // final, after c1
+    { shape: [2, 11, 11, 64], size: 2, stride: 2, pad: 'valid' }, // pooled, odd size: last row/column unused
+    { shape: [2, 7, 5, 1], size: 2, stride: 2, pad: 'valid' }, // one channel
+    { shape: [2, 7, 7, 3], size: 3, stride: 2, pad: 'valid' }, // overlapping windows
+    { shape: [1, 5, 6, 2], size: 2, stride: 2, pad: 'same' }, // padding
+  ] as const;
+  for (const [index, p] of POOL_CASES.entries()) {
+    for (const tied of [false, true]) {
+      test(`MaxPoolGrad ${p.shape.join('x')} window ${p.size} stride ${p.stride} ${p.pad}${tied ? ', tied windows' : ''}`, async () => {
+        const [n, h, w, c] = p.shape;
+        const oh = convOutSize(h, p.size, p.stride, p.pad);
+        const ow = convOutSize(w, p.size, p.stride, p.pad);
+        // With a quantum of 0.5 most windows hold tied maxima; the cpu backend, like PyTorch, sends
+        // the gradient to the first of them.
+        const x = input([n, h, w, c], 300 + index, tied ? 0.5 : 0);
+        await assertMatchesCpu('MaxPoolGrad', { dy: input([n, oh, ow, c], 400 + index), input: x, output: input([n, oh, ow, c], 0) }, {
+          filterSize: p.size, strides: p.stride, pad: p.pad,
+        });
+      });
+    }
+  }
+
+  test('MaxPoolGrad of an all-negative window still picks a position (no FLT_MIN start)', async () => {
+    const x = { shape: [1, 2, 2, 1], values: Float32Array.from([-3, -1, -2, -1]) };
+    const wasm = await runOn('wasm', 'MaxPoolGrad', { dy: { shape: [1, 1, 1, 1], values: Float32Array.of(5) }, input: x, output: { shape: [1, 1, 1, 1], values: Float32Array.of(-1) } }, { filterSize: 2, strides: 2, pad: 'valid' });
+    assert.deepEqual(Array.from(wasm.values), [0, 5, 0, 0]);
+  });
+
+  const MATMUL_CASES = [
+    { a: [256, 800], b: [256, 256], transposeA: true, transposeB: false }, // dW of f1 (batch 256)
+    { a: [16, 256], b: [800, 256], transposeA: false, transposeB: true }, // dX of f1
+    { a: [3, 5, 7], b: [3, 4, 5], transposeA: true, transposeB: true }, // batched, both flags
+    { a: [1, 9], b: [9, 1], transposeA: false, transposeB: false }, // plain: stock kernel
+  ];
+  for (const [index, m] of MATMUL_CASES.entries()) {
+    test(`BatchMatMul ${m.a.join('x')} (T=${m.transposeA}) by ${m.b.join('x')} (T=${m.transposeB})`, async () => {
+      await assertMatchesCpu('BatchMatMul', { a: input(m.a, 500 + index), b: input(m.b, 600 + index) }, {
+        transposeA: m.transposeA, transposeB: m.transposeB,
+      });
+    });
+  }
+
+  test('_FusedMatMul with transposed b, bias and relu', async () => {
+    // The fused op hands its kernel rank-3 operands.
+    await assertMatchesCpu('_FusedMatMul', { a: input([1, 6, 10], 700), b: input([1, 7, 10], 701), bias: input([7], 702) }, {
+      transposeA: false, transposeB: true, activation: 'relu', leakyreluAlpha: 0,
+    });
+  });
+
+  const SUM_CASES = [
+    { shape: [3, 24, 24, 24], axis: [0, 1, 2], keepDims: false }, // conv bias gradient
+    { shape: [16, 256], axis: [0], keepDims: false }, // linear bias gradient
+    { shape: [2, 3, 5], axis: [0, 1], keepDims: true },
+    { shape: [4, 6], axis: [1], keepDims: false }, // inner axis: stock kernel
+    { shape: [4, 6, 2], axis: [0, 2], keepDims: false }, // non-leading: stock kernel
+  ];
+  for (const [index, s] of SUM_CASES.entries()) {
+    test(`Sum of ${s.shape.join('x')} over [${s.axis.join(', ')}]${s.keepDims ? ' keeping dims' : ''}`, async () => {
+      await assertMatchesCpu('Sum', { x: input(s.shape, 800 + index) }, { axis: s.axis, keepDims: s.keepDims });
+    });
+  }
+
+  test('gradients of a small conv net match the cpu backend end to end', async () => {
+    const lossOf = (x: tf.Tensor4D, w1: tf.Tensor4D, w2: tf.Tensor2D): tf.Scalar =>
+      tf.sum(tf.matMul(tf.reshape(tf.relu(tf.maxPool(tf.conv2d(x, w1, 1, 'valid'), 2, 2, 'valid')), [x.shape[0], -1]), w2));
+    const gradients = async (backend: string): Promise<Float32Array[]> => {
+      assert.ok(await tf.setBackend(backend));
+      const x = tf.tensor4d(randomValues(2 * 10 * 10, 900, 0.5), [2, 10, 10, 1]);
+      const w1 = tf.tensor4d(randomValues(3 * 3 * 4, 901), [3, 3, 1, 4]);
+      const w2 = tf.tensor2d(randomValues(4 * 4 * 4 * 3, 902), [64, 3]);
+      const grads = tf.grads(lossOf)([x, w1, w2]);
+      const values = await Promise.all(grads.map(async (g) => (await g.data()) as Float32Array));
+      tf.dispose([x, w1, w2, ...grads]);
+      return values;
+    };
+    const wasm = await gradients('wasm');
+    const cpu = await gradients('cpu');
+    wasm.forEach((g, i) => assert.ok(relativeError(g, cpu[i]!) <= REL_TOLERANCE, `gradient ${i}: ${relativeError(g, cpu[i]!)}`));
+  });
+});
+
+describe('the stock kernel set (benchmark baseline)', () => {
+  test('installs only the filter gradient, which matches the cpu backend, and can be swapped back', async () => {
+    const stock = await setupWasm({ threads: 1, tunedKernels: false });
+    try {
+      assert.deepEqual(stock.kernels, ['Conv2DBackpropFilter']);
+      await assertMatchesCpu('Conv2DBackpropFilter', { x: input([2, 12, 12, 3], 1000), dy: input([2, 10, 10, 4], 1001) }, {
+        strides: 1, pad: 'valid', dataFormat: 'NHWC', filterShape: [3, 3, 3, 4],
+      });
+    } finally {
+      const tuned = await setupWasm({ threads: 1 });
+      assert.ok(tuned.kernels.includes('MaxPoolGrad'));
+    }
+  });
+});
