@@ -172,8 +172,10 @@ describe('wasm training kernels equal the cpu backend', () => {
   }
 
   test('gradients of a small conv net match the cpu backend end to end', async () => {
-    const lossOf = (x: tf.Tensor4D, w1: tf.Tensor4D, w2: tf.Tensor2D): tf.Scalar =>
-      tf.sum(tf.matMul(tf.reshape(tf.relu(tf.maxPool(tf.conv2d(x, w1, 1, 'valid'), 2, 2, 'valid')), [x.shape[0], -1]), w2));
+    const lossOf = (...[x, w1, w2]: tf.Tensor[]): tf.Tensor => {
+      const pooled = tf.relu(tf.maxPool(tf.conv2d(x as tf.Tensor4D, w1 as tf.Tensor4D, 1, 'valid'), 2, 2, 'valid'));
+      return tf.sum(tf.matMul(tf.reshape(pooled, [x!.shape[0]!, -1]), w2 as tf.Tensor2D));
+    };
     const gradients = async (backend: string): Promise<Float32Array[]> => {
       assert.ok(await tf.setBackend(backend));
       const x = tf.tensor4d(randomValues(2 * 10 * 10, 900, 0.5), [2, 10, 10, 1]);
