@@ -255,7 +255,10 @@ export function maxPoolGrad(): KernelFunc {
     const xValues = backend.typedArrayFromHeap(input) as Float32Array;
     const dyValues = backend.typedArrayFromHeap(dy) as Float32Array;
     dxValues.fill(0);
-    routeToFirstMax(xValues, dyValues, dxValues, info);
+    const plain2x2 = info.filterHeight === 2 && info.filterWidth === 2 && info.strideHeight === 2 && info.strideWidth === 2 &&
+      info.padInfo.top === 0 && info.padInfo.left === 0;
+    if (plain2x2) routeToFirstMax2x2(xValues, dyValues, dxValues, info);
+    else routeToFirstMax(xValues, dyValues, dxValues, info);
     return dx;
   };
 }
@@ -298,6 +301,38 @@ export function routeToFirstMax(
   }
 }
 
+/** `routeToFirstMax` for the nets' 2x2 windows at stride 2 without padding: no bounds, no inner loops. */
+export function routeToFirstMax2x2(
+  x: Float32Array, dy: Float32Array, dx: Float32Array, info: backend_util.Conv2DInfo,
+): void {
+  const { batchSize, inHeight, inWidth, inChannels: channels, outHeight, outWidth } = info;
+  const rowStride = inWidth * channels;
+  let dyIndex = 0;
+  for (let b = 0; b < batchSize; b++) {
+    for (let oy = 0; oy < outHeight; oy++) {
+      let topLeft = (b * inHeight + 2 * oy) * rowStride;
+      for (let ox = 0; ox < outWidth; ox++, topLeft += 2 * channels) {
+        for (let c = 0; c < channels; c++, dyIndex++) {
+          const i0 = topLeft + c;
+          const i1 = i0 + channels;
+          const i2 = i0 + rowStride;
+          const i3 = i2 + channels;
+          let best = i0;
+          let bestValue = x[i0]!;
+          // Strict '>' keeps the first of tied maxima; a NaN takes the window (PyTorch's rule).
+          let v = x[i1]!;
+          if (v > bestValue || v !== v) { best = i1; bestValue = v; }
+          v = x[i2]!;
+          if (v > bestValue || v !== v) { best = i2; bestValue = v; }
+          v = x[i3]!;
+          if (v > bestValue || v !== v) { best = i3; }
+          dx[best] = dy[dyIndex]!;
+        }
+      }
+    }
+  }
+}
+
 /**
  * `matMul` with a transpose flag: transpose explicitly, then the plain (XNNPACK) kernel, which is
  * an order of magnitude faster than the stock transposed path. Works for BatchMatMul and
@@ -329,9 +364,9 @@ export function untransposedMatMul(stock: StockKernels, kernelName: 'BatchMatMul
 }
 
 /**
- * `sum` over the leading axes of a float32 tensor (bias gradients: over N, H, W of [N,H,W,C]) as a
- * product ones[1, R] x X[R, C] on XNNPACK, instead of the stock transpose-then-reduce.
- * Any other reduction uses the stock kernel.
+ * `sum` over the leading axes of a float32 tensor (bias gradients: over N, H, W of [N,H,W,C]):
+ * one pass over the heap, row by row, into float64 accumulators (faster than the stock
+ * transpose-then-reduce, and more accurate). Any other reduction uses the stock kernel.
  */
 export function leadingAxesSum(stock: StockKernels): KernelFunc {
   return (args) => {
@@ -341,18 +376,22 @@ export function leadingAxesSum(stock: StockKernels): KernelFunc {
     const axes = util.parseAxisParam(axis, x.shape).sort((p, q) => p - q);
     const leading = axes.length > 0 && axes.length < x.shape.length && axes.every((a, i) => a === i);
     if (x.dtype !== 'float32' || !leading) return stock.get('Sum')(args) as TensorInfo;
-    const rows = util.sizeFromShape(x.shape.slice(0, axes.length));
     const kept = x.shape.slice(axes.length);
-    const columns = util.sizeFromShape(kept);
-    const ones = backend.makeOutput([1, 1, rows], 'float32');
-    (backend.typedArrayFromHeap(ones) as Float32Array).fill(1);
-    const x3 = reshape(stock, backend, x, [1, rows, columns]);
-    const product = callKernel(stock, 'BatchMatMul', backend, { a: ones, b: x3 }, { transposeA: false, transposeB: false });
-    const outShape = keepDims ? [...axes.map(() => 1), ...kept] : kept;
-    const out = reshape(stock, backend, product, outShape);
-    dispose(backend, ones, x3, product);
+    const out = backend.makeOutput(keepDims ? [...axes.map(() => 1), ...kept] : kept, 'float32');
+    const outValues = backend.typedArrayFromHeap(out) as Float32Array;
+    sumRows(backend.typedArrayFromHeap(x) as Float32Array, outValues);
     return out;
   };
+}
+
+/** Column sums of `values` seen as rows of `columns.length`, written into `columns`. Exported for tests. */
+export function sumRows(values: Float32Array, columns: Float32Array): void {
+  const width = columns.length;
+  const totals = new Float64Array(width);
+  for (let start = 0; start < values.length; start += width) {
+    for (let c = 0; c < width; c++) totals[c]! += values[start + c]!;
+  }
+  columns.set(totals);
 }
 
 /**

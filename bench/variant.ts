@@ -1,0 +1,104 @@
+/**
+ * One benchmark variant in a process of its own (the wasm backend and its threads are
+ * process-wide): `tsx bench/variant.ts <json options>`; prints one JSON line, a `VariantResult`.
+ *
+ * - kind 'step': ms per training step (forward + backward + Adam, loss read back) of each net at
+ *   batch 256 on random data; the first `warmupSteps` steps (XNNPACK operator creation, JIT) are
+ *   left out; the median of the timed steps is reported.
+ * - kind 'step08': the real step-08 recipe through `trainRecipe` on MNIST (one epoch + test pass).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import { buildNet, lossAndGradients } from '../lib/model';
+import { createOptimizer } from '../lib/optimizer';
+import { NET_NAMES, recipeForStep, type NetName } from '../lib/recipes';
+import { setupWasm } from '../lib/wasm/setup';
+
+export interface VariantOptions {
+  kind: 'step' | 'step08';
+  backend: 'wasm' | 'cpu';
+  threads: number;
+  tunedKernels: boolean;
+  nets?: NetName[];
+  batchSize?: number;
+  warmupSteps?: number;
+  timedSteps?: number;
+  seed?: number;
+}
+
+export interface VariantResult {
+  options: VariantOptions;
+  threads: number;
+  kernels: string[];
+  /** Median ms per training step, by net ('step'). */
+  msPerStep?: Partial<Record<NetName, number>>;
+  /** Step 08 ('step08'): wall seconds of the epoch plus the test pass, and its result. */
+  step08?: { seconds: number; epochs: number; testAccuracy: number | null };
+}
+
+async function activate(options: VariantOptions): Promise<{ threads: number; kernels: string[] }> {
+  tf.env().set('PROD', true);
+  if (options.backend === 'cpu') {
+    if (!(await tf.setBackend('cpu'))) throw new Error('the cpu backend failed to initialise');
+    return { threads: 1, kernels: [] };
+  }
+  return setupWasm({ threads: options.threads, tunedKernels: options.tunedKernels });
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+/** Median ms of one training step of `net` at `batchSize` (random inputs; cost does not depend on values). */
+async function timeSteps(name: NetName, batchSize: number, warmupSteps: number, timedSteps: number, seed: number): Promise<number> {
+  const net = buildNet(name, seed);
+  const optimizer = createOptimizer(recipeForStep(8).optimizer, net.params);
+  const x = tf.randomNormal([batchSize, 28, 28, 1], 0, 1, 'float32', seed) as tf.Tensor4D;
+  const y = tf.tidy(() => tf.cast(tf.floor(tf.randomUniform([batchSize], 0, 10, 'float32', seed + 1)), 'int32') as tf.Tensor1D);
+  const stepMs: number[] = [];
+  for (let step = 0; step < warmupSteps + timedSteps; step++) {
+    const started = performance.now();
+    const { loss, grads } = lossAndGradients(net, x, y, { training: true, seed: seed + step });
+    optimizer.applyGradients(grads);
+    await loss.data(); // the clock stops only once the device has finished the step
+    const elapsedMs = performance.now() - started;
+    tf.dispose([loss, ...Object.values(grads)]);
+    if (step >= warmupSteps) stepMs.push(elapsedMs);
+  }
+  tf.dispose([x, y]);
+  optimizer.dispose();
+  net.dispose();
+  return median(stepMs);
+}
+
+async function runStep08(seed: number): Promise<NonNullable<VariantResult['step08']>> {
+  const { loadMnist } = await import('../lib/data');
+  const { trainRecipe } = await import('../lib/train');
+  const data = await loadMnist();
+  const recipe = recipeForStep(8);
+  // Warm-up: one short run on a slice, so that XNNPACK operators and JIT are ready (not timed).
+  const { takeSubset } = await import('../lib/data');
+  await trainRecipe({ ...recipe }, takeSubset(data, 2048, 1000), { seed });
+  const result = await trainRecipe(recipe, data, { seed });
+  return { seconds: result.seconds, epochs: result.epochs, testAccuracy: result.testAccuracy };
+}
+
+async function main(): Promise<void> {
+  const options = JSON.parse(process.argv[2] ?? '{}') as VariantOptions;
+  const active = await activate(options);
+  const result: VariantResult = { options, ...active };
+  const seed = options.seed ?? 1;
+  if (options.kind === 'step') {
+    result.msPerStep = {};
+    for (const name of options.nets ?? NET_NAMES) {
+      result.msPerStep[name] = await timeSteps(name, options.batchSize ?? 256, options.warmupSteps ?? 2, options.timedSteps ?? 5, seed);
+    }
+  } else {
+    result.step08 = await runStep08(seed);
+  }
+  console.log(JSON.stringify(result));
+}
+
+await main();
