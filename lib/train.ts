@@ -6,7 +6,16 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { DataLoader, MnistSampleDataset } from './loader';
-import { deviceBatches, holdOutValidation, loadDeviceSplit, type Batch, type DeviceSplit, type MnistArrays, type Split } from './data';
+import {
+  deviceBatches,
+  holdOutValidation,
+  loadDeviceMnist,
+  loadDeviceSplit,
+  type Batch,
+  type DeviceSplit,
+  type MnistArrays,
+  type Split,
+} from './data';
 import { DivergedError } from './errors';
 import { buildNet, nllLoss, type Net } from './model';
 import { createOptimizer } from './optimizer';
@@ -112,8 +121,18 @@ function deviceSource(split: DeviceSplit): BatchSource {
   };
 }
 
-function makeSource(recipe: Recipe, split: Split, cacheFile: string | undefined): BatchSource {
-  return recipe.dataPath === 'device' ? deviceSource(loadDeviceSplit(split, { cacheFile })) : perSampleSource(split);
+/**
+ * The training and test batch sources of a recipe. On the device path both splits come from the
+ * one preprocessed cache file when `cacheFile` is given (step 04: saved once, loaded once).
+ */
+function makeSources(recipe: Recipe, train: Split, test: Split, cacheFile: string | undefined): [BatchSource, BatchSource] {
+  if (recipe.dataPath === 'per-sample') return [perSampleSource(train), perSampleSource(test)];
+  const device = loadDeviceMnist({ train, test }, { cacheFile });
+  return [deviceSource(device.train), deviceSource(device.test)];
+}
+
+function makeSource(recipe: Recipe, split: Split): BatchSource {
+  return recipe.dataPath === 'device' ? deviceSource(loadDeviceSplit(split)) : perSampleSource(split);
 }
 
 /** Mean loss and accuracy (percent) of `net` in eval mode; sums stay on the device until one read. */
@@ -198,9 +217,8 @@ export async function trainRecipe(recipe: Recipe, data: MnistArrays, options: Tr
   const optimizer = createOptimizer(recipe.optimizer, net.params);
   const pending: tf.Scalar[] = [];
   try {
-    const train = track(makeSource(recipe, trainSplit, options.cacheFile));
-    const test = track(makeSource(recipe, data.test, undefined));
-    const validation = held ? track(makeSource(recipe, held.validation, undefined)) : null;
+    const [train, test] = makeSources(recipe, trainSplit, data.test, options.cacheFile).map(track) as [BatchSource, BatchSource];
+    const validation = held ? track(makeSource(recipe, held.validation)) : null;
     const decideOn = validation ?? test;
     const batchesPerEpoch = train.batchesPerEpoch(recipe.batchSize);
     const totalSteps = batchesPerEpoch * recipe.epochs;
