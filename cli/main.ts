@@ -2,7 +2,7 @@
  * The command line: `mnist-speedrun start | train | ladder | backends`. Every failure ends with a
  * one-line reason on stderr and a non-zero exit code (README: "Exit codes").
  */
-import { loadMnist, takeSubset, type MnistArrays } from '../lib/data';
+import { loadMnist, preprocessedCacheFile, takeSubset, type MnistArrays } from '../lib/data';
 import { describeBackend, useBackend, type BackendReport } from '../lib/backend';
 import { EXIT_CODES, exitCodeFor } from '../lib/errors';
 import { appendToLedger } from '../lib/ledger';
@@ -33,6 +33,7 @@ async function runSteps(options: CliOptions, backend: BackendReport, signal: Abo
       seed: options.seed,
       warmUp: options.warmUp,
       validationCount: options.validationCount,
+      cacheFile: options.quick ? undefined : preprocessedCacheFile(),
       signal,
       onRunStart: (run, seed) => {
         bar = progressBar(`step ${String(step).padStart(2, '0')} run ${run + 1}/${options.runs} (seed ${seed})`);

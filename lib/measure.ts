@@ -15,6 +15,8 @@ export interface MeasureOptions {
   /** Run a short untimed warm-up first, so kernel set-up is not timed (default true). */
   warmUp?: boolean;
   validationCount?: number;
+  /** The preprocessed cache file for the device data path (see lib/data.ts). */
+  cacheFile?: string;
   signal?: AbortSignal;
   /** Called as each run starts and ends, and for its batches and epochs (e.g. a progress bar). */
   onRunStart?: (run: number, seed: number) => void;
@@ -51,6 +53,7 @@ export async function measureRecipe(recipe: Recipe, data: MnistArrays, options: 
     const result = await trainRecipe(recipe, data, {
       seed,
       validationCount: options.validationCount,
+      cacheFile: options.cacheFile,
       signal: options.signal,
       onBatch: options.onBatch && ((p) => options.onBatch!(run, p)),
       onEpoch: options.onEpoch && ((r) => options.onEpoch!(run, r)),
