@@ -124,10 +124,22 @@ export async function findWebGpuAdapter(): Promise<WebGpuAdapterProbe> {
  * never grants, so the factory is replaced by one that asks exactly as the probe did.
  */
 export async function activateWebGpu(found: WebGpuAdapterFound): Promise<void> {
+  if (registeredOn !== found.gpu) await registerWebGpuBackend(found);
+  const ok = await tf.setBackend('webgpu');
+  if (!ok) throw new Error(`the webgpu backend did not initialise on ${found.summary.name}`);
+  await tf.ready();
+}
+
+// The Dawn instance our 'webgpu' factory serves: activating again on it keeps the live backend
+// (re-registering would dispose it, and every tensor on it).
+let registeredOn: GPU | null = null;
+
+async function registerWebGpuBackend(found: WebGpuAdapterFound): Promise<void> {
   const module = await (dawn ?? loadDawn());
   installGlobals(module, found.gpu);
   const WebGPUBackend = await loadWebGpuBackendClass();
   if (tf.findBackendFactory('webgpu')) tf.removeBackend('webgpu');
+  registeredOn = found.gpu;
   tf.registerBackend('webgpu', async () => {
     // An adapter hands out one device, so a re-created backend asks for a fresh adapter.
     const adapter = await found.gpu.requestAdapter(found.adapterOptions);
@@ -147,9 +159,6 @@ export async function activateWebGpu(found: WebGpuAdapterFound): Promise<void> {
     });
     return new WebGPUBackend(device, adapter.info);
   });
-  const ok = await tf.setBackend('webgpu');
-  if (!ok) throw new Error(`the webgpu backend did not initialise on ${found.summary.name}`);
-  await tf.ready();
 }
 
 // The tfjs webgpu code reads GPUBufferUsage and friends as globals and navigator.gpu to decide

@@ -86,5 +86,10 @@ test("WebGPU: the final net's loss and gradients equal the cpu backend's", async
     const error = relativeError(onGpu.grads[name]!, cpuGrad);
     assert.ok(error <= 1e-4, `${name}: relative error ${error.toExponential(2)}`);
   }
+
+  // asking again keeps the live backend (and its device) instead of starting another
+  const live = tf.backend();
+  await useBackend({ name: 'webgpu', env: {} });
+  assert.equal(tf.backend(), live);
   await useBackend({ name: 'cpu', env: {} });
 });
