@@ -15,6 +15,7 @@ const WIDTH = 24;
 export function progressBar(label: string, stream: NodeJS.WriteStream = process.stderr): ProgressBar {
   const interactive = Boolean(stream.isTTY);
   let lastDrawMs = 0;
+  if (!interactive) stream.write(`${label}: training\n`);
   return {
     onBatch(p) {
       if (!interactive) return;

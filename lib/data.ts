@@ -16,6 +16,7 @@ import { userCacheDir, type Env } from './cache-dir';
 import { defaultProgress, downloadVerified, DownloadError, removeStaleTempFiles, tempPathFor, type ProgressCallback } from './download';
 import { decodeIdxImages, decodeIdxLabels, gunzipIdx, IdxFormatError, IMAGE_SIZE, PIXELS_PER_IMAGE } from './idx';
 import { makeRng, permutation } from './random';
+import { DataError } from './errors';
 
 export type { DownloadProgress } from './download';
 export { PIXELS_PER_IMAGE } from './idx';
@@ -72,12 +73,12 @@ export interface LoadMnistOptions {
 }
 
 /** The files are not where they should be and could not be fetched; the message says where to put them. */
-export class MnistNotFoundError extends Error {
+export class MnistNotFoundError extends DataError {
   override name = 'MnistNotFoundError';
 }
 
 /** A file whose SHA-256 is not the original's: corrupt, truncated or another dataset. */
-export class MnistChecksumError extends Error {
+export class MnistChecksumError extends DataError {
   override name = 'MnistChecksumError';
   constructor(
     readonly filePath: string,

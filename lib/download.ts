@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { DataError } from './errors';
 
 export interface DownloadProgress {
   file: string;
@@ -38,7 +39,7 @@ export interface DownloadOptions {
 }
 
 /** Every mirror failed for this file; `failures` has one line per mirror. */
-export class DownloadError extends Error {
+export class DownloadError extends DataError {
   override name = 'DownloadError';
   constructor(
     message: string,

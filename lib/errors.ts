@@ -31,6 +31,13 @@ export class UsageError extends SpeedrunError {
   }
 }
 
+/** MNIST is missing, corrupt, foreign, or could not be downloaded; the message says where to put it. */
+export class DataError extends SpeedrunError {
+  constructor(message: string) {
+    super(message, EXIT_CODES.data);
+  }
+}
+
 /** Training produced a non-finite loss: the run is stopped instead of reporting an accuracy. */
 export class DivergedError extends SpeedrunError {
   constructor(

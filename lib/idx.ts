@@ -4,6 +4,7 @@
  * checked before a byte is trusted: a wrong file must fail here with its name, not train.
  */
 import { gunzipSync } from 'node:zlib';
+import { DataError } from './errors';
 
 export const IDX_IMAGES_MAGIC = 2051; // 0x00000803: unsigned byte, 3 dimensions
 export const IDX_LABELS_MAGIC = 2049; // 0x00000801: unsigned byte, 1 dimension
@@ -15,7 +16,7 @@ const IMAGES_HEADER_BYTES = 16;
 const LABELS_HEADER_BYTES = 8;
 
 /** A file that is not the IDX content it should be; the message names the file and what is wrong. */
-export class IdxFormatError extends Error {
+export class IdxFormatError extends DataError {
   override name = 'IdxFormatError';
   constructor(
     readonly fileName: string,
