@@ -12,6 +12,7 @@ import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { activateWebGpu, findWebGpuAdapter } from './webgpu';
 import { setupWasm } from './wasm/setup';
+import { projectRoot } from './project-root';
 
 export type BackendName = 'auto' | 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
 export const BACKEND_NAMES: readonly BackendName[] = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'];
@@ -209,7 +210,9 @@ async function selectExplicitly(name: Exclude<BackendName, 'auto'>, probes: Prob
 // ---------------------------------------------------------------------------------------------
 // Real probes
 
-const requireHere = createRequire(import.meta.url);
+// resolved from the project root, not import.meta: tslab compiles lib files to CommonJS, where
+// import.meta does not exist
+const requireHere = createRequire(join(projectRoot(), 'package.json'));
 
 export type PackageState =
   | { state: 'installed'; dir: string }
@@ -222,8 +225,8 @@ export type PackageState =
  * override installs) put @tensorflow/tfjs under the native package's name, so the name inside
  * package.json is checked, not just that resolution succeeds.
  */
-export function inspectPackage(packageName: string, resolveFrom: string = import.meta.url): PackageState {
-  const resolver = resolveFrom === import.meta.url ? requireHere : createRequire(resolveFrom);
+export function inspectPackage(packageName: string, resolveFrom?: string): PackageState {
+  const resolver = resolveFrom === undefined ? requireHere : createRequire(resolveFrom);
   let manifestPath: string;
   try {
     manifestPath = resolver.resolve(`${packageName}/package.json`);
