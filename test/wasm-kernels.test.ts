@@ -77,6 +77,9 @@ const CONV_CASES: ConvCase[] = [
   { n: 1, h: 7, w: 9, c: 1, co: 1, k: 3, stride: 1, pad: 'valid' }, // 1 channel in and out, non-square
   { n: 2, h: 9, w: 7, c: 5, co: 3, k: 3, stride: 1, pad: 'same' }, // padding
   { n: 2, h: 9, w: 9, c: 3, co: 4, k: 3, stride: 2, pad: 'valid' }, // stride 2: general path
+  { n: 2, h: 8, w: 11, c: 8, co: 24, k: 3, stride: 1, pad: 'same' }, // native kernel with padding, 16 + 8 output channels
+  { n: 2, h: 15, w: 13, c: 1, co: 32, k: 3, stride: 1, pad: 'valid' }, // 1 channel, 3 taps (baseline c1 shape, smaller)
+  { n: 1, h: 10, w: 9, c: 1, co: 8, k: 4, stride: 1, pad: 'valid' }, // 1 channel, taps not a multiple of 3 or 5
 ];
 
 before(async () => {
@@ -189,6 +192,25 @@ describe('wasm training kernels equal the cpu backend', () => {
     const wasm = await gradients('wasm');
     const cpu = await gradients('cpu');
     wasm.forEach((g, i) => assert.ok(relativeError(g, cpu[i]!) <= REL_TOLERANCE, `gradient ${i}: ${relativeError(g, cpu[i]!)}`));
+  });
+});
+
+describe('Identity without a copy', () => {
+  test('a clone shares the heap block, outlives its source and keeps its value when the source variable is assigned', async () => {
+    assert.ok(await tf.setBackend('wasm'));
+    const initial = tf.tensor1d([1, 2, 3, 4]);
+    const source = tf.variable(initial);
+    initial.dispose();
+    const backend = tf.backend() as unknown as { refCount(dataId: object): number };
+    const referencesBefore = backend.refCount(source.dataId);
+    const copy = tf.clone(source);
+    assert.equal(copy.dataId, source.dataId);
+    assert.equal(backend.refCount(copy.dataId), referencesBefore + 1);
+    source.assign(tf.tensor1d([5, 6, 7, 8]));
+    assert.deepEqual(Array.from(await copy.data()), [1, 2, 3, 4]);
+    source.dispose();
+    assert.deepEqual(Array.from(await copy.data()), [1, 2, 3, 4]);
+    copy.dispose();
   });
 });
 

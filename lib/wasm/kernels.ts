@@ -17,6 +17,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { backend_util, util } from '@tensorflow/tfjs-core';
 import type { KernelConfig, KernelFunc, NamedAttrMap, NamedTensorInfoMap, TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { heapOffset, nativeKernels, withScratch } from './native';
 
 const BACKEND = 'wasm';
 
@@ -109,6 +110,8 @@ export function conv2DBackpropFilter(stock: StockKernels): KernelFunc {
       throw new MissingKernelError('Conv2DBackpropFilter on wasm supports NHWC only: use dataFormat NHWC');
     }
     if (!isUnitStride(convInfo)) return filterGradLoop(backend, x, dy, convInfo);
+    const native = filterGradNative(backend, x, dy, convInfo);
+    if (native !== null) return native;
     const { top, bottom, left, right } = convInfo.padInfo;
     if (convInfo.inChannels === 1) return filterGradSingleChannel(stock, backend, x, dy, convInfo);
     const xT = transpose(stock, backend, x, [3, 1, 2, 0]); // [C, H, W, N]
@@ -120,6 +123,31 @@ export function conv2DBackpropFilter(stock: StockKernels): KernelFunc {
     dispose(backend, xT, dyT, dwT);
     return dw;
   };
+}
+
+/**
+ * Filter gradient through native/train_kernels.c (stride 1, NHWC), where its SIMD blocking fits
+ * the channels: 1 input channel without padding, or a multiple of 4; output channels a multiple
+ * of 8. Null otherwise. Each image's sum is taken in float32, the sum over images in float64.
+ */
+function filterGradNative(backend: BackendWasm, x: TensorInfo, dy: TensorInfo, info: backend_util.Conv2DInfo): TensorInfo | null {
+  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels, filterHeight, filterWidth } = info;
+  const { top, left, bottom, right } = info.padInfo;
+  const singleChannel = inChannels === 1 && top === 0 && left === 0 && bottom === 0 && right === 0;
+  if (outChannels % 8 !== 0 || !(singleChannel || inChannels % 4 === 0)) return null;
+  const dw = backend.makeOutput([filterHeight, filterWidth, inChannels, outChannels], 'float32');
+  const kernels = nativeKernels(backend);
+  const size = filterHeight * filterWidth * inChannels * outChannels;
+  withScratch(backend, size * 8, (totals) => {
+    const [xAt, dyAt, dwAt] = [heapOffset(backend, x), heapOffset(backend, dy), heapOffset(backend, dw)];
+    if (singleChannel) {
+      kernels.filter_grad_1ch(xAt, dyAt, dwAt, totals, batchSize, inHeight, inWidth, outHeight, outWidth, outChannels, filterHeight, filterWidth);
+    } else {
+      kernels.filter_grad(xAt, dyAt, dwAt, totals, batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels,
+        filterHeight, filterWidth, top, left);
+    }
+  });
+  return dw;
 }
 
 /**
@@ -249,14 +277,19 @@ export function maxPoolGrad(): KernelFunc {
     const info = backend_util.computePool2DInfo(
       input.shape as [number, number, number, number], filterSize, strides, 1, pad, dimRoundingMode,
     );
+    const plain2x2 = info.filterHeight === 2 && info.filterWidth === 2 && info.strideHeight === 2 && info.strideWidth === 2 &&
+      info.padInfo.top === 0 && info.padInfo.left === 0;
     const dx = backend.makeOutput(input.shape, 'float32');
+    if (plain2x2 && info.inChannels % 4 === 0) {
+      nativeKernels(backend).max_pool_grad_2x2(heapOffset(backend, input), heapOffset(backend, dy), heapOffset(backend, dx),
+        info.batchSize, info.inHeight, info.inWidth, info.inChannels);
+      return dx;
+    }
     // Views are taken after the allocation above, which may grow (and so replace) the heap buffer.
     const dxValues = backend.typedArrayFromHeap(dx) as Float32Array;
     const xValues = backend.typedArrayFromHeap(input) as Float32Array;
     const dyValues = backend.typedArrayFromHeap(dy) as Float32Array;
     dxValues.fill(0);
-    const plain2x2 = info.filterHeight === 2 && info.filterWidth === 2 && info.strideHeight === 2 && info.strideWidth === 2 &&
-      info.padInfo.top === 0 && info.padInfo.left === 0;
     if (plain2x2) routeToFirstMax2x2(xValues, dyValues, dxValues, info);
     else routeToFirstMax(xValues, dyValues, dxValues, info);
     return dx;
@@ -378,6 +411,14 @@ export function leadingAxesSum(stock: StockKernels): KernelFunc {
     if (x.dtype !== 'float32' || !leading) return stock.get('Sum')(args) as TensorInfo;
     const kept = x.shape.slice(axes.length);
     const out = backend.makeOutput(keepDims ? [...axes.map(() => 1), ...kept] : kept, 'float32');
+    const width = util.sizeFromShape(kept);
+    if (width % 4 === 0) {
+      withScratch(backend, width * 12, (scratch) => {
+        nativeKernels(backend).sum_rows(heapOffset(backend, x), heapOffset(backend, out), scratch + width * 8, scratch,
+          util.sizeFromShape(x.shape) / width, width);
+      });
+      return out;
+    }
     const outValues = backend.typedArrayFromHeap(out) as Float32Array;
     sumRows(backend.typedArrayFromHeap(x) as Float32Array, outValues);
     return out;
@@ -392,6 +433,21 @@ export function sumRows(values: Float32Array, columns: Float32Array): void {
     for (let c = 0; c < width; c++) totals[c]! += values[start + c]!;
   }
   columns.set(totals);
+}
+
+/**
+ * `Identity` without a copy: the output shares the input's heap block (reference counted), as the
+ * cpu backend's Identity does. The engine clones every tensor it saves for the backward pass
+ * through this kernel, and the stock wasm kernel copies each one (several ms per step). Sharing
+ * is safe because no kernel writes into its inputs; variables take new data on `assign`.
+ */
+export function sharedIdentity(stock: StockKernels): KernelFunc {
+  return (args) => {
+    const { x } = args.inputs as { x: TensorInfo };
+    if (x.dtype === 'string') return stock.get('Identity')(args) as TensorInfo;
+    (args.backend as BackendWasm).incRef(x.dataId);
+    return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+  };
 }
 
 /**
@@ -427,6 +483,7 @@ function kernelsFor(set: KernelSet, stock: StockKernels): Record<string, KernelF
     BatchMatMul: untransposedMatMul(stock, 'BatchMatMul'),
     _FusedMatMul: untransposedMatMul(stock, '_FusedMatMul'),
     Sum: leadingAxesSum(stock),
+    Identity: sharedIdentity(stock),
   };
 }
 

@@ -1,0 +1,232 @@
+/*
+ * Training kernels for TensorFlow.js's wasm backend, in C with WebAssembly SIMD (128-bit).
+ *
+ * The module imports the backend's own WebAssembly.Memory, so every pointer below is a byte
+ * offset into the tfjs heap: kernels read tfjs tensors and write tfjs-allocated outputs in place,
+ * with no copies. The module therefore owns NO memory of its own: no static data, no C stack
+ * (no arrays or address-taken locals), no libc; scratch space is passed in by the caller.
+ * tools/build-wasm.sh builds it twice: for the plain heap and for the threaded build's shared heap.
+ *
+ * Layouts are TensorFlow's: NHWC activations, HWIO filters, all float32, stride 1, no dilation.
+ * Sums over the batch are exact to float32 rounding of per-image partial sums: each image's
+ * contribution is summed in float32 registers (a few hundred terms), then added into float64
+ * totals, so that long sums over nearly cancelling terms do not lose precision.
+ */
+#include <wasm_simd128.h>
+
+#define INLINE static inline __attribute__((always_inline))
+#define EXPORT __attribute__((visibility("default")))
+
+typedef float f32;
+typedef double f64;
+
+INLINE v128_t load4(const f32 *p) { return wasm_v128_load(p); }
+INLINE void store4(f32 *p, v128_t v) { wasm_v128_store(p, v); }
+INLINE v128_t splat(const f32 *p) { return wasm_v128_load32_splat(p); }
+
+/* totals[0..3] (float64) += v (float32x4). */
+INLINE void add_to_f64(f64 *totals, v128_t v) {
+  v128_t lo = wasm_f64x2_promote_low_f32x4(v);
+  v128_t hi = wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(v, v, 2, 3, 2, 3));
+  wasm_v128_store(totals, wasm_f64x2_add(wasm_v128_load(totals), lo));
+  wasm_v128_store(totals + 2, wasm_f64x2_add(wasm_v128_load(totals + 2), hi));
+}
+
+/* out[i] = (float) totals[i], count a multiple of 2. */
+static void f64_to_f32(const f64 *totals, f32 *out, int count) {
+  for (int i = 0; i < count; i++) out[i] = (f32)totals[i];
+}
+
+static void zero_f64(f64 *p, int count) {
+  for (int i = 0; i < count; i++) p[i] = 0.0;
+}
+
+/* ------------------------------------------------------------------------------------------- */
+/* Filter gradient, many input channels:                                                        */
+/*   dw[ky,kx,c,o] = sum_{n,oy,ox} x[n, oy+ky-pt, ox+kx-pl, c] * dy[n, oy, ox, o]               */
+/* Blocks of RB input channels x CBV*4 output channels live in registers for one image.         */
+/* ------------------------------------------------------------------------------------------- */
+
+typedef struct {
+  int h, w, c, oh, ow, co, kh, kw, pt, pl;
+} ConvShape;
+
+INLINE void filter_grad_block(const f32 *x, const f32 *dy, f64 *totals, const ConvShape *s,
+                              int ky, int kx, int c0, int o0, int oy0, int oy1, int ox0, int ox1,
+                              const int RB, const int CBV) {
+  v128_t acc[4][4];
+  for (int r = 0; r < RB; r++)
+    for (int v = 0; v < CBV; v++) acc[r][v] = wasm_f32x4_splat(0.0f);
+  for (int oy = oy0; oy < oy1; oy++) {
+    const f32 *xrow = x + ((oy + ky - s->pt) * s->w + (ox0 + kx - s->pl)) * s->c + c0;
+    const f32 *dyrow = dy + (oy * s->ow + ox0) * s->co + o0;
+    for (int ox = ox0; ox < ox1; ox++, xrow += s->c, dyrow += s->co) {
+      v128_t g[4];
+      for (int v = 0; v < CBV; v++) g[v] = load4(dyrow + 4 * v);
+      for (int r = 0; r < RB; r++) {
+        v128_t xv = splat(xrow + r);
+        for (int v = 0; v < CBV; v++) acc[r][v] = wasm_f32x4_add(acc[r][v], wasm_f32x4_mul(xv, g[v]));
+      }
+    }
+  }
+  for (int r = 0; r < RB; r++) {
+    f64 *t = totals + ((ky * s->kw + kx) * s->c + c0 + r) * s->co + o0;
+    for (int v = 0; v < CBV; v++) add_to_f64(t + 4 * v, acc[r][v]);
+  }
+}
+
+/* Valid output rows for filter row ky: input row oy+ky-pt must lie in [0, h). */
+INLINE int range_lo(int k, int pad) { return pad - k > 0 ? pad - k : 0; }
+INLINE int range_hi(int k, int pad, int in, int out) {
+  int hi = in + pad - k;
+  return hi < out ? hi : out;
+}
+
+/*
+ * x [n,h,w,c], dy [n,oh,ow,co] -> dw [kh,kw,c,co]. Needs c % 4 == 0 and co % 8 == 0.
+ * totals: kh*kw*c*co float64 of scratch.
+ */
+EXPORT void filter_grad(const f32 *x, const f32 *dy, f32 *dw, f64 *totals, int n, int h, int w, int c,
+                        int oh, int ow, int co, int kh, int kw, int pt, int pl) {
+  ConvShape s = {h, w, c, oh, ow, co, kh, kw, pt, pl};
+  int size = kh * kw * c * co;
+  zero_f64(totals, size);
+  for (int b = 0; b < n; b++) {
+    const f32 *xb = x + b * h * w * c;
+    const f32 *dyb = dy + b * oh * ow * co;
+    for (int ky = 0; ky < kh; ky++) {
+      int oy0 = range_lo(ky, pt), oy1 = range_hi(ky, pt, h, oh);
+      for (int kx = 0; kx < kw; kx++) {
+        int ox0 = range_lo(kx, pl), ox1 = range_hi(kx, pl, w, ow);
+        if (oy0 >= oy1 || ox0 >= ox1) continue;
+        for (int c0 = 0; c0 < c; c0 += 4) {
+          int o0 = 0;
+          for (; o0 + 16 <= co; o0 += 16) {
+            filter_grad_block(xb, dyb, totals, &s, ky, kx, c0, o0, oy0, oy1, ox0, ox1, 2, 4);
+            filter_grad_block(xb, dyb, totals, &s, ky, kx, c0 + 2, o0, oy0, oy1, ox0, ox1, 2, 4);
+          }
+          for (; o0 + 8 <= co; o0 += 8)
+            filter_grad_block(xb, dyb, totals, &s, ky, kx, c0, o0, oy0, oy1, ox0, ox1, 4, 2);
+        }
+      }
+    }
+  }
+  f64_to_f32(totals, dw, size);
+}
+
+/* ------------------------------------------------------------------------------------------- */
+/* Filter gradient, one input channel (every net's first layer): rows are the RB filter taps    */
+/* kx..kx+RB-1 of one filter row, so one dy load serves RB taps.                                */
+/* ------------------------------------------------------------------------------------------- */
+
+INLINE void filter_grad1_block(const f32 *x, const f32 *dy, f64 *totals, const ConvShape *s,
+                               int ky, int kx, int o0, int oy0, int oy1, int ox0, int ox1,
+                               const int RB, const int CBV) {
+  v128_t acc[5][2];
+  for (int r = 0; r < RB; r++)
+    for (int v = 0; v < CBV; v++) acc[r][v] = wasm_f32x4_splat(0.0f);
+  for (int oy = oy0; oy < oy1; oy++) {
+    const f32 *xrow = x + (oy + ky - s->pt) * s->w + (ox0 + kx - s->pl);
+    const f32 *dyrow = dy + (oy * s->ow + ox0) * s->co + o0;
+    for (int ox = ox0; ox < ox1; ox++, xrow += 1, dyrow += s->co) {
+      v128_t g[2];
+      for (int v = 0; v < CBV; v++) g[v] = load4(dyrow + 4 * v);
+      for (int r = 0; r < RB; r++) {
+        v128_t xv = splat(xrow + r);
+        for (int v = 0; v < CBV; v++) acc[r][v] = wasm_f32x4_add(acc[r][v], wasm_f32x4_mul(xv, g[v]));
+      }
+    }
+  }
+  for (int r = 0; r < RB; r++) {
+    f64 *t = totals + (ky * s->kw + kx + r) * s->co + o0;
+    for (int v = 0; v < CBV; v++) add_to_f64(t + 4 * v, acc[r][v]);
+  }
+}
+
+/*
+ * x [n,h,w,1], dy [n,oh,ow,co] -> dw [kh,kw,1,co], valid padding only (pt = pl = 0), co % 8 == 0.
+ * totals: kh*kw*co float64 of scratch.
+ */
+EXPORT void filter_grad_1ch(const f32 *x, const f32 *dy, f32 *dw, f64 *totals, int n, int h, int w,
+                            int oh, int ow, int co, int kh, int kw) {
+  ConvShape s = {h, w, 1, oh, ow, co, kh, kw, 0, 0};
+  int size = kh * kw * co;
+  zero_f64(totals, size);
+  for (int b = 0; b < n; b++) {
+    const f32 *xb = x + b * h * w;
+    const f32 *dyb = dy + b * oh * ow * co;
+    for (int ky = 0; ky < kh; ky++) {
+      for (int o0 = 0; o0 < co; o0 += 8) {
+        int kx = 0;
+        for (; kx + 5 <= kw; kx += 5) filter_grad1_block(xb, dyb, totals, &s, ky, kx, o0, 0, oh, 0, ow, 5, 2);
+        for (; kx + 3 <= kw; kx += 3) filter_grad1_block(xb, dyb, totals, &s, ky, kx, o0, 0, oh, 0, ow, 3, 2);
+        for (; kx < kw; kx += 1) filter_grad1_block(xb, dyb, totals, &s, ky, kx, o0, 0, oh, 0, ow, 1, 2);
+      }
+    }
+  }
+  f64_to_f32(totals, dw, size);
+}
+
+/* ------------------------------------------------------------------------------------------- */
+/* Max-pool gradient, 2x2 windows at stride 2, no padding: each window's gradient goes to its   */
+/* FIRST maximum in row-major order; a NaN takes the window ((v > best) || v != v), PyTorch's    */
+/* rule. Rows and columns past the last full window get zero.                                    */
+/* ------------------------------------------------------------------------------------------- */
+
+INLINE v128_t takes(v128_t v, v128_t best) {
+  return wasm_v128_or(wasm_f32x4_gt(v, best), wasm_f32x4_ne(v, v));
+}
+
+/* x, dx [n,h,w,c]; dy [n,h/2,w/2,c]; c % 4 == 0. */
+EXPORT void max_pool_grad_2x2(const f32 *x, const f32 *dy, f32 *dx, int n, int h, int w, int c) {
+  int oh = h / 2, ow = w / 2;
+  int row = w * c;
+  for (int i = 0, size = n * h * w * c; i < size; i++) dx[i] = 0.0f;
+  for (int b = 0; b < n; b++) {
+    for (int oy = 0; oy < oh; oy++) {
+      const f32 *x0 = x + (b * h + 2 * oy) * row;
+      f32 *d0 = dx + (b * h + 2 * oy) * row;
+      const f32 *g = dy + (b * oh + oy) * ow * c;
+      for (int ox = 0; ox < ow; ox++, x0 += 2 * c, d0 += 2 * c, g += c) {
+        for (int k = 0; k < c; k += 4) {
+          v128_t v0 = load4(x0 + k), v1 = load4(x0 + c + k);
+          v128_t v2 = load4(x0 + row + k), v3 = load4(x0 + row + c + k);
+          v128_t t1 = takes(v1, v0);
+          v128_t best = wasm_v128_bitselect(v1, v0, t1);
+          v128_t t2 = takes(v2, best);
+          best = wasm_v128_bitselect(v2, best, t2);
+          v128_t t3 = takes(v3, best);
+          v128_t gv = load4(g + k);
+          v128_t w3 = t3;
+          v128_t w2 = wasm_v128_andnot(t2, t3);
+          v128_t w1 = wasm_v128_andnot(wasm_v128_andnot(t1, t2), t3);
+          v128_t w0 = wasm_v128_not(wasm_v128_or(wasm_v128_or(t1, t2), t3));
+          store4(d0 + k, wasm_v128_and(gv, w0));
+          store4(d0 + c + k, wasm_v128_and(gv, w1));
+          store4(d0 + row + k, wasm_v128_and(gv, w2));
+          store4(d0 + row + c + k, wasm_v128_and(gv, w3));
+        }
+      }
+    }
+  }
+}
+
+/* ------------------------------------------------------------------------------------------- */
+/* Column sums (bias gradients: sum of [N,H,W,C] over N, H, W): rows of `width` floats.          */
+/* Blocks of 16 rows are summed in float32 (partials), then added into float64 totals.           */
+/* ------------------------------------------------------------------------------------------- */
+
+/* x [rows, width] -> out [width]; width % 4 == 0. scratch: width float32 + width float64. */
+EXPORT void sum_rows(const f32 *x, f32 *out, f32 *partials, f64 *totals, int rows, int width) {
+  zero_f64(totals, width);
+  for (int r0 = 0; r0 < rows; r0 += 16) {
+    int r1 = r0 + 16 < rows ? r0 + 16 : rows;
+    for (int k = 0; k < width; k += 4) store4(partials + k, wasm_f32x4_splat(0.0f));
+    for (int r = r0; r < r1; r++) {
+      const f32 *xr = x + r * width;
+      for (int k = 0; k < width; k += 4) store4(partials + k, wasm_f32x4_add(load4(partials + k), load4(xr + k)));
+    }
+    for (int k = 0; k < width; k += 4) add_to_f64(totals + k, load4(partials + k));
+  }
+  f64_to_f32(totals, out, width);
+}
