@@ -149,7 +149,8 @@ async function attempt(probe: () => Promise<CandidateProbe>): Promise<Attempt> {
   } catch (error) {
     return { ok: false, reason: `failed to initialise: ${messageOf(error)}` };
   }
-  if (!found.usable) return { ok: false, reason: found.reason };
+  // `=== false` rather than `!`: the notebooks' non-strict compiler narrows only on equality
+  if (found.usable === false) return { ok: false, reason: found.reason };
   try {
     const { threads } = await found.activate();
     const report = { name: found.name, label: found.label, device: found.device, threads: threads ?? found.threads };
@@ -180,7 +181,7 @@ async function selectAutomatically(probes: Probes): Promise<BackendReport> {
   for (const candidate of CANDIDATE_ORDER) {
     // a software adapter is slower than every CPU backend, so automatic selection never takes it
     const result = await attempt(probeFor(candidate, probes, false));
-    if (result.ok) return { ...result.report, skipped, requested: 'auto' };
+    if (result.ok === true) return { ...result.report, skipped, requested: 'auto' };
     skipped.push({ candidate, reason: result.reason });
   }
   const reasons = skipped.map((s) => `${s.candidate}: ${s.reason}`).join('; ');
@@ -200,7 +201,7 @@ async function selectExplicitly(name: Exclude<BackendName, 'auto'>, probes: Prob
   for (const candidate of EXPLICIT_CANDIDATES[name]) {
     // asked for by name, so a software adapter is acceptable: the label says what it is
     const result = await attempt(probeFor(candidate, probes, true));
-    if (result.ok) return { ...result.report, skipped, requested: name };
+    if (result.ok === true) return { ...result.report, skipped, requested: name };
     skipped.push({ candidate, reason: result.reason });
   }
   const reasons = skipped.map((s) => (skipped.length > 1 ? `${s.candidate}: ${s.reason}` : s.reason)).join('; ');
@@ -347,7 +348,7 @@ async function probeTensorflowCpu(): Promise<CandidateProbe> {
 
 async function probeWebGpu(options: { allowSoftware: boolean }): Promise<CandidateProbe> {
   const found = await findWebGpuAdapter();
-  if (!found.found) return { usable: false, reason: found.reason };
+  if (found.found === false) return { usable: false, reason: found.reason };
   const adapter = found.summary;
   if (adapter.software && !options.allowSoftware) {
     return {

@@ -4,8 +4,8 @@
  * library's defaults depends on that folder existing.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
+import { projectRoot } from './project-root';
 
 export type FixtureDtype = 'f32' | 'i8' | 'i16';
 
@@ -85,13 +85,12 @@ const BYTES_PER_CODE: Record<FixtureDtype, number> = { f32: 4, i8: 1, i16: 2 };
 
 /**
  * The fixture folder tests use: `PYTORCH_FIXTURES` if set, else `../shared/fixtures/pytorch`
- * beside the repository root (resolved from this file, so the working directory does not matter).
+ * beside the project root (found from the working directory, see lib/project-root.ts).
  */
 export function pytorchFixtureDir(env: NodeJS.ProcessEnv = process.env): string {
   const fromEnv = env['PYTORCH_FIXTURES'];
   if (fromEnv) return resolve(fromEnv);
-  const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-  return resolve(repoRoot, '..', 'shared', 'fixtures', 'pytorch');
+  return resolve(projectRoot(), '..', 'shared', 'fixtures', 'pytorch');
 }
 
 /** Opens the folder and parses its manifest; arrays are read on demand. */

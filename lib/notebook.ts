@@ -5,14 +5,23 @@
  * for the cell to end on.
  */
 import { describeBackend, useBackend, type BackendName, type BackendReport } from './backend';
-import { loadMnist, preprocessedCacheFile, takeSubset, type MnistArrays } from './data';
+import {
+  deviceBatches,
+  loadDeviceSplit,
+  loadMnist,
+  preprocessedCacheFile,
+  takeSubset,
+  type Batch,
+  type MnistArrays,
+} from './data';
+import { DataLoader, MnistSampleDataset } from './loader';
 import { appendToLedger, defaultLedgerDir, latestPerStep, readLedger } from './ledger';
 import { describeMachine, type MachineInfo } from './machine';
 import { measureRecipe, type Measurement } from './measure';
 import { QUICK, isQuickMode, quickRecipe } from './quick';
-import { RECIPES, recipeDiff, recipeForStep, type Recipe } from './recipes';
+import { RECIPES, recipeDiff, recipeForStep, type DataPath, type Recipe } from './recipes';
 import { formatSummaryTable, makeStepRecord, summarize, type StepRecord, type StepSummary } from './results';
-import { formatDuration, mean } from './timing';
+import { formatDuration, formatTiming, mean, timeRuns } from './timing';
 import type { RunResult } from './train';
 import type { EpochPoint } from './plot';
 
@@ -150,3 +159,67 @@ export function meanAccuracy(measurement: Measurement): number {
 
 /** The cache file for step 04's preprocessed dataset (shown in its notebook). */
 export { preprocessedCacheFile };
+
+/**
+ * Time to cut one epoch of training batches (nothing trained), on the per-sample path and on the
+ * device path: step 04's change measured on its own.
+ */
+export async function timeBatchAssembly(session: Session, batchSize: number, runs = 3): Promise<Record<DataPath, string>> {
+  const perSample = new DataLoader(new MnistSampleDataset(session.data.train), { batchSize, shuffle: true, seed: 1 });
+  const device = loadDeviceSplit(session.data.train);
+  try {
+    const drain = async (batches: Iterable<Batch>): Promise<number> => {
+      let count = 0;
+      for (const { x, y } of batches) {
+        if (count === 0) await x.data(); // the clock stops only on data that is really there
+        x.dispose();
+        y.dispose();
+        count++;
+      }
+      return count;
+    };
+    const perSampleTiming = await timeRuns(() => drain(perSample), { runs });
+    const deviceTiming = await timeRuns((run) => drain(deviceBatches(device, batchSize, run + 2)), { runs });
+    return { 'per-sample': formatTiming(perSampleTiming.samplesMs), device: formatTiming(deviceTiming.samplesMs) };
+  } finally {
+    device.dispose();
+  }
+}
+
+export interface LadderRow {
+  step: number;
+  change: string;
+  seconds: number;
+  secondsStd: number;
+  speedUp: number;
+  epochs: number;
+  accuracy: number;
+  runs: number;
+  originalSeconds: number;
+  originalSpeedUp: number;
+}
+
+/**
+ * The ladder as measured on this session's backend: the newest full record of each step in the
+ * ledger (quick records in quick mode), speed-up over the first step present.
+ */
+export async function ladderRows(session: Session): Promise<LadderRow[]> {
+  const { records, problems } = await readLedger(session.ledgerDir);
+  for (const problem of problems) console.warn(problem);
+  const latest = latestPerStep(records, { backend: session.backend.name, includeQuick: session.quick });
+  const summaries = latest.map((record) => ({ record, summary: summarize(record) }));
+  const first = summaries[0];
+  if (!first) return [];
+  return summaries.map(({ record, summary }) => ({
+    step: summary.step,
+    change: summary.change,
+    seconds: summary.secondsMean,
+    secondsStd: summary.secondsStd,
+    speedUp: first.summary.secondsMean / summary.secondsMean,
+    epochs: summary.epochsMean,
+    accuracy: summary.accuracyMean,
+    runs: summary.runs,
+    originalSeconds: record.reference.seconds,
+    originalSpeedUp: first.record.reference.seconds / record.reference.seconds,
+  }));
+}
