@@ -100,12 +100,7 @@ EXPORT void filter_grad(const f32 *x, const f32 *dy, f32 *dw, f64 *totals, int n
         int ox0 = range_lo(kx, pl), ox1 = range_hi(kx, pl, w, ow);
         if (oy0 >= oy1 || ox0 >= ox1) continue;
         for (int c0 = 0; c0 < c; c0 += 4) {
-          int o0 = 0;
-          for (; o0 + 16 <= co; o0 += 16) {
-            filter_grad_block(xb, dyb, totals, &s, ky, kx, c0, o0, oy0, oy1, ox0, ox1, 2, 4);
-            filter_grad_block(xb, dyb, totals, &s, ky, kx, c0 + 2, o0, oy0, oy1, ox0, ox1, 2, 4);
-          }
-          for (; o0 + 8 <= co; o0 += 8)
+          for (int o0 = 0; o0 < co; o0 += 8)
             filter_grad_block(xb, dyb, totals, &s, ky, kx, c0, o0, oy0, oy1, ox0, ox1, 4, 2);
         }
       }
@@ -158,13 +153,96 @@ EXPORT void filter_grad_1ch(const f32 *x, const f32 *dy, f32 *dw, f64 *totals, i
     for (int ky = 0; ky < kh; ky++) {
       for (int o0 = 0; o0 < co; o0 += 8) {
         int kx = 0;
-        for (; kx + 5 <= kw; kx += 5) filter_grad1_block(xb, dyb, totals, &s, ky, kx, o0, 0, oh, 0, ow, 5, 2);
+        for (; kx + 4 <= kw; kx += 4) filter_grad1_block(xb, dyb, totals, &s, ky, kx, o0, 0, oh, 0, ow, 4, 2);
         for (; kx + 3 <= kw; kx += 3) filter_grad1_block(xb, dyb, totals, &s, ky, kx, o0, 0, oh, 0, ow, 3, 2);
         for (; kx < kw; kx += 1) filter_grad1_block(xb, dyb, totals, &s, ky, kx, o0, 0, oh, 0, ow, 1, 2);
       }
     }
   }
   f64_to_f32(totals, dw, size);
+}
+
+/* ------------------------------------------------------------------------------------------- */
+/* Input gradient:                                                                              */
+/*   dx[n,y,x,c] = sum_{ky,kx,o} dy[n, y-ky+pt, x-kx+pl, o] * w[ky,kx,c,o]                      */
+/* over the taps that land inside dy (no multiplications by padding). Vectorised over c, with    */
+/* the filter transposed to wt[ky,kx,o,c]; P neighbouring pixels share each filter load.          */
+/* ------------------------------------------------------------------------------------------- */
+
+INLINE void input_grad_block(const f32 *dyb, const f32 *wt, f32 *dxp, const ConvShape *s, int y, int x,
+                             int ky0, int ky1, int kx0, int kx1, int c0, const int P, const int CBV) {
+  v128_t acc[2][6];
+  for (int p = 0; p < P; p++)
+    for (int v = 0; v < CBV; v++) acc[p][v] = wasm_f32x4_splat(0.0f);
+  for (int ky = ky0; ky < ky1; ky++) {
+    for (int kx = kx0; kx < kx1; kx++) {
+      const f32 *g = dyb + ((y - ky + s->pt) * s->ow + (x - kx + s->pl)) * s->co;
+      const f32 *wk = wt + ((ky * s->kw + kx) * s->co) * s->c + c0;
+      for (int o = 0; o < s->co; o++, wk += s->c) {
+        v128_t gv[2];
+        for (int p = 0; p < P; p++) gv[p] = splat(g + p * s->co + o);
+        for (int v = 0; v < CBV; v++) {
+          v128_t wv = load4(wk + 4 * v);
+          for (int p = 0; p < P; p++) acc[p][v] = wasm_f32x4_add(acc[p][v], wasm_f32x4_mul(gv[p], wv));
+        }
+      }
+    }
+  }
+  for (int p = 0; p < P; p++)
+    for (int v = 0; v < CBV; v++) store4(dxp + p * s->c + c0 + 4 * v, acc[p][v]);
+}
+
+INLINE void input_grad_pixels(const f32 *dyb, const f32 *wt, f32 *dxp, const ConvShape *s, int y, int x,
+                              int ky0, int ky1, int kx0, int kx1, const int P) {
+  int c0 = 0;
+  for (; c0 + 24 <= s->c && P == 1; c0 += 24) input_grad_block(dyb, wt, dxp, s, y, x, ky0, ky1, kx0, kx1, c0, P, 6);
+  for (; c0 + 16 <= s->c; c0 += 16) input_grad_block(dyb, wt, dxp, s, y, x, ky0, ky1, kx0, kx1, c0, P, 4);
+  for (; c0 + 8 <= s->c; c0 += 8) input_grad_block(dyb, wt, dxp, s, y, x, ky0, ky1, kx0, kx1, c0, P, 2);
+  for (; c0 < s->c; c0 += 4) input_grad_block(dyb, wt, dxp, s, y, x, ky0, ky1, kx0, kx1, c0, P, 1);
+}
+
+/* Taps k with 0 <= i - k + pad < out: k in (i + pad - out, i + pad], clipped to [0, kernel). */
+INLINE int taps_lo(int i, int pad, int out) {
+  int lo = i + pad - out + 1;
+  return lo > 0 ? lo : 0;
+}
+INLINE int taps_hi(int i, int pad, int kernel) {
+  int hi = i + pad + 1;
+  return hi < kernel ? hi : kernel;
+}
+
+/*
+ * dy [n,oh,ow,co], w [kh,kw,c,co] -> dx [n,h,w,c]. Needs c % 4 == 0.
+ * wt: kh*kw*co*c float32 of scratch (the transposed filter).
+ */
+EXPORT void input_grad(const f32 *dy, const f32 *w, f32 *dx, f32 *wt, int n, int h, int wd, int c,
+                       int oh, int ow, int co, int kh, int kw, int pt, int pl) {
+  ConvShape s = {h, wd, c, oh, ow, co, kh, kw, pt, pl};
+  for (int k = 0; k < kh * kw; k++)
+    for (int i = 0; i < c; i++)
+      for (int o = 0; o < co; o++) wt[(k * co + o) * c + i] = w[(k * c + i) * co + o];
+  for (int b = 0; b < n; b++) {
+    const f32 *dyb = dy + b * oh * ow * co;
+    for (int y = 0; y < h; y++) {
+      int ky0 = taps_lo(y, pt, oh), ky1 = taps_hi(y, pt, kh);
+      f32 *dxrow = dx + ((b * h + y) * wd) * c;
+      for (int x = 0; x < wd;) {
+        int kx0 = taps_lo(x, pl, ow), kx1 = taps_hi(x, pl, kw);
+        int full = ky0 < ky1 && kx0 == 0 && kx1 == kw && x + 1 < wd && taps_lo(x + 1, pl, ow) == 0 && taps_hi(x + 1, pl, kw) == kw;
+        if (full) {
+          input_grad_pixels(dyb, wt, dxrow + x * c, &s, y, x, ky0, ky1, 0, kw, 2);
+          x += 2;
+        } else {
+          if (ky0 < ky1 && kx0 < kx1) {
+            input_grad_pixels(dyb, wt, dxrow + x * c, &s, y, x, ky0, ky1, kx0, kx1, 1);
+          } else {
+            for (int i = 0; i < c; i++) dxrow[x * c + i] = 0.0f;
+          }
+          x += 1;
+        }
+      }
+    }
+  }
 }
 
 /* ------------------------------------------------------------------------------------------- */

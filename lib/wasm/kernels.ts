@@ -250,6 +250,7 @@ export function conv2DBackpropInput(stock: StockKernels): KernelFunc {
     if (!isUnitStride(convInfo) || convInfo.dataFormat !== 'channelsLast') {
       return stock.get('Conv2DBackpropInput')(args) as TensorInfo;
     }
+    if (convInfo.inChannels % 4 === 0) return inputGradNative(backend, dy, filter, convInfo);
     const { filterHeight: kh, filterWidth: kw, padInfo } = convInfo;
     const flipped = callKernel(stock, 'Reverse', backend, { x: filter }, { dims: [0, 1] });
     const swapped = transpose(stock, backend, flipped, [0, 1, 3, 2]); // [KH, KW, CO, CI]
@@ -262,6 +263,21 @@ export function conv2DBackpropInput(stock: StockKernels): KernelFunc {
     dispose(backend, flipped, swapped);
     return dx;
   };
+}
+
+/**
+ * Input gradient through native/train_kernels.c (stride 1, NHWC, input channels a multiple of 4):
+ * only the taps that land inside dy are computed, where the flipped convolution above also
+ * multiplies the zero padding (1.4x the work for the nets' 3x3 layers).
+ */
+function inputGradNative(backend: BackendWasm, dy: TensorInfo, filter: TensorInfo, info: backend_util.Conv2DInfo): TensorInfo {
+  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels, filterHeight, filterWidth } = info;
+  const dx = backend.makeOutput([batchSize, inHeight, inWidth, inChannels], 'float32');
+  withScratch(backend, filter.shape.reduce((a, b) => a * b, 1) * 4, (transposed) => {
+    nativeKernels(backend).input_grad(heapOffset(backend, dy), heapOffset(backend, filter), heapOffset(backend, dx), transposed,
+      batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels, filterHeight, filterWidth, info.padInfo.top, info.padInfo.left);
+  });
+  return dx;
 }
 
 /**

@@ -21,6 +21,8 @@ interface NativeExports {
     oh: number, ow: number, co: number, kh: number, kw: number, pt: number, pl: number): void;
   filter_grad_1ch(x: number, dy: number, dw: number, totals: number, n: number, h: number, w: number,
     oh: number, ow: number, co: number, kh: number, kw: number): void;
+  input_grad(dy: number, w: number, dx: number, wt: number, n: number, h: number, w_: number, c: number,
+    oh: number, ow: number, co: number, kh: number, kw: number, pt: number, pl: number): void;
   max_pool_grad_2x2(x: number, dy: number, dx: number, n: number, h: number, w: number, c: number): void;
   sum_rows(x: number, out: number, partials: number, totals: number, rows: number, width: number): void;
 }
