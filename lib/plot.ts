@@ -14,6 +14,7 @@ import { compile, type TopLevelSpec } from 'vega-lite';
 import type { Field } from 'vega-lite/build/src/channeldef';
 import type { LayerSpec } from 'vega-lite/build/src/spec';
 import type { Layout, Plot } from 'nodeplotlib';
+import { mean, std } from './timing';
 
 export type { TopLevelSpec };
 
@@ -64,9 +65,7 @@ const PANEL = { width: 320, height: 220 };
 /** Mean and population standard deviation (numpy's default, as the original reports). */
 export function meanStd(values: readonly number[]): { mean: number; std: number } {
   if (values.length === 0) throw new RangeError('meanStd needs at least one value');
-  const mean = values.reduce((sum, v) => sum + v, 0) / values.length;
-  const variance = values.reduce((sum, v) => sum + (v - mean) ** 2, 0) / values.length;
-  return { mean, std: Math.sqrt(variance) };
+  return { mean: mean(values), std: std(values) };
 }
 
 /** A dashed line at the target accuracy, labelled, across a chart whose `axis` shows accuracy. */
