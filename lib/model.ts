@@ -205,13 +205,18 @@ function toPytorch(values: Float32Array, map: Int32Array): Float32Array {
 
 type Params = Record<string, tf.Variable>;
 
+// Bias fused into the convolution and the matrix product: one pass over the output fewer (the
+// wasm backend adds the bias inside its kernel), with the same gradients. Not for c1: the fused
+// op's gradient always computes the input gradient too, which for the images nobody needs.
 function conv(x: tf.Tensor4D, params: Params, layer: string): tf.Tensor4D {
-  const y = tf.conv2d(x, params[`${layer}.weight`] as tf.Tensor4D, 1, 'valid');
-  return tf.add(y, params[`${layer}.bias`]!);
+  const filter = params[`${layer}.weight`] as tf.Tensor4D;
+  const bias = params[`${layer}.bias`]!;
+  if (layer === 'c1') return tf.add(tf.conv2d(x, filter, 1, 'valid'), bias);
+  return tf.fused.conv2d({ x, filter, strides: 1, pad: 'valid', bias });
 }
 
 function linear(x: tf.Tensor2D, params: Params, layer: string): tf.Tensor2D {
-  return tf.add(tf.matMul(x, params[`${layer}.weight`] as tf.Tensor2D), params[`${layer}.bias`]!);
+  return tf.fused.matMul({ a: x, b: params[`${layer}.weight`] as tf.Tensor2D, bias: params[`${layer}.bias`] });
 }
 
 function maxPool2(x: tf.Tensor4D): tf.Tensor4D {

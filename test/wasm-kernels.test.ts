@@ -98,6 +98,16 @@ describe('wasm training kernels equal the cpu backend', () => {
     const ow = convOutSize(c.w, c.k, c.stride, c.pad);
     const dy = input([c.n, oh, ow, c.co], 100 + index);
 
+    test(`Conv2D and FusedConv2D (bias, relu) ${label}`, async () => {
+      const x = input([c.n, c.h, c.w, c.c], 300 + index);
+      const filter = input([c.k, c.k, c.c, c.co], 400 + index);
+      const attrs = { strides: c.stride, pad: c.pad, dataFormat: 'NHWC', dilations: 1 };
+      await assertMatchesCpu('Conv2D', { x, filter }, attrs);
+      for (const activation of ['linear', 'relu']) {
+        await assertMatchesCpu('FusedConv2D', { x, filter, bias: input([c.co], 500 + index) }, { ...attrs, activation });
+      }
+    });
+
     test(`Conv2DBackpropFilter ${label}`, async () => {
       await assertMatchesCpu('Conv2DBackpropFilter', { x: input([c.n, c.h, c.w, c.c], index), dy }, {
         strides: c.stride, pad: c.pad, dataFormat: 'NHWC', filterShape: [c.k, c.k, c.c, c.co],

@@ -8,11 +8,12 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { projectRoot } from '../project-root';
 
-const NATIVE_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'native');
+// from the project root, not import.meta: notebooks load this file as CommonJS through tslab
+const NATIVE_DIR = path.join(projectRoot(), 'native');
 export const NATIVE_FILES = { plain: 'train_kernels.wasm', shared: 'train_kernels-shared.wasm' } as const;
 
 /** Exports of native/train_kernels.c; every pointer is a byte offset into the tfjs heap. */
@@ -21,6 +22,8 @@ interface NativeExports {
     oh: number, ow: number, co: number, kh: number, kw: number, pt: number, pl: number): void;
   filter_grad_1ch(x: number, dy: number, dw: number, totals: number, n: number, h: number, w: number,
     oh: number, ow: number, co: number, kh: number, kw: number): void;
+  conv2d_1ch(x: number, w: number, bias: number, y: number, n: number, h: number, w_: number,
+    oh: number, ow: number, co: number, kh: number, kw: number, relu: number): void;
   input_grad(dy: number, w: number, dx: number, wt: number, n: number, h: number, w_: number, c: number,
     oh: number, ow: number, co: number, kh: number, kw: number, pt: number, pl: number): void;
   max_pool_grad_2x2(x: number, dy: number, dx: number, n: number, h: number, w: number, c: number): void;
