@@ -216,7 +216,7 @@ function conv(x: tf.Tensor4D, params: Params, layer: string): tf.Tensor4D {
 }
 
 function linear(x: tf.Tensor2D, params: Params, layer: string): tf.Tensor2D {
-  return tf.fused.matMul({ a: x, b: params[`${layer}.weight`] as tf.Tensor2D, bias: params[`${layer}.bias`] });
+  return tf.fused.matMul({ a: x, b: params[`${layer}.weight`] as tf.Tensor2D, bias: params[`${layer}.bias`] }) as tf.Tensor2D;
 }
 
 function maxPool2(x: tf.Tensor4D): tf.Tensor4D {
