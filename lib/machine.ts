@@ -1,5 +1,5 @@
 /** What ran a result: printed beside every time, recorded with every ledger entry. */
-import { cpus, platform, arch, totalmem } from 'node:os';
+import { arch, cpus, loadavg, platform, totalmem } from 'node:os';
 import { version_core as tfjsVersion } from '@tensorflow/tfjs-core';
 
 export interface MachineInfo {
@@ -9,6 +9,8 @@ export interface MachineInfo {
   platform: string;
   node: string;
   tfjs: string;
+  /** 1-minute load average when described: above the core count, other work was competing. */
+  loadAverage: number;
 }
 
 export function describeMachine(): MachineInfo {
@@ -20,5 +22,6 @@ export function describeMachine(): MachineInfo {
     platform: `${platform()}-${arch()}`,
     node: process.version,
     tfjs: tfjsVersion,
+    loadAverage: Math.round(loadavg()[0]! * 100) / 100,
   };
 }

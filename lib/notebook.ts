@@ -51,7 +51,10 @@ export async function startSession(options: SessionOptions = {}): Promise<Sessio
   // quick results go to their own folder so they never mix with the committed full-run ledger
   const ledgerDir = quick ? defaultLedgerDir().replace(/ledger$/, 'quick-ledger') : defaultLedgerDir();
   console.log(describeBackend(backend));
-  console.log(`machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}, TensorFlow.js ${machine.tfjs}`);
+  console.log(
+    `machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}, ` +
+      `TensorFlow.js ${machine.tfjs}, load average ${machine.loadAverage}`,
+  );
   console.log(
     `data: ${data.train.count} training and ${data.test.count} test images` +
       (quick ? ` (QUICK MODE: a subset, at most ${QUICK.maxEpochs} epochs; numbers are not comparable)` : ''),
