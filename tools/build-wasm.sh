@@ -16,3 +16,5 @@ common="--target=wasm32 -msimd128 -mbulk-memory -O3 -nostdlib -ffreestanding -fn
 clang $common -o "$out/train_kernels.wasm" "$src"
 # shellcheck disable=SC2086
 clang $common -matomics -Wl,--shared-memory -Wl,--max-memory=4294967296 -o "$out/train_kernels-shared.wasm" "$src"
+# The compiler that made them: another version may emit other (equally valid) bytes.
+clang --version | head -n 1 > "$out/train_kernels.compiler.txt"
