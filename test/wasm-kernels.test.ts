@@ -80,6 +80,7 @@ const CONV_CASES: ConvCase[] = [
   { n: 2, h: 8, w: 11, c: 8, co: 24, k: 3, stride: 1, pad: 'same' }, // native kernel with padding, 16 + 8 output channels
   { n: 2, h: 15, w: 13, c: 1, co: 32, k: 3, stride: 1, pad: 'valid' }, // 1 channel, 3 taps (baseline c1 shape, smaller)
   { n: 1, h: 10, w: 9, c: 1, co: 8, k: 4, stride: 1, pad: 'valid' }, // 1 channel, taps not a multiple of 3 or 5
+  { n: 2, h: 7, w: 10, c: 5, co: 24, k: 3, stride: 1, pad: 'valid' }, // odd channels, 16 + 8 outputs, odd output width
 ];
 
 before(async () => {

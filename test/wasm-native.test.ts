@@ -43,7 +43,7 @@ for (const file of Object.values(NATIVE_FILES)) {
     const module = new WebAssembly.Module(bytes);
     assert.deepEqual(WebAssembly.Module.imports(module).map((i) => `${i.module}.${i.name}:${i.kind}`), ['env.memory:memory']);
     const exported = WebAssembly.Module.exports(module).map((e) => e.name);
-    for (const name of ['filter_grad', 'filter_grad_1ch', 'input_grad', 'conv2d_1ch', 'max_pool_grad_2x2', 'sum_rows']) {
+    for (const name of ['filter_grad', 'filter_grad_1ch', 'input_grad', 'conv2d', 'max_pool_grad_2x2', 'sum_rows']) {
       assert.ok(exported.includes(name), `${file} exports ${name}`);
     }
     assert.ok(!sectionIds(bytes).includes(DATA_SECTION), `${file} has a data section`);

@@ -281,17 +281,17 @@ function inputGradNative(backend: BackendWasm, dy: TensorInfo, filter: TensorInf
 }
 
 /**
- * `Conv2D` and `FusedConv2D` (bias, linear or ReLU activation) through native/train_kernels.c for
- * a 1-channel input at stride 1 without padding (every net's first layer), output channels a
- * multiple of 8; everything else goes to the stock (XNNPACK) kernel.
+ * `Conv2D` and `FusedConv2D` (bias, linear or ReLU activation) through native/train_kernels.c at
+ * stride 1 without padding, output channels a multiple of 8 (every layer of the nets); everything
+ * else goes to the stock (XNNPACK) kernel.
  */
-export function singleChannelConv2D(stock: StockKernels, kernelName: 'Conv2D' | 'FusedConv2D'): KernelFunc {
+export function nativeConv2D(stock: StockKernels, kernelName: 'Conv2D' | 'FusedConv2D'): KernelFunc {
   return (args) => {
     const backend = args.backend as BackendWasm;
     const { x, filter, bias, preluActivationWeights } = args.inputs as Record<string, TensorInfo | undefined>;
     const attrs = args.attrs as unknown as tf.Conv2DAttrs & { activation?: string };
     const activation = attrs.activation ?? 'linear';
-    const fits = x!.shape.length === 4 && x!.shape[3] === 1 && filter!.shape[3]! % 8 === 0 && x!.dtype === 'float32' &&
+    const fits = x!.shape.length === 4 && filter!.shape[3]! % 8 === 0 && x!.dtype === 'float32' &&
       (attrs.dataFormat ?? 'NHWC') === 'NHWC' && preluActivationWeights === undefined &&
       (activation === 'linear' || activation === 'relu') && (bias === undefined || bias.shape.length === 1);
     if (!fits) return stock.get(kernelName)(args) as TensorInfo;
@@ -302,8 +302,8 @@ export function singleChannelConv2D(stock: StockKernels, kernelName: 'Conv2D' | 
     const { top, bottom, left, right } = info.padInfo;
     if (!isUnitStride(info) || top + bottom + left + right !== 0) return stock.get(kernelName)(args) as TensorInfo;
     const y = backend.makeOutput([info.batchSize, info.outHeight, info.outWidth, info.outChannels], 'float32');
-    nativeKernels(backend).conv2d_1ch(heapOffset(backend, x!), heapOffset(backend, filter!), bias === undefined ? 0 : heapOffset(backend, bias),
-      heapOffset(backend, y), info.batchSize, info.inHeight, info.inWidth, info.outHeight, info.outWidth, info.outChannels,
+    nativeKernels(backend).conv2d(heapOffset(backend, x!), heapOffset(backend, filter!), bias === undefined ? 0 : heapOffset(backend, bias),
+      heapOffset(backend, y), info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outHeight, info.outWidth, info.outChannels,
       info.filterHeight, info.filterWidth, activation === 'relu' ? 1 : 0);
     return y;
   };
@@ -529,8 +529,8 @@ function kernelsFor(set: KernelSet, stock: StockKernels): Record<string, KernelF
     _FusedMatMul: untransposedMatMul(stock, '_FusedMatMul'),
     Sum: leadingAxesSum(stock),
     Identity: sharedIdentity(stock),
-    Conv2D: singleChannelConv2D(stock, 'Conv2D'),
-    FusedConv2D: singleChannelConv2D(stock, 'FusedConv2D'),
+    Conv2D: nativeConv2D(stock, 'Conv2D'),
+    FusedConv2D: nativeConv2D(stock, 'FusedConv2D'),
   };
 }
 

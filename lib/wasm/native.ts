@@ -22,7 +22,7 @@ interface NativeExports {
     oh: number, ow: number, co: number, kh: number, kw: number, pt: number, pl: number): void;
   filter_grad_1ch(x: number, dy: number, dw: number, totals: number, n: number, h: number, w: number,
     oh: number, ow: number, co: number, kh: number, kw: number): void;
-  conv2d_1ch(x: number, w: number, bias: number, y: number, n: number, h: number, w_: number,
+  conv2d(x: number, w: number, bias: number, y: number, n: number, h: number, w_: number, c: number,
     oh: number, ow: number, co: number, kh: number, kw: number, relu: number): void;
   input_grad(dy: number, w: number, dx: number, wt: number, n: number, h: number, w_: number, c: number,
     oh: number, ow: number, co: number, kh: number, kw: number, pt: number, pl: number): void;
