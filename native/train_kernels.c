@@ -32,7 +32,7 @@ INLINE void add_to_f64(f64 *totals, v128_t v) {
   wasm_v128_store(totals + 2, wasm_f64x2_add(wasm_v128_load(totals + 2), hi));
 }
 
-/* out[i] = (float) totals[i], count a multiple of 2. */
+/* out[i] = (float) totals[i]. */
 static void f64_to_f32(const f64 *totals, f32 *out, int count) {
   for (int i = 0; i < count; i++) out[i] = (f32)totals[i];
 }
@@ -83,14 +83,12 @@ INLINE int range_hi(int k, int pad, int in, int out) {
 }
 
 /*
- * x [n,h,w,c], dy [n,oh,ow,co] -> dw [kh,kw,c,co]. Needs c % 4 == 0 and co % 8 == 0.
- * totals: kh*kw*c*co float64 of scratch.
+ * x [n,h,w,c], dy [n,oh,ow,co]: adds dw [kh,kw,c,co] into the float64 `totals` (the caller clears
+ * them with clear_f64 and rounds them with totals_to_f32). Needs c % 4 == 0 and co % 8 == 0.
  */
-EXPORT void filter_grad(const f32 *x, const f32 *dy, f32 *dw, f64 *totals, int n, int h, int w, int c,
+EXPORT void filter_grad(const f32 *x, const f32 *dy, f64 *totals, int n, int h, int w, int c,
                         int oh, int ow, int co, int kh, int kw, int pt, int pl) {
   ConvShape s = {h, w, c, oh, ow, co, kh, kw, pt, pl};
-  int size = kh * kw * c * co;
-  zero_f64(totals, size);
   for (int b = 0; b < n; b++) {
     const f32 *xb = x + b * h * w * c;
     const f32 *dyb = dy + b * oh * ow * co;
@@ -106,7 +104,6 @@ EXPORT void filter_grad(const f32 *x, const f32 *dy, f32 *dw, f64 *totals, int n
       }
     }
   }
-  f64_to_f32(totals, dw, size);
 }
 
 /* ------------------------------------------------------------------------------------------- */
@@ -139,14 +136,12 @@ INLINE void filter_grad1_block(const f32 *x, const f32 *dy, f64 *totals, const C
 }
 
 /*
- * x [n,h,w,1], dy [n,oh,ow,co] -> dw [kh,kw,1,co], valid padding only (pt = pl = 0), co % 8 == 0.
- * totals: kh*kw*co float64 of scratch.
+ * x [n,h,w,1], dy [n,oh,ow,co]: adds dw [kh,kw,1,co] into the float64 `totals`, as filter_grad.
+ * Valid padding only (pt = pl = 0), co % 8 == 0.
  */
-EXPORT void filter_grad_1ch(const f32 *x, const f32 *dy, f32 *dw, f64 *totals, int n, int h, int w,
+EXPORT void filter_grad_1ch(const f32 *x, const f32 *dy, f64 *totals, int n, int h, int w,
                             int oh, int ow, int co, int kh, int kw) {
   ConvShape s = {h, w, 1, oh, ow, co, kh, kw, 0, 0};
-  int size = kh * kw * co;
-  zero_f64(totals, size);
   for (int b = 0; b < n; b++) {
     const f32 *xb = x + b * h * w;
     const f32 *dyb = dy + b * oh * ow * co;
@@ -159,7 +154,17 @@ EXPORT void filter_grad_1ch(const f32 *x, const f32 *dy, f32 *dw, f64 *totals, i
       }
     }
   }
-  f64_to_f32(totals, dw, size);
+}
+
+EXPORT void clear_f64(f64 *totals, int count) { zero_f64(totals, count); }
+
+/* out = (float) (a + b); b may be 0 (none). The two halves of a batch split between threads. */
+EXPORT void totals_to_f32(const f64 *a, const f64 *b, f32 *out, int count) {
+  if (b) {
+    for (int i = 0; i < count; i++) out[i] = (f32)(a[i] + b[i]);
+  } else {
+    f64_to_f32(a, out, count);
+  }
 }
 
 /* ------------------------------------------------------------------------------------------- */

@@ -10,12 +10,20 @@ import { setupWasm } from '../lib/wasm/setup';
 const listenerCount = (): number => process.listeners('uncaughtException').length + process.listeners('unhandledRejection').length;
 const listenersBefore = listenerCount();
 const report = await setupWasm({ threads: Number(process.env['CHILD_THREADS']) });
-const x = tf.tensor4d(Float32Array.from({ length: 4 * 12 * 12 }, (_, i) => Math.sin(i)), [4, 12, 12, 1]);
-const w = tf.tensor4d(Float32Array.from({ length: 9 * 8 }, (_, i) => Math.cos(i)), [3, 3, 1, 8]);
-const grad = tf.grad((f: tf.Tensor) => tf.sum(tf.square(tf.maxPool(tf.conv2d(x, f as tf.Tensor4D, 1, 'valid'), 2, 2, 'valid'))))(w);
+// Two conv layers, so that every native kernel runs (split over the batch when threaded): forward
+// conv, 1-channel and many-channel filter gradients, input gradient, 2x2 max-pool gradient.
+const x = tf.tensor4d(Float32Array.from({ length: 5 * 12 * 12 }, (_, i) => Math.sin(i)), [5, 12, 12, 1]);
+const w1 = tf.tensor4d(Float32Array.from({ length: 9 * 8 }, (_, i) => Math.cos(i)), [3, 3, 1, 8]);
+const w2 = tf.tensor4d(Float32Array.from({ length: 9 * 8 * 16 }, (_, i) => Math.cos(0.3 * i)), [3, 3, 8, 16]);
+const loss = (f1: tf.Tensor, f2: tf.Tensor): tf.Scalar => {
+  const h = tf.relu(tf.conv2d(x, f1 as tf.Tensor4D, 1, 'valid'));
+  return tf.sum(tf.square(tf.maxPool(tf.conv2d(h, f2 as tf.Tensor4D, 1, 'valid'), 2, 2, 'valid')));
+};
+const grads = tf.grads(loss)([w1, w2]);
+const values = await Promise.all(grads.map(async (g) => Array.from(await g.data())));
 console.log(JSON.stringify({
   threads: report.threads,
-  grad: Array.from(await grad.data()),
+  grad: values.flat(),
   workerGlobal: typeof (globalThis as { Worker?: unknown }).Worker,
   listenersAdded: listenerCount() - listenersBefore,
 }));

@@ -17,7 +17,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { backend_util, util } from '@tensorflow/tfjs-core';
 import type { KernelConfig, KernelFunc, NamedAttrMap, NamedTensorInfoMap, TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { heapOffset, nativeKernels, withScratch } from './native';
+import { heapOffset, nativeKernels, runOverBatch, withScratch } from './native';
 
 const BACKEND = 'wasm';
 
@@ -138,14 +138,18 @@ function filterGradNative(backend: BackendWasm, x: TensorInfo, dy: TensorInfo, i
   const dw = backend.makeOutput([filterHeight, filterWidth, inChannels, outChannels], 'float32');
   const kernels = nativeKernels(backend);
   const size = filterHeight * filterWidth * inChannels * outChannels;
-  withScratch(backend, size * 8, (totals) => {
-    const [xAt, dyAt, dwAt] = [heapOffset(backend, x), heapOffset(backend, dy), heapOffset(backend, dw)];
-    if (singleChannel) {
-      kernels.filter_grad_1ch(xAt, dyAt, dwAt, totals, batchSize, inHeight, inWidth, outHeight, outWidth, outChannels, filterHeight, filterWidth);
-    } else {
-      kernels.filter_grad(xAt, dyAt, dwAt, totals, batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels,
-        filterHeight, filterWidth, top, left);
-    }
+  const imageBytes = { x: inHeight * inWidth * inChannels * 4, dy: outHeight * outWidth * outChannels * 4 };
+  withScratch(backend, 2 * size * 8, (scratch) => {
+    const totals = [scratch, scratch + size * 8] as const;
+    kernels.clear_f64(scratch, 2 * size);
+    const [xAt, dyAt] = [heapOffset(backend, x), heapOffset(backend, dy)];
+    const split = runOverBatch(backend, singleChannel ? 'filter_grad_1ch' : 'filter_grad', batchSize, (first, count, half) => {
+      const [xFirst, dyFirst] = [xAt + first * imageBytes.x, dyAt + first * imageBytes.dy];
+      return singleChannel
+        ? [xFirst, dyFirst, totals[half], count, inHeight, inWidth, outHeight, outWidth, outChannels, filterHeight, filterWidth]
+        : [xFirst, dyFirst, totals[half], count, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels, filterHeight, filterWidth, top, left];
+    });
+    kernels.totals_to_f32(totals[0], split ? totals[1] : 0, heapOffset(backend, dw), size);
   });
   return dw;
 }
@@ -273,9 +277,15 @@ export function conv2DBackpropInput(stock: StockKernels): KernelFunc {
 function inputGradNative(backend: BackendWasm, dy: TensorInfo, filter: TensorInfo, info: backend_util.Conv2DInfo): TensorInfo {
   const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels, filterHeight, filterWidth } = info;
   const dx = backend.makeOutput([batchSize, inHeight, inWidth, inChannels], 'float32');
-  withScratch(backend, filter.shape.reduce((a, b) => a * b, 1) * 4, (transposed) => {
-    nativeKernels(backend).input_grad(heapOffset(backend, dy), heapOffset(backend, filter), heapOffset(backend, dx), transposed,
-      batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels, filterHeight, filterWidth, info.padInfo.top, info.padInfo.left);
+  const filterBytes = filter.shape.reduce((a, b) => a * b, 1) * 4;
+  const imageBytes = { dy: outHeight * outWidth * outChannels * 4, dx: inHeight * inWidth * inChannels * 4 };
+  const [dyAt, filterAt, dxAt] = [heapOffset(backend, dy), heapOffset(backend, filter), heapOffset(backend, dx)];
+  // Each thread transposes the filter into scratch of its own.
+  withScratch(backend, 2 * filterBytes, (transposed) => {
+    runOverBatch(backend, 'input_grad', batchSize, (first, count, half) => [
+      dyAt + first * imageBytes.dy, filterAt, dxAt + first * imageBytes.dx, transposed + half * filterBytes,
+      count, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels, filterHeight, filterWidth, info.padInfo.top, info.padInfo.left,
+    ]);
   });
   return dx;
 }
@@ -302,9 +312,12 @@ export function nativeConv2D(stock: StockKernels, kernelName: 'Conv2D' | 'FusedC
     const { top, bottom, left, right } = info.padInfo;
     if (!isUnitStride(info) || top + bottom + left + right !== 0) return stock.get(kernelName)(args) as TensorInfo;
     const y = backend.makeOutput([info.batchSize, info.outHeight, info.outWidth, info.outChannels], 'float32');
-    nativeKernels(backend).conv2d(heapOffset(backend, x!), heapOffset(backend, filter!), bias === undefined ? 0 : heapOffset(backend, bias),
-      heapOffset(backend, y), info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outHeight, info.outWidth, info.outChannels,
-      info.filterHeight, info.filterWidth, activation === 'relu' ? 1 : 0);
+    const imageBytes = { x: info.inHeight * info.inWidth * info.inChannels * 4, y: info.outHeight * info.outWidth * info.outChannels * 4 };
+    const [xAt, filterAt, biasAt, yAt] = [heapOffset(backend, x!), heapOffset(backend, filter!), bias === undefined ? 0 : heapOffset(backend, bias), heapOffset(backend, y)];
+    runOverBatch(backend, 'conv2d', info.batchSize, (first, count) => [
+      xAt + first * imageBytes.x, filterAt, biasAt, yAt + first * imageBytes.y, count, info.inHeight, info.inWidth, info.inChannels,
+      info.outHeight, info.outWidth, info.outChannels, info.filterHeight, info.filterWidth, activation === 'relu' ? 1 : 0,
+    ]);
     return y;
   };
 }
@@ -326,8 +339,11 @@ export function maxPoolGrad(): KernelFunc {
       info.padInfo.top === 0 && info.padInfo.left === 0;
     const dx = backend.makeOutput(input.shape, 'float32');
     if (plain2x2 && info.inChannels % 4 === 0) {
-      nativeKernels(backend).max_pool_grad_2x2(heapOffset(backend, input), heapOffset(backend, dy), heapOffset(backend, dx),
-        info.batchSize, info.inHeight, info.inWidth, info.inChannels);
+      const imageBytes = { x: info.inHeight * info.inWidth * info.inChannels * 4, dy: info.outHeight * info.outWidth * info.inChannels * 4 };
+      const [xAt, dyAt, dxAt] = [heapOffset(backend, input), heapOffset(backend, dy), heapOffset(backend, dx)];
+      runOverBatch(backend, 'max_pool_grad_2x2', info.batchSize, (first, count) => [
+        xAt + first * imageBytes.x, dyAt + first * imageBytes.dy, dxAt + first * imageBytes.x, count, info.inHeight, info.inWidth, info.inChannels,
+      ]);
       return dx;
     }
     // Views are taken after the allocation above, which may grow (and so replace) the heap buffer.
