@@ -206,6 +206,39 @@ describe('wasm training kernels equal the cpu backend', () => {
   });
 });
 
+describe('data-path kernels: Slice and GatherV2 equal the cpu backend', () => {
+  test('Slice of a contiguous block and of a strided one', async () => {
+    await assertMatchesCpu('Slice', { x: input([6, 4, 3], 1100) }, { begin: [2, 0, 0], size: [3, -1, -1] });
+    await assertMatchesCpu('Slice', { x: input([6, 4, 3], 1101) }, { begin: [1, 1, 0], size: [2, 2, 3] });
+    await assertMatchesCpu('Slice', { x: input([10], 1102) }, { begin: [7], size: [3] });
+  });
+
+  test('GatherV2 of rows (repeated indices), of an inner axis, and of int32 labels', async () => {
+    const gather = async (backend: string, x: tf.Tensor, indices: number[], axis: number): Promise<number[]> => {
+      assert.ok(await tf.setBackend(backend));
+      const onBackend = tf.tensor(await x.data(), x.shape, x.dtype);
+      const at = tf.tensor1d(indices, 'int32');
+      const out = tf.gather(onBackend, at, axis);
+      const values = Array.from(await out.data());
+      tf.dispose([onBackend, at, out]);
+      return values;
+    };
+    assert.ok(await tf.setBackend('cpu'));
+    const images = tf.tensor(randomValues(7 * 3 * 2, 1200), [7, 3, 2]);
+    const labels = tf.tensor1d([3, 1, 4, 1, 5, 9, 2], 'int32');
+    for (const [x, indices, axis] of [[images, [6, 0, 3, 3, 1], 0], [images, [2, 0], 1], [labels, [5, 5, 0, 6], 0]] as const) {
+      assert.deepEqual(await gather('wasm', x, [...indices], axis), await gather('cpu', x, [...indices], axis));
+    }
+    assert.ok(await tf.setBackend('wasm'));
+    const onWasm = tf.tensor1d([1, 2, 3]);
+    const outOfRange = tf.tensor1d([3], 'int32');
+    const before = tf.memory().numTensors;
+    assert.throws(() => tf.gather(onWasm, outOfRange), /not in \[0, 2\]/);
+    assert.equal(tf.memory().numTensors, before);
+    tf.dispose([images, labels, onWasm, outOfRange]);
+  });
+});
+
 describe('Identity without a copy', () => {
   test('a clone shares the heap block, outlives its source and keeps its value when the source variable is assigned', async () => {
     assert.ok(await tf.setBackend('wasm'));
