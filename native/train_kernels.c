@@ -338,6 +338,70 @@ EXPORT void input_grad(const f32 *dy, const f32 *w, f32 *dx, f32 *wt, int n, int
 }
 
 /* ------------------------------------------------------------------------------------------- */
+/* Matrix product C[m,n] = bias[n] + sum_k A(m,k) * B[k,n], optionally ReLU'd, for the linear     */
+/* layers and their gradients. A(m,k) = a[m*sm + k*sk], so A may be given transposed; B is         */
+/* row-major [K,N] (transpose it first with transpose_2d). Vectorised over n; P rows of C share    */
+/* each load of B.                                                                                 */
+/* ------------------------------------------------------------------------------------------- */
+
+INLINE void matmul_block(const f32 *a, const f32 *b, int b_stride, const f32 *bias, f32 *c, int m, int n0, int k_count,
+                         int n_count, int sm, int sk, int relu, const int P, const int CBV) {
+  v128_t acc[2][4];
+  for (int v = 0; v < CBV; v++) {
+    v128_t bv = bias ? load4(bias + n0 + 4 * v) : wasm_f32x4_splat(0.0f);
+    for (int p = 0; p < P; p++) acc[p][v] = bv;
+  }
+  const f32 *ap[2];
+  for (int p = 0; p < P; p++) ap[p] = a + (m + p) * sm;
+  const f32 *bk = b;
+  for (int k = 0; k < k_count; k++, bk += b_stride) {
+    v128_t bv[4];
+    for (int v = 0; v < CBV; v++) bv[v] = load4(bk + 4 * v);
+    for (int p = 0; p < P; p++) {
+      v128_t av = splat(ap[p] + k * sk);
+      for (int v = 0; v < CBV; v++) acc[p][v] = wasm_f32x4_add(acc[p][v], wasm_f32x4_mul(av, bv[v]));
+    }
+  }
+  v128_t zero = wasm_f32x4_splat(0.0f);
+  for (int p = 0; p < P; p++)
+    for (int v = 0; v < CBV; v++) store4(c + (m + p) * n_count + n0 + 4 * v, relu ? wasm_f32x4_pmax(acc[p][v], zero) : acc[p][v]);
+}
+
+/*
+ * Rows [m0, m1) of C [M,N]; bias [N] or 0; relu 0 or 1. packed: k_count*16 float32 of scratch,
+ * where each 16-column panel of B is copied contiguously so that the k loop streams through it.
+ */
+EXPORT void matmul(const f32 *a, const f32 *b, const f32 *bias, f32 *c, f32 *packed, int m0, int m1, int k_count,
+                   int n_count, int sm, int sk, int relu) {
+  int n0 = 0;
+  for (; n0 + 16 <= n_count; n0 += 16) {
+    for (int k = 0; k < k_count; k++)
+      for (int v = 0; v < 4; v++) store4(packed + k * 16 + 4 * v, load4(b + k * n_count + n0 + 4 * v));
+    int m = m0;
+    for (; m + 2 <= m1; m += 2) matmul_block(a, packed, 16, bias, c, m, n0, k_count, n_count, sm, sk, relu, 2, 4);
+    for (; m < m1; m++) matmul_block(a, packed, 16, bias, c, m, n0, k_count, n_count, sm, sk, relu, 1, 4);
+  }
+  for (; n0 + 4 <= n_count; n0 += 4) {
+    int m = m0;
+    for (; m + 2 <= m1; m += 2) matmul_block(a, b + n0, n_count, bias, c, m, n0, k_count, n_count, sm, sk, relu, 2, 1);
+    for (; m < m1; m++) matmul_block(a, b + n0, n_count, bias, c, m, n0, k_count, n_count, sm, sk, relu, 1, 1);
+  }
+  for (; n0 < n_count; n0++) {
+    for (int m = m0; m < m1; m++) {
+      f32 total = bias ? bias[n0] : 0.0f;
+      for (int k = 0; k < k_count; k++) total += a[m * sm + k * sk] * b[k * n_count + n0];
+      c[m * n_count + n0] = relu && total < 0.0f ? 0.0f : total;
+    }
+  }
+}
+
+/* dst [cols, rows] = src [rows, cols] transposed. */
+EXPORT void transpose_2d(const f32 *src, f32 *dst, int rows, int cols) {
+  for (int r = 0; r < rows; r++)
+    for (int k = 0; k < cols; k++) dst[k * rows + r] = src[r * cols + k];
+}
+
+/* ------------------------------------------------------------------------------------------- */
 /* Max-pool gradient, 2x2 windows at stride 2, no padding: each window's gradient goes to its   */
 /* FIRST maximum in row-major order; a NaN takes the window ((v > best) || v != v), PyTorch's    */
 /* rule. Rows and columns past the last full window get zero.                                    */

@@ -156,6 +156,11 @@ describe('wasm training kernels equal the cpu backend', () => {
     { a: [16, 256], b: [800, 256], transposeA: false, transposeB: true }, // dX of f1
     { a: [3, 5, 7], b: [3, 4, 5], transposeA: true, transposeB: true }, // batched, both flags
     { a: [1, 9], b: [9, 1], transposeA: false, transposeB: false }, // plain: stock kernel
+    // Single rank-3 matrices (what the ops hand the kernel): native, 16/4/1-column tails, odd rows.
+    { a: [1, 64, 80], b: [1, 64, 48], transposeA: true, transposeB: false },
+    { a: [1, 7, 48], b: [1, 36, 48], transposeA: false, transposeB: true },
+    { a: [1, 5, 33], b: [1, 33, 10], transposeA: false, transposeB: false },
+    { a: [1, 40, 9], b: [1, 17, 40], transposeA: true, transposeB: true },
   ];
   for (const [index, m] of MATMUL_CASES.entries()) {
     test(`BatchMatMul ${m.a.join('x')} (T=${m.transposeA}) by ${m.b.join('x')} (T=${m.transposeB})`, async () => {
@@ -169,6 +174,9 @@ describe('wasm training kernels equal the cpu backend', () => {
     // The fused op hands its kernel rank-3 operands.
     await assertMatchesCpu('_FusedMatMul', { a: input([1, 6, 10], 700), b: input([1, 7, 10], 701), bias: input([7], 702) }, {
       transposeA: false, transposeB: true, activation: 'relu', leakyreluAlpha: 0,
+    });
+    await assertMatchesCpu('_FusedMatMul', { a: input([1, 9, 20], 703), b: input([1, 20, 26], 704), bias: input([26], 705) }, {
+      transposeA: false, transposeB: false, activation: 'linear', leakyreluAlpha: 0,
     });
   });
 

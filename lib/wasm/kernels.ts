@@ -458,6 +458,41 @@ export function untransposedMatMul(stock: StockKernels, kernelName: 'BatchMatMul
 }
 
 /**
+ * `matMul` (plain and fused with bias and linear/ReLU activation) through native/train_kernels.c
+ * for single matrices (batch 1, float32), transposes included: the rows of the product are split
+ * between threads where the backend has a helper. Anything else takes `fallback`.
+ */
+export function nativeMatMul(fallback: KernelFunc): KernelFunc {
+  return (args) => {
+    const backend = args.backend as BackendWasm;
+    const { a, b, bias, preluActivationWeights } = args.inputs as Record<string, TensorInfo | undefined>;
+    const { transposeA, transposeB, activation = 'linear' } = args.attrs as { transposeA: boolean; transposeB: boolean; activation?: string };
+    const single = (t: TensorInfo): boolean => t.shape.length === 3 && t.shape[0] === 1 && t.dtype === 'float32';
+    if (!single(a!) || !single(b!) || preluActivationWeights !== undefined || (activation !== 'linear' && activation !== 'relu')) {
+      return fallback(args) as TensorInfo;
+    }
+    const [rowsA, colsA] = a!.shape.slice(1) as [number, number];
+    const [rowsB, colsB] = b!.shape.slice(1) as [number, number];
+    const [m, k] = transposeA ? [colsA, rowsA] : [rowsA, colsA];
+    const n = transposeB ? rowsB : colsB;
+    if (bias !== undefined && !(bias.shape.length === 1 && bias.shape[0] === n && bias.dtype === 'float32')) return fallback(args) as TensorInfo;
+    const out = backend.makeOutput([1, m, n], 'float32');
+    const kernels = nativeKernels(backend);
+    const panelBytes = k * 16 * 4;
+    withScratch(backend, 2 * panelBytes + (transposeB ? k * n * 4 : 0), (scratch) => {
+      const transposed = scratch + 2 * panelBytes;
+      if (transposeB) kernels.transpose_2d(heapOffset(backend, b!), transposed, n, k);
+      const [aAt, bAt, biasAt, outAt] = [heapOffset(backend, a!), transposeB ? transposed : heapOffset(backend, b!), bias === undefined ? 0 : heapOffset(backend, bias), heapOffset(backend, out)];
+      const [rowStride, kStride] = transposeA ? [1, m] : [k, 1];
+      runOverBatch(backend, 'matmul', m, (first, count, half) => [
+        aAt, bAt, biasAt, outAt, scratch + half * panelBytes, first, first + count, k, n, rowStride, kStride, activation === 'relu' ? 1 : 0,
+      ]);
+    });
+    return out;
+  };
+}
+
+/**
  * `sum` over the leading axes of a float32 tensor (bias gradients: over N, H, W of [N,H,W,C]):
  * one pass over the heap, row by row, into float64 accumulators (faster than the stock
  * transpose-then-reduce, and more accurate). Any other reduction uses the stock kernel.
@@ -597,8 +632,8 @@ function kernelsFor(set: KernelSet, stock: StockKernels): Record<string, KernelF
     Conv2DBackpropFilter: conv2DBackpropFilter(stock),
     Conv2DBackpropInput: conv2DBackpropInput(stock),
     MaxPoolGrad: maxPoolGrad(),
-    BatchMatMul: untransposedMatMul(stock, 'BatchMatMul'),
-    _FusedMatMul: untransposedMatMul(stock, '_FusedMatMul'),
+    BatchMatMul: nativeMatMul(untransposedMatMul(stock, 'BatchMatMul')),
+    _FusedMatMul: nativeMatMul(untransposedMatMul(stock, '_FusedMatMul')),
     Sum: leadingAxesSum(stock),
     Identity: sharedIdentity(stock),
     Slice: contiguousSlice(stock),

@@ -31,6 +31,9 @@ export interface NativeExports {
     oh: number, ow: number, co: number, kh: number, kw: number, pt: number, pl: number): void;
   max_pool_grad_2x2(x: number, dy: number, dx: number, n: number, h: number, w: number, c: number): void;
   sum_rows(x: number, out: number, partials: number, totals: number, rows: number, width: number): void;
+  matmul(a: number, b: number, bias: number, c: number, packed: number, m0: number, m1: number, k: number, n: number,
+    rowStride: number, kStride: number, relu: number): void;
+  transpose_2d(src: number, dst: number, rows: number, cols: number): void;
 }
 export type NativeKernelName = keyof NativeExports;
 
@@ -105,6 +108,7 @@ export function nativeKernels(backend: BackendWasm): NativeExports {
 
 const KERNEL_NAMES: readonly NativeKernelName[] = [
   'filter_grad', 'filter_grad_1ch', 'clear_f64', 'totals_to_f32', 'conv2d', 'input_grad', 'max_pool_grad_2x2', 'sum_rows',
+  'matmul', 'transpose_2d',
 ];
 const CONTROL_WORDS = 24;
 const IDLE = 0;
