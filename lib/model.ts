@@ -206,13 +206,35 @@ function toPytorch(values: Float32Array, map: Int32Array): Float32Array {
 type Params = Record<string, tf.Variable>;
 
 // Bias fused into the convolution and the matrix product: one pass over the output fewer (the
-// wasm backend adds the bias inside its kernel), with the same gradients. Not for c1: the fused
-// op's gradient always computes the input gradient too, which for the images nobody needs.
+// wasm backend adds the bias inside its kernel), with the same gradients.
 function conv(x: tf.Tensor4D, params: Params, layer: string): tf.Tensor4D {
   const filter = params[`${layer}.weight`] as tf.Tensor4D;
   const bias = params[`${layer}.bias`]!;
-  if (layer === 'c1') return tf.add(tf.conv2d(x, filter, 1, 'valid'), bias);
+  if (layer === 'c1') return inputConv(x, filter, bias);
   return tf.fused.conv2d({ x, filter, strides: 1, pad: 'valid', bias });
+}
+
+/**
+ * c1: the fused convolution on the images, whose gradient skips dL/dx (tf.fused.conv2d's own
+ * gradient always computes it, a full convolution that nobody needs for the input images; the
+ * zeros given instead cost one fill).
+ */
+function inputConv(x: tf.Tensor4D, filter: tf.Tensor4D, bias: tf.Tensor): tf.Tensor4D {
+  const withGradient = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const [images, weights, offsets, save] = args as [tf.Tensor4D, tf.Tensor4D, tf.Tensor1D, tf.GradSaveFunc];
+    save([images]);
+    return {
+      value: tf.fused.conv2d({ x: images, filter: weights, strides: 1, pad: 'valid', bias: offsets }),
+      gradFunc: (dy: tf.Tensor4D, saved: tf.Tensor[]) => {
+        const input = saved[0]!;
+        const filterGradient = tf.engine().runKernel('Conv2DBackpropFilter', { x: input, dy }, {
+          strides: 1, pad: 'valid', dataFormat: 'NHWC', dimRoundingMode: undefined, filterShape: weights.shape,
+        } as unknown as tf.NamedAttrMap) as tf.Tensor;
+        return [tf.zerosLike(input), filterGradient, tf.sum(dy, [0, 1, 2])];
+      },
+    };
+  });
+  return withGradient(x, filter, bias);
 }
 
 function linear(x: tf.Tensor2D, params: Params, layer: string): tf.Tensor2D {
