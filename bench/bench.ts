@@ -4,8 +4,10 @@
  * on what else it runs (the load average is printed beside them).
  *
  * Variants (each in a child process, because the wasm backend and its threads are process-wide):
- *   wasm, tuned kernels, 1 thread and every core; wasm, stock kernels (only the missing filter
- *   gradient added), 1 thread and every core (few steps: ~1 s each); cpu with `--cpu` (~47 s a step).
+ *   wasm tuned (the native SIMD kernels of native/), wasm composed (the earlier kernel set built
+ *   from XNNPACK kernels and JS loops only), wasm stock (only the missing filter gradient added;
+ *   few steps, ~1 s each), each on 1 thread and on every core; cpu with `--cpu` (~47 s a step).
+ *   All variants run the same model code (bias fused into conv/matMul).
  * Then step 08 (`trainRecipe`, one epoch + test pass) on wasm tuned, and the same recipe in
  * PyTorch through bench/pytorch_step08.py where a Python with torch is found.
  *
@@ -46,15 +48,22 @@ function stepVariants(): Array<{ label: string; options: VariantOptions }> {
   const nets: NetName[] = quick ? ['final'] : [...NET_NAMES];
   const threadCounts = [...new Set([1, cores])];
   const variants: Array<{ label: string; options: VariantOptions }> = [];
+  const plural = (threads: number): string => `${threads} thread${threads > 1 ? 's' : ''}`;
   for (const threads of threadCounts) {
     variants.push({
-      label: `wasm tuned, ${threads} thread${threads > 1 ? 's' : ''}`,
+      label: `wasm tuned (native SIMD), ${plural(threads)}`,
       options: { kind: 'step', backend: 'wasm', threads, tunedKernels: true, nets, warmupSteps: 2, timedSteps: quick ? 5 : 10 },
     });
   }
   for (const threads of threadCounts) {
     variants.push({
-      label: `wasm stock, ${threads} thread${threads > 1 ? 's' : ''}`,
+      label: `wasm composed (XNNPACK only), ${plural(threads)}`,
+      options: { kind: 'step', backend: 'wasm', threads, tunedKernels: true, kernelSet: 'composed', nets, warmupSteps: 2, timedSteps: quick ? 3 : 5 },
+    });
+  }
+  for (const threads of threadCounts) {
+    variants.push({
+      label: `wasm stock, ${plural(threads)}`,
       options: { kind: 'step', backend: 'wasm', threads, tunedKernels: false, nets, warmupSteps: 1, timedSteps: quick ? 1 : 2 },
     });
   }

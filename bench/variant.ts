@@ -12,6 +12,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import { buildNet, lossAndGradients } from '../lib/model';
 import { createOptimizer } from '../lib/optimizer';
 import { NET_NAMES, recipeForStep, type NetName } from '../lib/recipes';
+import type { KernelSet } from '../lib/wasm/kernels';
 import { setupWasm } from '../lib/wasm/setup';
 
 export interface VariantOptions {
@@ -19,6 +20,8 @@ export interface VariantOptions {
   backend: 'wasm' | 'cpu';
   threads: number;
   tunedKernels: boolean;
+  /** Overrides tunedKernels: 'tuned' (native), 'composed' (earlier XNNPACK-only set) or 'stock'. */
+  kernelSet?: KernelSet;
   nets?: NetName[];
   batchSize?: number;
   warmupSteps?: number;
@@ -42,7 +45,7 @@ async function activate(options: VariantOptions): Promise<{ threads: number; ker
     if (!(await tf.setBackend('cpu'))) throw new Error('the cpu backend failed to initialise');
     return { threads: 1, kernels: [] };
   }
-  return setupWasm({ threads: options.threads, tunedKernels: options.tunedKernels });
+  return setupWasm({ threads: options.threads, tunedKernels: options.tunedKernels, kernelSet: options.kernelSet });
 }
 
 function median(values: number[]): number {

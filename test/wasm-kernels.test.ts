@@ -266,6 +266,30 @@ describe('Identity without a copy', () => {
   });
 });
 
+describe('the composed kernel set (XNNPACK and JS only, benchmark baseline)', () => {
+  test('installs no native kernel and still matches the cpu backend', async () => {
+    const composed = await setupWasm({ threads: 1, kernelSet: 'composed' });
+    try {
+      assert.ok(!composed.kernels.includes('Conv2D') && composed.kernels.includes('Conv2DBackpropFilter'));
+      await assertMatchesCpu('Conv2DBackpropFilter', { x: input([2, 12, 12, 24], 1300), dy: input([2, 10, 10, 32], 1301) }, {
+        strides: 1, pad: 'valid', dataFormat: 'NHWC', filterShape: [3, 3, 24, 32],
+      });
+      await assertMatchesCpu('Conv2DBackpropFilter', { x: input([2, 28, 28, 1], 1302), dy: input([2, 24, 24, 24], 1303) }, {
+        strides: 1, pad: 'valid', dataFormat: 'NHWC', filterShape: [5, 5, 1, 24],
+      });
+      await assertMatchesCpu('Conv2DBackpropInput', { dy: input([2, 10, 10, 32], 1304), filter: input([3, 3, 24, 32], 1305) }, {
+        strides: 1, pad: 'valid', dataFormat: 'NHWC', inputShape: [2, 12, 12, 24],
+      });
+      const x = input([2, 8, 8, 24], 1306, 0.5);
+      const y = await runOn('cpu', 'MaxPool', { x }, { filterSize: 2, strides: 2, pad: 'valid' });
+      await assertMatchesCpu('MaxPoolGrad', { dy: input([2, 4, 4, 24], 1307), input: x, output: y }, { filterSize: 2, strides: 2, pad: 'valid' });
+      await assertMatchesCpu('Sum', { x: input([2, 6, 6, 24], 1308) }, { axis: [0, 1, 2], keepDims: false });
+    } finally {
+      await setupWasm({ threads: 1 });
+    }
+  });
+});
+
 describe('the stock kernel set (benchmark baseline)', () => {
   test('installs only the filter gradient, which matches the cpu backend, and can be swapped back', async () => {
     const stock = await setupWasm({ threads: 1, tunedKernels: false });

@@ -97,7 +97,7 @@ function isUnitStride(convInfo: backend_util.Conv2DInfo): boolean {
  *   conv2d(valid on the forward's padding) -> [C,KH,KW,CO] -> [KH,KW,C,CO].
  * Other strides and dilations take a plain loop (slow, exact); NCHW is refused.
  */
-export function conv2DBackpropFilter(stock: StockKernels): KernelFunc {
+export function conv2DBackpropFilter(stock: StockKernels, native = true): KernelFunc {
   return ({ inputs, backend: anyBackend, attrs }) => {
     const backend = anyBackend as BackendWasm;
     const { x, dy } = inputs as { x: TensorInfo; dy: TensorInfo };
@@ -110,8 +110,8 @@ export function conv2DBackpropFilter(stock: StockKernels): KernelFunc {
       throw new MissingKernelError('Conv2DBackpropFilter on wasm supports NHWC only: use dataFormat NHWC');
     }
     if (!isUnitStride(convInfo)) return filterGradLoop(backend, x, dy, convInfo);
-    const native = filterGradNative(backend, x, dy, convInfo);
-    if (native !== null) return native;
+    const fast = native ? filterGradNative(backend, x, dy, convInfo) : null;
+    if (fast !== null) return fast;
     const { top, bottom, left, right } = convInfo.padInfo;
     if (convInfo.inChannels === 1) return filterGradSingleChannel(stock, backend, x, dy, convInfo);
     const xT = transpose(stock, backend, x, [3, 1, 2, 0]); // [C, H, W, N]
@@ -242,7 +242,7 @@ function filterGradViaConv3D(
  * dX for `conv2d(x, W)` at stride 1: a convolution of dy with the spatially reversed filter, its
  * in/out channels swapped, padded by (K - 1 - p) on each side. Other cases use the stock kernel.
  */
-export function conv2DBackpropInput(stock: StockKernels): KernelFunc {
+export function conv2DBackpropInput(stock: StockKernels, native = true): KernelFunc {
   return (args) => {
     const backend = args.backend as BackendWasm;
     const { dy, filter } = args.inputs as { dy: TensorInfo; filter: TensorInfo };
@@ -254,7 +254,7 @@ export function conv2DBackpropInput(stock: StockKernels): KernelFunc {
     if (!isUnitStride(convInfo) || convInfo.dataFormat !== 'channelsLast') {
       return stock.get('Conv2DBackpropInput')(args) as TensorInfo;
     }
-    if (convInfo.inChannels % 4 === 0) return inputGradNative(backend, dy, filter, convInfo);
+    if (native && convInfo.inChannels % 4 === 0) return inputGradNative(backend, dy, filter, convInfo);
     const { filterHeight: kh, filterWidth: kw, padInfo } = convInfo;
     const flipped = callKernel(stock, 'Reverse', backend, { x: filter }, { dims: [0, 1] });
     const swapped = transpose(stock, backend, flipped, [0, 1, 3, 2]); // [KH, KW, CO, CI]
@@ -327,7 +327,7 @@ export function nativeConv2D(stock: StockKernels, kernelName: 'Conv2D' | 'FusedC
  * PyTorch's rule; a NaN takes the window, as in PyTorch's `(val > maxval) || isnan(val)`.
  * A single pass over the heap.
  */
-export function maxPoolGrad(): KernelFunc {
+export function maxPoolGrad(native = true): KernelFunc {
   return ({ inputs, backend: anyBackend, attrs }) => {
     const backend = anyBackend as BackendWasm;
     const { dy, input } = inputs as { dy: TensorInfo; input: TensorInfo };
@@ -338,7 +338,7 @@ export function maxPoolGrad(): KernelFunc {
     const plain2x2 = info.filterHeight === 2 && info.filterWidth === 2 && info.strideHeight === 2 && info.strideWidth === 2 &&
       info.padInfo.top === 0 && info.padInfo.left === 0;
     const dx = backend.makeOutput(input.shape, 'float32');
-    if (plain2x2 && info.inChannels % 4 === 0) {
+    if (native && plain2x2 && info.inChannels % 4 === 0) {
       const imageBytes = { x: info.inHeight * info.inWidth * info.inChannels * 4, dy: info.outHeight * info.outWidth * info.inChannels * 4 };
       const [xAt, dyAt, dxAt] = [heapOffset(backend, input), heapOffset(backend, dy), heapOffset(backend, dx)];
       runOverBatch(backend, 'max_pool_grad_2x2', info.batchSize, (first, count) => [
@@ -497,7 +497,7 @@ export function nativeMatMul(fallback: KernelFunc): KernelFunc {
  * one pass over the heap, row by row, into float64 accumulators (faster than the stock
  * transpose-then-reduce, and more accurate). Any other reduction uses the stock kernel.
  */
-export function leadingAxesSum(stock: StockKernels): KernelFunc {
+export function leadingAxesSum(stock: StockKernels, native = true): KernelFunc {
   return (args) => {
     const backend = args.backend as BackendWasm;
     const { x } = args.inputs as { x: TensorInfo };
@@ -508,7 +508,7 @@ export function leadingAxesSum(stock: StockKernels): KernelFunc {
     const kept = x.shape.slice(axes.length);
     const out = backend.makeOutput(keepDims ? [...axes.map(() => 1), ...kept] : kept, 'float32');
     const width = util.sizeFromShape(kept);
-    if (width % 4 === 0) {
+    if (native && width % 4 === 0) {
       withScratch(backend, width * 12, (scratch) => {
         nativeKernels(backend).sum_rows(heapOffset(backend, x), heapOffset(backend, out), scratch + width * 8, scratch,
           util.sizeFromShape(x.shape) / width, width);
@@ -623,11 +623,26 @@ export function conv2DBackpropFilterStock(stock: StockKernels): KernelFunc {
 // Registration
 // ---------------------------------------------------------------------------------------------
 
-export type KernelSet = 'tuned' | 'stock';
+/**
+ * - 'tuned': everything in this module, native SIMD kernels (native/train_kernels.c) first;
+ * - 'composed': the earlier set built only from stock XNNPACK kernels and JS loops (benchmarks);
+ * - 'stock': only the filter gradient the stock backend lacks (benchmarks).
+ */
+export type KernelSet = 'tuned' | 'composed' | 'stock';
 
 /** Which kernels each set installs, built from the saved stock kernels. */
 function kernelsFor(set: KernelSet, stock: StockKernels): Record<string, KernelFunc> {
   if (set === 'stock') return { Conv2DBackpropFilter: conv2DBackpropFilterStock(stock) };
+  if (set === 'composed') {
+    return {
+      Conv2DBackpropFilter: conv2DBackpropFilter(stock, false),
+      Conv2DBackpropInput: conv2DBackpropInput(stock, false),
+      MaxPoolGrad: maxPoolGrad(false),
+      BatchMatMul: untransposedMatMul(stock, 'BatchMatMul'),
+      _FusedMatMul: untransposedMatMul(stock, '_FusedMatMul'),
+      Sum: leadingAxesSum(stock, false),
+    };
+  }
   return {
     Conv2DBackpropFilter: conv2DBackpropFilter(stock),
     Conv2DBackpropInput: conv2DBackpropInput(stock),

@@ -3,8 +3,10 @@
  *
  * - Threads: XNNPACK runs on `threads` cores (default: all; opt out with `threads: 1` or
  *   `MNIST_SPEEDRUN_WASM_THREADS=1`). How threads are obtained in Node is explained in ./threads.
- * - Kernels: the training kernels of ./kernels (tuned), or only the one kernel the stock backend
- *   lacks to train at all (`tunedKernels: false`, for benchmarks).
+ * - Kernels: the training kernels of ./kernels (tuned: native SIMD kernels of native/, run on the
+ *   backend's heap, split over the batch with one helper thread when threaded), or for benchmarks
+ *   the earlier XNNPACK-composed set (`kernelSet: 'composed'`) or only the one kernel the stock
+ *   backend lacks to train at all (`tunedKernels: false`).
  *
  * Calling it again with other options re-creates the backend (tensors on the old one are lost) or
  * swaps the kernel set; the same options again are a no-op.
@@ -20,6 +22,8 @@ export interface WasmSetupOptions {
   threads?: number | 'auto';
   /** Register the project's training kernels (true unless benchmarking the stock backend). */
   tunedKernels?: boolean;
+  /** For benchmarks: pick a kernel set by name (overrides `tunedKernels`); see KernelSet. */
+  kernelSet?: KernelSet;
 }
 
 export interface WasmSetupReport {
@@ -71,7 +75,7 @@ export async function setupWasm(options: WasmSetupOptions = {}): Promise<WasmSet
   const ok = await tf.setBackend('wasm');
   if (!ok) throw new Error('the wasm backend failed to initialise: check that @tensorflow/tfjs-backend-wasm is installed');
   await tf.ready();
-  const set: KernelSet = options.tunedKernels === false ? 'stock' : 'tuned';
+  const set: KernelSet = options.kernelSet ?? (options.tunedKernels === false ? 'stock' : 'tuned');
   if (state.kernelSet !== set) {
     state.kernels = state.installKernels(set);
     state.kernelSet = set;
