@@ -3,9 +3,11 @@
  *
  * The stock wasm backend (4.22) cannot train a convnet quickly: it has no `Conv2DBackpropFilter`,
  * and its `Conv2DBackpropInput`, `MaxPoolGrad`, transposed `BatchMatMul` and leading-axis `Sum`
- * are scalar loops or transpose-then-loop. Each kernel below rewrites one of them as a few calls
- * of XNNPACK-backed stock kernels (multi-threaded where the backend has threads), or, where no
- * stock kernel fits, as a tight loop over the wasm heap. Every kernel handles the cases the four
+ * are scalar loops or transpose-then-loop; its `Slice` and `GatherV2` copy far more than they
+ * return. The 'tuned' set runs the project's own SIMD kernels (native/train_kernels.c, see
+ * ./native) on the backend's heap wherever their shapes fit, split over the batch between two
+ * threads when the backend is threaded; otherwise each kernel below is a few calls of
+ * XNNPACK-backed stock kernels or a tight loop over the wasm heap (the 'composed' set). Every kernel handles the cases the four
  * nets produce (NHWC, stride 1, any padding for convolutions) and hands anything else to the stock
  * kernel or to a slower general formulation, so results never depend on the fast path.
  *

@@ -2,7 +2,11 @@
  * Entry point of the wasm engine: makes 'wasm' the active TensorFlow.js backend, ready to train.
  *
  * - Threads: XNNPACK runs on `threads` cores (default: all; opt out with `threads: 1` or
- *   `MNIST_SPEEDRUN_WASM_THREADS=1`). How threads are obtained in Node is explained in ./threads.
+ *   `MNIST_SPEEDRUN_WASM_THREADS=1`), and the native kernels split each batch with one helper
+ *   worker_thread on the same shared heap (./native). How threads are obtained in Node is
+ *   explained in ./threads. Default from measurement on a 2-core machine, final net, batch 256:
+ *   1 thread 57-65 ms/step, 2 threads 48-50 ms/step (the machine shared with other work).
+ *   With the native kernels single-threaded, 2 threads gained almost nothing (60-65 vs 60-62).
  * - Kernels: the training kernels of ./kernels (tuned: native SIMD kernels of native/, run on the
  *   backend's heap, split over the batch with one helper thread when threaded), or for benchmarks
  *   the earlier XNNPACK-composed set (`kernelSet: 'composed'`) or only the one kernel the stock
