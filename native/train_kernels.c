@@ -411,6 +411,30 @@ INLINE v128_t takes(v128_t v, v128_t best) {
   return wasm_v128_or(wasm_f32x4_gt(v, best), wasm_f32x4_ne(v, v));
 }
 
+/* Max-pool forward, same windows: y [n,h/2,w/2,c] = max of each window (a NaN wins, as above). */
+EXPORT void max_pool_2x2(const f32 *x, f32 *y, int n, int h, int w, int c) {
+  int oh = h / 2, ow = w / 2;
+  int row = w * c;
+  for (int b = 0; b < n; b++) {
+    for (int oy = 0; oy < oh; oy++) {
+      const f32 *x0 = x + (b * h + 2 * oy) * row;
+      f32 *out = y + (b * oh + oy) * ow * c;
+      for (int ox = 0; ox < ow; ox++, x0 += 2 * c, out += c) {
+        for (int k = 0; k < c; k += 4) {
+          v128_t best = load4(x0 + k);
+          v128_t v = load4(x0 + c + k);
+          best = wasm_v128_bitselect(v, best, takes(v, best));
+          v = load4(x0 + row + k);
+          best = wasm_v128_bitselect(v, best, takes(v, best));
+          v = load4(x0 + row + c + k);
+          best = wasm_v128_bitselect(v, best, takes(v, best));
+          store4(out + k, best);
+        }
+      }
+    }
+  }
+}
+
 /* x, dx [n,h,w,c]; dy [n,h/2,w/2,c]; c % 4 == 0. */
 EXPORT void max_pool_grad_2x2(const f32 *x, const f32 *dy, f32 *dx, int n, int h, int w, int c) {
   int oh = h / 2, ow = w / 2;

@@ -130,6 +130,9 @@ describe('wasm training kernels equal the cpu backend', () => {
     { shape: [1, 5, 6, 2], size: 2, stride: 2, pad: 'same' }, // padding
   ] as const;
   for (const [index, p] of POOL_CASES.entries()) {
+    test(`MaxPool ${p.shape.join('x')} window ${p.size} stride ${p.stride} ${p.pad}`, async () => {
+      await assertMatchesCpu('MaxPool', { x: input([...p.shape], 1400 + index, 0.5) }, { filterSize: p.size, strides: p.stride, pad: p.pad });
+    });
     for (const tied of [false, true]) {
       test(`MaxPoolGrad ${p.shape.join('x')} window ${p.size} stride ${p.stride} ${p.pad}${tied ? ', tied windows' : ''}`, async () => {
         const [n, h, w, c] = p.shape;
@@ -244,6 +247,30 @@ describe('data-path kernels: Slice and GatherV2 equal the cpu backend', () => {
     assert.throws(() => tf.gather(onWasm, outOfRange), /not in \[0, 2\]/);
     assert.equal(tf.memory().numTensors, before);
     tf.dispose([images, labels, onWasm, outOfRange]);
+  });
+});
+
+describe('MaxPool NaN rule and Cast without a copy', () => {
+  test('a NaN wins its pooling window (PyTorch propagates NaN), in 4-channel windows', async () => {
+    assert.ok(await tf.setBackend('wasm'));
+    const x = tf.tensor4d([1, 5, NaN, 6, 3, 7, 2, 8, 0, 1, 0, 1, 0, 1, 0, 1], [1, 2, 2, 4]);
+    const pooled = tf.maxPool(x, 2, 2, 'valid');
+    const values = Array.from(await pooled.data());
+    assert.ok(Number.isNaN(values[2]));
+    assert.deepEqual([values[0], values[1], values[3]], [3, 7, 8]);
+    tf.dispose([x, pooled]);
+  });
+
+  test('a cast to the same dtype shares the data; a real conversion converts', async () => {
+    assert.ok(await tf.setBackend('wasm'));
+    const x = tf.tensor1d([1.5, -2]);
+    const same = tf.cast(x, 'float32');
+    const ints = tf.tensor1d([3, 4], 'int32');
+    const floats = tf.cast(ints, 'float32');
+    assert.equal(same.dataId, x.dataId);
+    assert.equal(floats.dtype, 'float32');
+    assert.deepEqual(Array.from(await floats.data()), [3, 4]);
+    tf.dispose([x, same, ints, floats]);
   });
 });
 

@@ -324,6 +324,48 @@ export function nativeConv2D(stock: StockKernels, kernelName: 'Conv2D' | 'FusedC
   };
 }
 
+/** 2x2 windows at stride 2 without padding: the nets' pooling, which the native kernels cover. */
+function isPlain2x2(info: backend_util.Conv2DInfo): boolean {
+  return info.filterHeight === 2 && info.filterWidth === 2 && info.strideHeight === 2 && info.strideWidth === 2 &&
+    info.padInfo.top === 0 && info.padInfo.left === 0 && info.dilationHeight === 1 && info.dilationWidth === 1;
+}
+
+/**
+ * `maxPool` of 2x2 windows at stride 2 (channels a multiple of 4) through native/train_kernels.c,
+ * split over the batch when threaded; a NaN in a window wins it, as in PyTorch. Others: stock.
+ */
+export function nativeMaxPool(stock: StockKernels): KernelFunc {
+  return (args) => {
+    const backend = args.backend as BackendWasm;
+    const { x } = args.inputs as { x: TensorInfo };
+    const { filterSize, strides, pad, dimRoundingMode } = args.attrs as unknown as tf.MaxPoolAttrs;
+    if (x.dtype !== 'float32' || x.shape.length !== 4) return stock.get('MaxPool')(args) as TensorInfo;
+    const info = backend_util.computePool2DInfo(x.shape as [number, number, number, number], filterSize, strides, 1, pad, dimRoundingMode);
+    if (!isPlain2x2(info) || info.inChannels % 4 !== 0) return stock.get('MaxPool')(args) as TensorInfo;
+    const y = backend.makeOutput([info.batchSize, info.outHeight, info.outWidth, info.inChannels], 'float32');
+    const imageBytes = { x: info.inHeight * info.inWidth * info.inChannels * 4, y: info.outHeight * info.outWidth * info.inChannels * 4 };
+    const [xAt, yAt] = [heapOffset(backend, x), heapOffset(backend, y)];
+    runOverBatch(backend, 'max_pool_2x2', info.batchSize, (first, count) => [
+      xAt + first * imageBytes.x, yAt + first * imageBytes.y, count, info.inHeight, info.inWidth, info.inChannels,
+    ]);
+    return y;
+  };
+}
+
+/**
+ * `cast` to the same dtype without a copy (the ReLU gradient casts its float32 step mask to
+ * float32, and the stock kernel copies it); any real conversion uses the stock kernel.
+ */
+export function sharedCast(stock: StockKernels): KernelFunc {
+  return (args) => {
+    const { x } = args.inputs as { x: TensorInfo };
+    const { dtype } = args.attrs as unknown as tf.CastAttrs;
+    if (x.dtype !== dtype || dtype === 'string') return stock.get('Cast')(args) as TensorInfo;
+    (args.backend as BackendWasm).incRef(x.dataId);
+    return { dataId: x.dataId, shape: x.shape, dtype };
+  };
+}
+
 /**
  * dX for `maxPool(x)`: each window's gradient goes to the first maximum of that window (row-major),
  * PyTorch's rule; a NaN takes the window, as in PyTorch's `(val > maxval) || isnan(val)`.
@@ -337,8 +379,7 @@ export function maxPoolGrad(native = true): KernelFunc {
     const info = backend_util.computePool2DInfo(
       input.shape as [number, number, number, number], filterSize, strides, 1, pad, dimRoundingMode,
     );
-    const plain2x2 = info.filterHeight === 2 && info.filterWidth === 2 && info.strideHeight === 2 && info.strideWidth === 2 &&
-      info.padInfo.top === 0 && info.padInfo.left === 0;
+    const plain2x2 = isPlain2x2(info);
     const dx = backend.makeOutput(input.shape, 'float32');
     if (native && plain2x2 && info.inChannels % 4 === 0) {
       const imageBytes = { x: info.inHeight * info.inWidth * info.inChannels * 4, dy: info.outHeight * info.outWidth * info.inChannels * 4 };
@@ -653,6 +694,8 @@ function kernelsFor(set: KernelSet, stock: StockKernels): Record<string, KernelF
     _FusedMatMul: nativeMatMul(untransposedMatMul(stock, '_FusedMatMul')),
     Sum: leadingAxesSum(stock),
     Identity: sharedIdentity(stock),
+    Cast: sharedCast(stock),
+    MaxPool: nativeMaxPool(stock),
     Slice: contiguousSlice(stock),
     GatherV2: gatherRows(stock),
     Conv2D: nativeConv2D(stock, 'Conv2D'),

@@ -30,6 +30,7 @@ export interface NativeExports {
   input_grad(dy: number, w: number, dx: number, wt: number, n: number, h: number, w_: number, c: number,
     oh: number, ow: number, co: number, kh: number, kw: number, pt: number, pl: number): void;
   max_pool_grad_2x2(x: number, dy: number, dx: number, n: number, h: number, w: number, c: number): void;
+  max_pool_2x2(x: number, y: number, n: number, h: number, w: number, c: number): void;
   sum_rows(x: number, out: number, partials: number, totals: number, rows: number, width: number): void;
   matmul(a: number, b: number, bias: number, c: number, packed: number, m0: number, m1: number, k: number, n: number,
     rowStride: number, kStride: number, relu: number): void;
@@ -108,7 +109,7 @@ export function nativeKernels(backend: BackendWasm): NativeExports {
 
 const KERNEL_NAMES: readonly NativeKernelName[] = [
   'filter_grad', 'filter_grad_1ch', 'clear_f64', 'totals_to_f32', 'conv2d', 'input_grad', 'max_pool_grad_2x2', 'sum_rows',
-  'matmul', 'transpose_2d',
+  'matmul', 'transpose_2d', 'max_pool_2x2',
 ];
 const CONTROL_WORDS = 24;
 const IDLE = 0;
