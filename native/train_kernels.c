@@ -435,12 +435,21 @@ EXPORT void max_pool_2x2(const f32 *x, f32 *y, int n, int h, int w, int c) {
   }
 }
 
-/* x, dx [n,h,w,c]; dy [n,h/2,w/2,c]; c % 4 == 0. */
+/* x, dx [n,h,w,c]; dy [n,h/2,w/2,c]; c % 4 == 0. Every element of dx is written once. */
 EXPORT void max_pool_grad_2x2(const f32 *x, const f32 *dy, f32 *dx, int n, int h, int w, int c) {
   int oh = h / 2, ow = w / 2;
   int row = w * c;
-  for (int i = 0, size = n * h * w * c; i < size; i++) dx[i] = 0.0f;
   for (int b = 0; b < n; b++) {
+    if (h % 2) {
+      f32 *last = dx + (b * h + h - 1) * row;
+      for (int i = 0; i < row; i++) last[i] = 0.0f;
+    }
+    if (w % 2) {
+      for (int y = 0; y < 2 * oh; y++) {
+        f32 *last = dx + ((b * h + y) * w + w - 1) * c;
+        for (int i = 0; i < c; i++) last[i] = 0.0f;
+      }
+    }
     for (int oy = 0; oy < oh; oy++) {
       const f32 *x0 = x + (b * h + 2 * oy) * row;
       f32 *d0 = dx + (b * h + 2 * oy) * row;
