@@ -4,6 +4,9 @@
  * printed, largest first. A diagnostic, not a test.
  *
  *   tsx bench/profile.ts [net=final] [threads=1] [steps=5]
+ *
+ * With threads > 1 the native kernels split each batch with a helper thread; the clock here still
+ * measures the calling thread's wall time per kernel, which is what the step waits for.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelConfig, NamedTensorInfoMap, TensorInfo } from '@tensorflow/tfjs-core';
@@ -45,7 +48,8 @@ function wrapKernels(): void {
   }
 }
 
-wrapKernels();
+// PROFILE_NO_WRAP=1 times the steps alone, to see what the per-kernel clocks cost.
+if (process.env['PROFILE_NO_WRAP'] !== '1') wrapKernels();
 const optimizer = createOptimizer(recipeForStep(8).optimizer, net.params);
 const x = tf.randomNormal([256, 28, 28, 1], 0, 1, 'float32', 1) as tf.Tensor4D;
 const y = tf.tidy(() => tf.cast(tf.floor(tf.randomUniform([256], 0, 10, 'float32', 2)), 'int32') as tf.Tensor1D);
