@@ -191,6 +191,7 @@ export async function timeBatchAssembly(session: Session, batchSize: number, run
 
 export interface LadderRow {
   step: number;
+  slug: string;
   change: string;
   seconds: number;
   secondsStd: number;
@@ -215,6 +216,7 @@ export async function ladderRows(session: Session): Promise<LadderRow[]> {
   if (!first) return [];
   return summaries.map(({ record, summary }) => ({
     step: summary.step,
+    slug: record.slug,
     change: summary.change,
     seconds: summary.secondsMean,
     secondsStd: summary.secondsStd,

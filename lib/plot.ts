@@ -156,6 +156,32 @@ export function learningRateSpec(lrPerBatch: readonly number[], options: { title
   };
 }
 
+/**
+ * Training loss of every batch beside the learning rate it was trained with: for the one-cycle
+ * steps, whose one or two epochs give too few points for a per-epoch curve.
+ */
+export function batchCurvesSpec(
+  lossPerBatch: readonly number[],
+  lrPerBatch: readonly number[],
+  options: { title?: string } = {},
+): TopLevelSpec {
+  const panel = (field: 'loss' | 'lr', title: string, scale: object) => ({
+    width: PANEL.width,
+    height: PANEL.height,
+    mark: { type: 'line' as const, color: field === 'loss' ? COLORS.train : COLORS.test },
+    encoding: {
+      x: { field: 'batch', type: 'quantitative' as const, title: 'batch', scale: { nice: false } },
+      y: { field, type: 'quantitative' as const, title, scale },
+    },
+  });
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    title: options.title ?? 'training loss and learning rate per batch',
+    data: { values: lossPerBatch.map((loss, batch) => ({ batch, loss, lr: lrPerBatch[batch] ?? null })) },
+    hconcat: [panel('loss', 'training loss (log scale)', { type: 'log' }), panel('lr', 'learning rate', {})],
+  };
+}
+
 /** Time per step on a log scale (the original's GPU time beside ours), and accuracy per step. */
 export function ladderSpec(points: readonly LadderPoint[], options: { title?: string; machine?: string } = {}): TopLevelSpec {
   const here = options.machine ?? 'this machine';

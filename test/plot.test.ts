@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
+  batchCurvesSpec,
   epochCurvesPlotly,
   epochCurvesSpec,
   findFontFile,
@@ -84,6 +85,16 @@ test('learning rate has one point per batch, in order', () => {
   const lrs = [0.001, 0.004, 0.01, 0.005, 0.0001];
   const values = dataValues(learningRateSpec(lrs));
   assert.deepEqual(values, lrs.map((lr, batch) => ({ batch, lr })));
+});
+
+test('batch curves pair every batch loss with its learning rate, loss on a log scale', async () => {
+  const losses = [2.3, 1.1, 0.4, 0.2];
+  const lrs = [0.0004, 0.01, 0.005, 0.000001];
+  const spec = batchCurvesSpec(losses, lrs, { title: 'step 8' });
+  assert.deepEqual(dataValues(spec), losses.map((loss, batch) => ({ batch, loss, lr: lrs[batch] })));
+  assert.match(JSON.stringify(spec), /"type":"log"/);
+  const png = await renderPng(spec);
+  assert.deepEqual([...png.subarray(1, 4)], [0x50, 0x4e, 0x47]);
 });
 
 test('ladder puts time on a log scale, steps in order, the original beside ours, accuracy with its 99% line', () => {
