@@ -19,6 +19,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { userCacheDir } from '../lib/cache-dir';
+import { loadMnist } from '../lib/data';
 import { NET_NAMES, type NetName } from '../lib/recipes';
 import type { VariantOptions, VariantResult } from './variant';
 
@@ -27,7 +29,6 @@ const projectRoot = path.dirname(benchDir);
 const flags = new Set(process.argv.slice(2));
 const quick = flags.has('--quick');
 const cores = os.availableParallelism();
-const DEFAULT_MNIST_DIR = path.join(projectRoot, '..', 'shared', 'data', 'mnist');
 
 interface Row { variant: string; threads: number; msPerStep: Partial<Record<NetName, number>> }
 
@@ -102,6 +103,17 @@ function formatTable(rows: Row[], nets: NetName[]): string {
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
 }
 
+/**
+ * The folder both step-08 runs read MNIST from: MNIST_DIR, else the user cache, which loadMnist
+ * fills the way the library always does (cache hit, or a checksummed download).
+ */
+async function mnistFolder(): Promise<string> {
+  const fromEnv = process.env['MNIST_DIR'];
+  if (fromEnv) return fromEnv;
+  await loadMnist();
+  return userCacheDir();
+}
+
 async function main(): Promise<void> {
   const startedAt = new Date();
   console.log(`mnist-speedrun bench: ${os.cpus()[0]?.model ?? 'cpu'} x${cores}, node ${process.version}, load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
@@ -118,7 +130,7 @@ async function main(): Promise<void> {
     startedAt: startedAt.toISOString(), machine: { cpu: os.cpus()[0]?.model, cores, node: process.version, loadAverage: os.loadavg() }, steps: rows,
   };
   if (!flags.has('--no-step08')) {
-    const mnistDir = process.env['MNIST_DIR'] ?? DEFAULT_MNIST_DIR;
+    const mnistDir = await mnistFolder();
     const env = { ...process.env, MNIST_DIR: mnistDir };
     console.log(`\nstep 08 (final net, 1 epoch + test pass), MNIST from ${mnistDir}`);
     const ours = runVariant({ kind: 'step08', backend: 'wasm', threads: cores, tunedKernels: true }, env);
