@@ -2,7 +2,8 @@
  * The command line: `mnist-speedrun start | train | ladder | backends`. Every failure ends with a
  * one-line reason on stderr and a non-zero exit code (README: "Exit codes").
  */
-import { loadMnist, preprocessedCacheFile, takeSubset, type MnistArrays } from '../lib/data';
+import { loadMnist, takeSubset, type MnistArrays } from '../lib/data';
+import { preprocessedCacheFile } from '../lib/preprocessed-cache';
 import { describeBackend, useBackend, type BackendReport } from '../lib/backend';
 import { EXIT_CODES, exitCodeFor } from '../lib/errors';
 import { appendToLedger } from '../lib/ledger';

@@ -5,15 +5,9 @@
  * for the cell to end on.
  */
 import { describeBackend, useBackend, type BackendName, type BackendReport } from './backend';
-import {
-  deviceBatches,
-  loadDeviceSplit,
-  loadMnist,
-  preprocessedCacheFile,
-  takeSubset,
-  type Batch,
-  type MnistArrays,
-} from './data';
+import { loadMnist, takeSubset, type Batch, type MnistArrays } from './data';
+import { deviceBatches, loadDeviceSplit } from './device-data';
+import { preprocessedCacheFile } from './preprocessed-cache';
 import { DataLoader, MnistSampleDataset } from './loader';
 import { appendToLedger, defaultLedgerDir, latestPerStep, readLedger } from './ledger';
 import { describeMachine, type MachineInfo } from './machine';

@@ -6,16 +6,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { DataLoader, MnistSampleDataset } from './loader';
-import {
-  deviceBatches,
-  holdOutValidation,
-  loadDeviceMnist,
-  loadDeviceSplit,
-  type Batch,
-  type DeviceSplit,
-  type MnistArrays,
-  type Split,
-} from './data';
+import { holdOutValidation, type Batch, type MnistArrays, type Split } from './data';
+import { deviceBatches, loadDeviceMnist, loadDeviceSplit, type DeviceSplit } from './device-data';
 import { DivergedError } from './errors';
 import { buildNet, nllLoss, type Net } from './model';
 import { createOptimizer } from './optimizer';

@@ -10,22 +10,20 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import {
-  deviceBatches,
   epochOrder,
   holdOutValidation,
-  loadDeviceMnist,
-  loadDeviceSplit,
   loadMnist,
   MnistChecksumError,
   MNIST_MIRRORS,
   MnistNotFoundError,
   normalise,
   normalisePixel,
-  preprocessWithCache,
   takeSubset,
   type MnistArrays,
   type Split,
 } from '../lib/data';
+import { deviceBatches, loadDeviceMnist, loadDeviceSplit } from '../lib/device-data';
+import { preprocessWithCache } from '../lib/preprocessed-cache';
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const mnistDir = path.resolve(repoRoot, process.env.MNIST_DIR ?? '../shared/data/mnist');

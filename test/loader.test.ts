@@ -4,7 +4,8 @@ import { fileURLToPath } from 'node:url';
 import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import { deviceBatches, loadDeviceSplit, loadMnist, takeSubset, type Batch, type Split } from '../lib/data';
+import { loadMnist, takeSubset, type Batch, type Split } from '../lib/data';
+import { deviceBatches, loadDeviceSplit } from '../lib/device-data';
 import { DataLoader, MnistSampleDataset } from '../lib/loader';
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
