@@ -19,6 +19,7 @@ import { buildNet, lossAndGradients, loadPytorchWeights, nllLoss, toPytorchLayou
 import { createOptimizer } from '../lib/optimizer';
 import { NET_NAMES, type NetName, type OptimizerSpec, type ScheduleSpec } from '../lib/recipes';
 import { learningRateAt } from '../lib/schedule';
+import { relativeError } from './relative-error';
 
 // tolerances from the fixture README
 const LOG_PROB_ABS = 1e-5;
@@ -38,17 +39,6 @@ if (backendName === 'wasm') {
 const fixtures = openPytorchFixtures(pytorchFixtureDir());
 const { manifest } = fixtures;
 
-/** Norm of the difference over norm of the reference (README's measure for vectors). */
-function relativeError(got: ArrayLike<number>, reference: ArrayLike<number>): number {
-  assert.equal(got.length, reference.length, 'length mismatch');
-  let diff = 0;
-  let norm = 0;
-  for (let i = 0; i < reference.length; i++) {
-    diff += (got[i]! - reference[i]!) ** 2;
-    norm += reference[i]! ** 2;
-  }
-  return Math.sqrt(diff) / Math.sqrt(norm);
-}
 
 function rows(array: FixtureArray): Float32Array[] {
   const width = array.shape[1]!;

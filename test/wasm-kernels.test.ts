@@ -11,21 +11,11 @@ import '../lib/gradients';
 import { assertKernelsRegistered, MissingKernelError } from '../lib/wasm/kernels';
 import { setupWasm } from '../lib/wasm/setup';
 import { makeRng } from '../lib/random';
+import { relativeError } from './relative-error';
 
 const REL_TOLERANCE = 1e-5;
 tf.env().set('PROD', true);
 
-/** Norm of the difference over norm of the reference. */
-function relativeError(got: ArrayLike<number>, reference: ArrayLike<number>): number {
-  assert.equal(got.length, reference.length, 'length mismatch');
-  let diff = 0;
-  let norm = 0;
-  for (let i = 0; i < reference.length; i++) {
-    diff += (got[i]! - reference[i]!) ** 2;
-    norm += reference[i]! ** 2;
-  }
-  return norm === 0 ? Math.sqrt(diff) : Math.sqrt(diff / norm);
-}
 
 function randomValues(size: number, seed: number, quantum = 0): Float32Array {
   const rng = makeRng(seed);

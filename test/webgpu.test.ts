@@ -5,6 +5,7 @@ import { useBackend } from '../lib/backend';
 import { buildNet, lossAndGradients } from '../lib/model';
 import { makeRng } from '../lib/random';
 import { findWebGpuAdapter, isSoftwareAdapter } from '../lib/webgpu';
+import { relativeError } from './relative-error';
 
 
 const BATCH = 8;
@@ -39,17 +40,6 @@ async function finalNetLossAndGradients(): Promise<LossAndGradients> {
   return result;
 }
 
-/** ||a - b|| / ||b||: per-element ratios are meaningless where a gradient is nearly zero. */
-function relativeError(a: Float32Array, b: Float32Array): number {
-  assert.equal(a.length, b.length);
-  let diff = 0;
-  let norm = 0;
-  for (let i = 0; i < a.length; i++) {
-    diff += (a[i]! - b[i]!) ** 2;
-    norm += b[i]! ** 2;
-  }
-  return Math.sqrt(diff / norm);
-}
 
 test('software adapters are recognised by flag or by driver name', () => {
   const hardware = { device: 'NVIDIA GeForce RTX 4090', description: 'Vulkan driver 550.54' };
