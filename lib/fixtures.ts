@@ -5,7 +5,6 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { projectRoot } from './project-root';
 
 export type FixtureDtype = 'f32' | 'i8' | 'i16';
 
@@ -84,13 +83,14 @@ export class FixtureError extends Error {
 const BYTES_PER_CODE: Record<FixtureDtype, number> = { f32: 4, i8: 1, i16: 2 };
 
 /**
- * The fixture folder tests use: `PYTORCH_FIXTURES` if set, else `../shared/fixtures/pytorch`
- * beside the project root (found from the working directory, see lib/project-root.ts).
+ * The folder of PyTorch reference values: `PYTORCH_FIXTURES` if set, else `fallback` (the tests
+ * pass the folder their checkout has beside it); neither is a FixtureError saying what to set.
  */
-export function pytorchFixtureDir(env: NodeJS.ProcessEnv = process.env): string {
+export function pytorchFixtureDir(fallback?: string, env: NodeJS.ProcessEnv = process.env): string {
   const fromEnv = env['PYTORCH_FIXTURES'];
   if (fromEnv) return resolve(fromEnv);
-  return resolve(projectRoot(), '..', 'shared', 'fixtures', 'pytorch');
+  if (fallback !== undefined) return resolve(fallback);
+  throw new FixtureError('no PyTorch reference values: set PYTORCH_FIXTURES to a folder holding manifest.json');
 }
 
 /** Opens the folder and parses its manifest; arrays are read on demand. */

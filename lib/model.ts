@@ -1,6 +1,6 @@
 /**
  * The four nets of the ladder (`baseline`, `pooled`, `slim`, `final`), built fresh per run by
- * `buildNet(name, seed)`, exactly as ../shared/docs/recipes.md describes them.
+ * `buildNet(name, seed)`, exactly as the original study defines them (README, "The eight steps").
  *
  * Written in ops (tf.conv2d, tf.maxPool, tf.matMul) over plain tf.Variables rather than layers:
  * layers cannot draw PyTorch's init (uniform +-1/sqrt(fan_in) for biases too) nor drop whole

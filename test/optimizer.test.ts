@@ -110,7 +110,7 @@ describe('createOptimizer', () => {
 
 // Why Adam is TF.js's own and Adadelta is ours: run TF.js's stock optimizers on PyTorch's cases.
 describe('TensorFlow.js stock optimizers against PyTorch', () => {
-  const fixtures = openPytorchFixtures(pytorchFixtureDir());
+  const fixtures = openPytorchFixtures(pytorchFixtureDir('../shared/fixtures/pytorch'));
 
   function stockRelativeError(c: OptimizerCase): number {
     const p0 = fixtures.array(c.p0);

@@ -36,7 +36,7 @@ if (backendName === 'wasm') {
   throw new Error(`PARITY_BACKEND=${backendName} did not initialise: use cpu or wasm`);
 }
 
-const fixtures = openPytorchFixtures(pytorchFixtureDir());
+const fixtures = openPytorchFixtures(pytorchFixtureDir('../shared/fixtures/pytorch'));
 const { manifest } = fixtures;
 
 
