@@ -92,6 +92,15 @@ function isUnitStride(convInfo: backend_util.Conv2DInfo): boolean {
 // The kernels
 // ---------------------------------------------------------------------------------------------
 
+/** The geometry of a Conv2DBackpropFilter call, from its input and attributes. */
+function filterGradConvInfo(x: TensorInfo, attrs: tf.Conv2DBackpropFilterAttrs): backend_util.Conv2DInfo {
+  const { strides, pad, dataFormat, dimRoundingMode, filterShape } = attrs;
+  return backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number], filterShape, strides, 1, pad, dimRoundingMode, false,
+    backend_util.convertConv2DDataFormat(dataFormat),
+  );
+}
+
 /**
  * dW for `conv2d(x, W)`: a convolution of the input, its batch moved into channels, with the
  * output gradient used as the filter:
@@ -103,11 +112,7 @@ export function conv2DBackpropFilter(stock: StockKernels, native = true): Kernel
   return ({ inputs, backend: anyBackend, attrs }) => {
     const backend = anyBackend as BackendWasm;
     const { x, dy } = inputs as { x: TensorInfo; dy: TensorInfo };
-    const { strides, pad, dataFormat, dimRoundingMode, filterShape } = attrs as unknown as tf.Conv2DBackpropFilterAttrs;
-    const convInfo = backend_util.computeConv2DInfo(
-      x.shape as [number, number, number, number], filterShape, strides, 1, pad, dimRoundingMode, false,
-      backend_util.convertConv2DDataFormat(dataFormat),
-    );
+    const convInfo = filterGradConvInfo(x, attrs as unknown as tf.Conv2DBackpropFilterAttrs);
     if (convInfo.dataFormat !== 'channelsLast') {
       throw new MissingKernelError('Conv2DBackpropFilter on wasm supports NHWC only: use dataFormat NHWC');
     }
@@ -653,11 +658,7 @@ export function conv2DBackpropFilterStock(stock: StockKernels): KernelFunc {
   return ({ inputs, backend: anyBackend, attrs }) => {
     const backend = anyBackend as BackendWasm;
     const { x, dy } = inputs as { x: TensorInfo; dy: TensorInfo };
-    const { strides, pad, dataFormat, dimRoundingMode, filterShape } = attrs as unknown as tf.Conv2DBackpropFilterAttrs;
-    const convInfo = backend_util.computeConv2DInfo(
-      x.shape as [number, number, number, number], filterShape, strides, 1, pad, dimRoundingMode, false,
-      backend_util.convertConv2DDataFormat(dataFormat),
-    );
+    const convInfo = filterGradConvInfo(x, attrs as unknown as tf.Conv2DBackpropFilterAttrs);
     return filterGradViaConv3D(stock, backend, x, dy, convInfo);
   };
 }
