@@ -1,57 +1,133 @@
 /**
- * The results ledger: every recorded step result, from the CLI, the benchmark and the notebooks.
- * One JSON file per record in one folder, each written atomically under a unique name, so two
- * processes recording at once never lose each other's record and no lock is needed. A file that
- * is not a valid record is moved aside to `corrupt/` and reported, never overwritten or trusted.
+ * The results ledgers. Two kinds, kept apart:
+ * - the reference ledger (`results/reference/`, committed): the runs behind the README and the
+ *   saved notebooks. Written only when re-recording is asked for on purpose
+ *   (MNIST_SPEEDRUN_REFERENCE=1, as `npm run notebooks -- --write` does), never by a user's run;
+ * - your ledger (`results/yours/`, ignored by git, or MNIST_SPEEDRUN_LEDGER): every run of
+ *   `npm start`, `train`, `ladder` and the notebooks; quick runs go to its `quick/` folder, so
+ *   quick records never enter a full ledger.
+ * One JSON file per record, each written atomically under a unique name, so two processes
+ * recording at once never lose each other's record and no lock is needed. Reading never moves,
+ * renames or deletes a file: a file that is not a valid record is reported and skipped.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, rename } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from './atomic-file';
-import { LedgerError } from './errors';
+import { LedgerError, UsageError } from './errors';
 import { projectRoot } from './project-root';
-import type { StepRecord } from './results';
+import { isQuickMode } from './quick';
+import { RECIPES } from './recipes';
+import { comparisonKey, type StepRecord } from './results';
 
-export function defaultLedgerDir(): string {
-  return process.env.MNIST_SPEEDRUN_LEDGER ?? join(projectRoot(), 'results', 'ledger');
+export const LEDGER_ENV_VAR = 'MNIST_SPEEDRUN_LEDGER';
+export const REFERENCE_ENV_VAR = 'MNIST_SPEEDRUN_REFERENCE';
+
+/** The committed reference ledger: the runs behind the README and the saved notebooks. */
+export function referenceLedgerDir(): string {
+  return join(projectRoot(), 'results', 'reference');
 }
 
-/** Saves `record` as a new file; returns its path. */
-export async function appendToLedger(record: StepRecord, dir: string = defaultLedgerDir()): Promise<string> {
+/** Your own ledger (MNIST_SPEEDRUN_LEDGER, else `results/yours/`); quick runs in its `quick/` folder. */
+export function userLedgerDir(quick: boolean, env: NodeJS.ProcessEnv = process.env): string {
+  const base = env[LEDGER_ENV_VAR] || join(projectRoot(), 'results', 'yours');
+  return quick ? join(base, 'quick') : base;
+}
+
+/** True when MNIST_SPEEDRUN_REFERENCE asks to re-record the reference results; checked strictly. */
+export function isReferenceRecording(env: NodeJS.ProcessEnv = process.env): boolean {
+  const value = env[REFERENCE_ENV_VAR];
+  if (value === undefined || value === '' || value === '0') return false;
+  if (value === '1') return true;
+  throw new UsageError(`${REFERENCE_ENV_VAR}=${value} is not allowed: use 1 to re-record the reference results, or leave it unset`);
+}
+
+/**
+ * Where a run's record goes: your ledger, or the reference ledger when re-recording is asked for.
+ * Quick runs are never reference results.
+ */
+export function recordingLedgerDir(quick: boolean, env: NodeJS.ProcessEnv = process.env): string {
+  if (!isReferenceRecording(env)) return userLedgerDir(quick, env);
+  if (quick) throw new UsageError(`${REFERENCE_ENV_VAR}=1 records reference results, which are full runs: not with quick mode`);
+  return referenceLedgerDir();
+}
+
+/** Where this process records full runs by default (quick mode from MNIST_SPEEDRUN_QUICK). */
+export function defaultLedgerDir(quick: boolean = isQuickMode()): string {
+  return recordingLedgerDir(quick);
+}
+
+function isFiniteNumber(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value);
+}
+
+/** Why `value` is not a record this version can use, or null when it is one. */
+export function recordProblem(value: unknown): string | null {
+  if (typeof value !== 'object' || value === null) return 'not a JSON object';
+  const r = value as Record<string, unknown>;
+  if (r.kind !== 'step-result') return "kind is not 'step-result'";
+  if (r.version !== 2) return `schema version ${String(r.version)}, this version reads 2`;
+  if (!Number.isInteger(r.step) || (r.step as number) < 1 || (r.step as number) > RECIPES.length) {
+    return `step ${String(r.step)} is not a step of the ladder (1-${RECIPES.length})`;
+  }
+  for (const field of ['slug', 'change', 'recipeHash', 'dataHash', 'backend', 'device', 'date', 'source'] as const) {
+    if (typeof r[field] !== 'string') return `${field} is missing or not text`;
+  }
+  if (Number.isNaN(Date.parse(r.date as string))) return `date '${String(r.date)}' is not a date`;
+  if (!(r.threads === null || (Number.isInteger(r.threads) && (r.threads as number) > 0))) return 'threads is not a positive whole number or null';
+  if (typeof r.quick !== 'boolean' || typeof r.partial !== 'boolean') return 'quick or partial is not true/false';
+  const machine = r.machine as Record<string, unknown> | null;
+  if (typeof machine !== 'object' || machine === null) return 'machine is missing';
+  for (const field of ['cpu', 'platform', 'node', 'tfjs'] as const) {
+    if (typeof machine[field] !== 'string') return `machine.${field} is missing or not text`;
+  }
+  if (!isFiniteNumber(machine.cores) || !isFiniteNumber(machine.memoryGiB) || !isFiniteNumber(machine.loadAverage)) {
+    return 'machine.cores, memoryGiB or loadAverage is not a number';
+  }
+  const reference = r.reference as Record<string, unknown> | null;
+  if (typeof reference !== 'object' || reference === null || !isFiniteNumber(reference.seconds) || !isFiniteNumber(reference.accuracy)) {
+    return 'reference is missing its seconds or accuracy';
+  }
+  if (!Array.isArray(r.runs) || r.runs.length === 0) return 'runs is missing or empty';
+  for (const [i, run] of (r.runs as unknown[]).entries()) {
+    if (typeof run !== 'object' || run === null) return `run ${i + 1} is not an object`;
+    const x = run as Record<string, unknown>;
+    if (!isFiniteNumber(x.seconds) || x.seconds <= 0) return `run ${i + 1}: seconds must be a finite number above 0, got ${String(x.seconds)}`;
+    if (!Number.isInteger(x.seed)) return `run ${i + 1}: seed is not a whole number`;
+    if (!Number.isInteger(x.epochs) || (x.epochs as number) < 0) return `run ${i + 1}: epochs is not a whole number`;
+    if (!(x.testAccuracy === null || (isFiniteNumber(x.testAccuracy) && x.testAccuracy >= 0 && x.testAccuracy <= 100))) {
+      return `run ${i + 1}: testAccuracy is not a percentage or null`;
+    }
+    if (typeof x.partial !== 'boolean') return `run ${i + 1}: partial is not true/false`;
+  }
+  if ((r.runs as Array<{ partial: boolean }>).every((run) => run.partial)) return 'no run finished';
+  return null;
+}
+
+/** Saves `record` as a new file; returns its path. A record that would not read back is refused. */
+export async function appendToLedger(record: StepRecord, dir: string): Promise<string> {
+  const problem = recordProblem(record);
+  if (problem !== null) throw new LedgerError(`refusing to record an invalid result in ${dir}: ${problem}`);
   const stamp = record.date.replace(/[:.]/g, '-');
   const name = `${stamp}-step${String(record.step).padStart(2, '0')}-${process.pid}-${randomBytes(3).toString('hex')}.json`;
   const path = join(dir, name);
   try {
     await writeFileAtomic(path, JSON.stringify(record, null, 1) + '\n');
   } catch (error) {
-    throw new LedgerError(`cannot write the results ledger at ${dir}: ${(error as Error).message}`);
+    throw new LedgerError(`cannot write the results ledger at ${dir}: ${(error as Error).message}; use --no-record to run without recording`);
   }
   return path;
-}
-
-function isStepRecord(value: unknown): value is StepRecord {
-  if (typeof value !== 'object' || value === null) return false;
-  const record = value as Partial<StepRecord>;
-  return (
-    record.kind === 'step-result' &&
-    record.version === 1 &&
-    typeof record.step === 'number' &&
-    typeof record.backend === 'string' &&
-    typeof record.date === 'string' &&
-    Array.isArray(record.runs) &&
-    record.runs.every((run) => typeof run === 'object' && run !== null && typeof run.seconds === 'number')
-  );
 }
 
 export interface LedgerContents {
   /** Valid records, oldest first. */
   records: StepRecord[];
-  /** One line per file that was moved aside, naming where it went. */
+  /** One line per file that was skipped, naming it and why. Nothing is moved or deleted. */
   problems: string[];
 }
 
-/** Reads every record; corrupt files are moved to `<dir>/corrupt/` and listed in `problems`. */
-export async function readLedger(dir: string = defaultLedgerDir()): Promise<LedgerContents> {
+/** Reads every record of `dir` (its top level only); files that are not valid records are skipped and listed. */
+export async function readLedger(dir: string): Promise<LedgerContents> {
   let names: string[];
   try {
     names = (await readdir(dir)).filter((name) => name.endsWith('.json')).sort();
@@ -66,40 +142,40 @@ export async function readLedger(dir: string = defaultLedgerDir()): Promise<Ledg
     let parsed: unknown;
     try {
       parsed = JSON.parse(await readFile(path, 'utf8'));
-    } catch {
-      parsed = undefined;
-    }
-    if (isStepRecord(parsed)) {
-      records.push(parsed);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      // a file removed by someone else between the listing and the read is simply gone
+      if (code === 'ENOENT') continue;
+      problems.push(`skipped ledger file ${path}: ${code ? `cannot read it (${code})` : 'not valid JSON'}`);
       continue;
     }
-    const aside = join(dir, 'corrupt', name);
-    await mkdir(join(dir, 'corrupt'), { recursive: true });
-    await rename(path, aside);
-    problems.push(`ledger file ${path} is not a valid result record: moved aside to ${aside}`);
+    const problem = recordProblem(parsed);
+    if (problem === null) records.push(parsed as StepRecord);
+    else problems.push(`skipped ledger file ${path}: ${problem}`);
   }
   records.sort((a, b) => a.date.localeCompare(b.date));
   return { records, problems };
 }
 
-export interface LatestOptions {
-  /** Only records from this backend. */
-  backend?: string;
-  /** Include quick-mode records (default false: they are not comparable with full runs). */
-  includeQuick?: boolean;
+export interface SelectOptions {
+  /** Only records comparable with this one (lib/results.ts comparisonKey). */
+  like: Pick<StepRecord, 'machine' | 'backend' | 'threads' | 'dataHash' | 'quick'>;
+  /** The recipe hash each step must have been trained with (records of other recipes are left out). */
+  recipeHashes: ReadonlyMap<number, string>;
   /** Include interrupted records (default false). */
   includePartial?: boolean;
 }
 
-/** The newest record of each step, in step order. */
-export function latestPerStep(records: readonly StepRecord[], options: LatestOptions = {}): StepRecord[] {
-  const latest = new Map<number, StepRecord>();
+/** The newest record of each step that is comparable with `like` and ran today's recipe, in step order. */
+export function newestComparablePerStep(records: readonly StepRecord[], options: SelectOptions): StepRecord[] {
+  const key = comparisonKey(options.like);
+  const newest = new Map<number, StepRecord>();
   for (const record of records) {
-    if (options.backend !== undefined && record.backend !== options.backend) continue;
-    if (!options.includeQuick && record.quick) continue;
+    if (comparisonKey(record) !== key) continue;
+    if (options.recipeHashes.get(record.step) !== record.recipeHash) continue;
     if (!options.includePartial && record.partial) continue;
-    const seen = latest.get(record.step);
-    if (!seen || seen.date <= record.date) latest.set(record.step, record);
+    const seen = newest.get(record.step);
+    if (!seen || seen.date <= record.date) newest.set(record.step, record);
   }
-  return [...latest.values()].sort((a, b) => a.step - b.step);
+  return [...newest.values()].sort((a, b) => a.step - b.step);
 }

@@ -43,13 +43,15 @@ export interface DataLoaderOptions {
   batchSize: number;
   /** Draw a new order for every pass over the data, as DataLoader(shuffle=True) does. */
   shuffle: boolean;
-  /** Seeds the orders: the first pass uses permutation(n, makeRng(seed)), the same order as deviceBatches(…, seed). */
+  /** Seeds the orders: the first pass uses permutation(n, makeRng(seed)). */
   seed: number;
+  /** Leave out the last partial batch, as DataLoader(drop_last=True) does (default false: kept). */
+  dropLast?: boolean;
 }
 
 /**
- * Batches of samples; iterate once per epoch. Keeps the last partial batch. Each batch's tensors
- * are the consumer's to dispose.
+ * Batches of samples; iterate once per epoch. Keeps the last partial batch unless `dropLast`.
+ * Each batch's tensors are the consumer's to dispose.
  */
 export class DataLoader implements Iterable<Batch> {
   private readonly rng: Rng;
@@ -63,13 +65,15 @@ export class DataLoader implements Iterable<Batch> {
   }
 
   get batchesPerEpoch(): number {
-    return Math.ceil(this.dataset.length / this.options.batchSize);
+    const exact = this.dataset.length / this.options.batchSize;
+    return this.options.dropLast ? Math.floor(exact) : Math.ceil(exact);
   }
 
   *[Symbol.iterator](): Iterator<Batch> {
     const count = this.dataset.length;
     const order = this.options.shuffle ? permutation(count, this.rng) : null;
-    for (let start = 0; start < count; start += this.options.batchSize) {
+    for (let b = 0; b < this.batchesPerEpoch; b++) {
+      const start = b * this.options.batchSize;
       const size = Math.min(this.options.batchSize, count - start);
       const images = new Float32Array(size * PIXELS_PER_IMAGE);
       const labels = new Int32Array(size);

@@ -13,6 +13,11 @@ export interface MachineInfo {
   loadAverage: number;
 }
 
+/** The 1-minute load average, to two decimals (0 on Windows, where Node reports none). */
+export function currentLoadAverage(): number {
+  return Math.round(loadavg()[0]! * 100) / 100;
+}
+
 export function describeMachine(): MachineInfo {
   const cores = cpus();
   return {
@@ -22,6 +27,19 @@ export function describeMachine(): MachineInfo {
     platform: `${platform()}-${arch()}`,
     node: process.version,
     tfjs: tfjsVersion,
-    loadAverage: Math.round(loadavg()[0]! * 100) / 100,
+    loadAverage: currentLoadAverage(),
   };
+}
+
+/**
+ * Which machine, for comparisons: the same CPU model, core count, memory and platform. Load,
+ * Node and TensorFlow.js versions are recorded beside it but do not make another machine.
+ */
+export function machineKey(machine: Pick<MachineInfo, 'cpu' | 'cores' | 'memoryGiB' | 'platform'>): string {
+  return `${machine.cpu}|${machine.cores}|${machine.memoryGiB}|${machine.platform}`;
+}
+
+/** 'AMD EPYC, 2 cores, 24 GiB, linux-x64': the machine in words. */
+export function machineLabel(machine: Pick<MachineInfo, 'cpu' | 'cores' | 'memoryGiB' | 'platform'>): string {
+  return `${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.platform}`;
 }

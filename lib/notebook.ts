@@ -5,17 +5,19 @@
  * for the cell to end on.
  */
 import { describeBackend, useBackend, type BackendName, type BackendReport } from './backend';
-import { loadMnist, takeSubset, type Batch, type MnistArrays } from './data';
-import { deviceBatches, loadDeviceSplit } from './device-data';
+import { loadMnist, takeSubset, type MnistArrays } from './data';
+import { formatBatchAssembly, timeBatchAssembly } from './batch-timing';
 import { preprocessedCacheFile } from './preprocessed-cache';
-import { DataLoader, MnistSampleDataset } from './loader';
-import { appendToLedger, defaultLedgerDir, latestPerStep, readLedger } from './ledger';
+import { currentRecipeHashes, formatComparison, ladderFrom, type LadderRow } from './comparison';
+import { dataHash } from './fingerprint';
+import { appendToLedger, isReferenceRecording, readLedger, recordingLedgerDir, referenceLedgerDir } from './ledger';
+import { displayPath } from './project-root';
 import { describeMachine, type MachineInfo } from './machine';
 import { measureRecipe, type Measurement } from './measure';
 import { QUICK, isQuickMode, quickRecipe } from './quick';
-import { RECIPES, recipeDiff, recipeForStep, type DataPath, type Recipe } from './recipes';
-import { formatSummaryTable, makeStepRecord, summarize, type StepRecord, type StepSummary } from './results';
-import { formatDuration, formatTiming, mean, timeRuns } from './timing';
+import { recipeDiff, recipeForStep, type Recipe } from './recipes';
+import { comparisonKey, makeStepRecord, type StepRecord } from './results';
+import { formatDuration, mean } from './timing';
 import type { RunResult } from './train';
 import type { EpochPoint } from './plot';
 
@@ -25,8 +27,12 @@ export interface Session {
   data: MnistArrays;
   /** Small subset and short budget (MNIST_SPEEDRUN_QUICK=1): numbers are not comparable with full runs. */
   quick: boolean;
-  /** Where step results are recorded. */
+  /** Where step results are recorded: your ledger, or the reference ledger when re-recording it. */
   ledgerDir: string;
+  /** True when this session re-records the saved reference results (MNIST_SPEEDRUN_REFERENCE=1). */
+  recordsReference: boolean;
+  /** dataHash of the data this session trains on. */
+  dataHash: string;
 }
 
 export interface SessionOptions {
@@ -42,8 +48,9 @@ export async function startSession(options: SessionOptions = {}): Promise<Sessio
   const full = await loadMnist({ dir: options.dataDir });
   const data = quick ? takeSubset(full, QUICK.trainCount, QUICK.testCount) : full;
   const machine = describeMachine();
-  // quick results go to their own folder so they never mix with the committed full-run ledger
-  const ledgerDir = quick ? defaultLedgerDir().replace(/ledger$/, 'quick-ledger') : defaultLedgerDir();
+  // quick results go to their own folder, and a user's runs never into the committed reference
+  const ledgerDir = recordingLedgerDir(quick);
+  const recordsReference = isReferenceRecording();
   console.log(describeBackend(backend));
   console.log(
     `machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}, ` +
@@ -53,7 +60,8 @@ export async function startSession(options: SessionOptions = {}): Promise<Sessio
     `data: ${data.train.count} training and ${data.test.count} test images` +
       (quick ? ` (QUICK MODE: a subset, at most ${QUICK.maxEpochs} epochs; numbers are not comparable)` : ''),
   );
-  return { backend, machine, data, quick, ledgerDir };
+  console.log(`results: recorded in ${displayPath(ledgerDir)}${recordsReference ? ' (re-recording the saved reference results)' : ''}`);
+  return { backend, machine, data, quick, ledgerDir, recordsReference, dataHash: dataHash(data) };
 }
 
 /** The recipe a session trains for `step`: cut to the quick budget in quick mode. */
@@ -109,37 +117,40 @@ export async function measureStep(session: Session, step: number, options: StepO
   return measurement;
 }
 
-/** Saves the measurement in the results ledger and returns the record. */
+/** Saves the measurement in the session's ledger and returns the record. */
 export async function recordStep(session: Session, measurement: Measurement): Promise<StepRecord> {
   const record = makeStepRecord(measurement.recipe, measurement.results, {
-    backend: session.backend.name,
-    device: session.backend.device,
+    backend: session.backend,
     machine: session.machine,
     source: 'notebook',
     quick: session.quick,
+    dataHash: session.dataHash,
   });
   const path = await appendToLedger(record, session.ledgerDir);
-  console.log(`recorded in ${path.slice(path.indexOf('results/'))}`);
+  console.log(`recorded in ${displayPath(path)}`);
   return record;
 }
 
+/** Reads a ledger, printing one line for each file that was skipped. */
+async function readReporting(dir: string): Promise<StepRecord[]> {
+  const { records, problems } = await readLedger(dir);
+  for (const problem of problems) console.warn(problem);
+  return records;
+}
+
 /**
- * This step beside the previous step's latest recorded result on the same backend, and the
- * original's GPU numbers: the table every notebook ends its measurement with.
+ * This step beside the previous one: your run, the saved reference run (each naming its machine),
+ * and the original's GPU numbers: the table every notebook ends its measurement with.
  */
 export async function compareStep(session: Session, record: StepRecord): Promise<string> {
-  const { records } = await readLedger(session.ledgerDir);
-  const previous = latestPerStep(records, { backend: record.backend, includeQuick: session.quick }).find(
-    (r) => r.step === record.step - 1,
-  );
-  const rows: StepSummary[] = [];
-  if (previous) rows.push(summarize(previous));
-  rows.push(summarize(record));
-  const here = formatSummaryTable(rows);
-  const reference = RECIPES.filter((r) => r.step === record.step - 1 || r.step === record.step).map(
-    (r) => `  step ${r.step}: ${formatDuration(r.reference.seconds * 1000)} ± ${formatDuration(r.reference.secondsStd * 1000)}, ${r.reference.accuracy}% (${r.reference.note})`,
-  );
-  return [`here (${record.backend} on ${record.device}):`, here, '', 'original (GTX 1660 Ti, PyTorch 1.8):', ...reference].join('\n');
+  return formatComparison({
+    record,
+    ledger: await readReporting(session.ledgerDir),
+    ledgerName: displayPath(session.ledgerDir),
+    reference: session.recordsReference ? null : await readReporting(referenceLedgerDir()),
+    referenceName: displayPath(referenceLedgerDir()),
+    hashes: currentRecipeHashes(session.quick),
+  });
 }
 
 /** Per-epoch points of a run for the accuracy plot (epochs without a test pass are left out). */
@@ -157,68 +168,21 @@ export function meanAccuracy(measurement: Measurement): number {
 /** The cache file for step 04's preprocessed dataset (shown in its notebook). */
 export { preprocessedCacheFile };
 
-/**
- * Time to cut one epoch of training batches (nothing trained), on the per-sample path and on the
- * device path: step 04's change measured on its own.
- */
-export async function timeBatchAssembly(session: Session, batchSize: number, runs = 3): Promise<Record<DataPath, string>> {
-  const perSample = new DataLoader(new MnistSampleDataset(session.data.train), { batchSize, shuffle: true, seed: 1 });
-  const device = loadDeviceSplit(session.data.train);
-  try {
-    const drain = async (batches: Iterable<Batch>): Promise<number> => {
-      let count = 0;
-      for (const { x, y } of batches) {
-        if (count === 0) await x.data(); // the clock stops only on data that is really there
-        x.dispose();
-        y.dispose();
-        count++;
-      }
-      return count;
-    };
-    const perSampleTiming = await timeRuns(() => drain(perSample), { runs });
-    const deviceTiming = await timeRuns((run) => drain(deviceBatches(device, batchSize, run + 2)), { runs });
-    return { 'per-sample': formatTiming(perSampleTiming.samplesMs), device: formatTiming(deviceTiming.samplesMs) };
-  } finally {
-    device.dispose();
-  }
-}
-
-export interface LadderRow {
-  step: number;
-  slug: string;
-  change: string;
-  seconds: number;
-  secondsStd: number;
-  speedUp: number;
-  epochs: number;
-  accuracy: number;
-  runs: number;
-  originalSeconds: number;
-  originalSpeedUp: number;
+/** Step 04's change on its own: one epoch of batches cut sample by sample and as device slices. */
+export async function showBatchAssembly(session: Session, batchSize: number, runs = 3): Promise<string> {
+  return formatBatchAssembly(await timeBatchAssembly(session.data.train, batchSize, runs));
 }
 
 /**
- * The ladder as measured on this session's backend: the newest full record of each step in the
- * ledger (quick records in quick mode), speed-up over the first step present.
+ * The ladder from your own ledger, on this session's machine, backend and data (steps you have
+ * not run on it are missing), or from the saved reference results (one machine, named in each
+ * row's `where`).
  */
-export async function ladderRows(session: Session): Promise<LadderRow[]> {
-  const { records, problems } = await readLedger(session.ledgerDir);
-  for (const problem of problems) console.warn(problem);
-  const latest = latestPerStep(records, { backend: session.backend.name, includeQuick: session.quick });
-  const summaries = latest.map((record) => ({ record, summary: summarize(record) }));
-  const first = summaries[0];
-  if (!first) return [];
-  return summaries.map(({ record, summary }) => ({
-    step: summary.step,
-    slug: record.slug,
-    change: summary.change,
-    seconds: summary.secondsMean,
-    secondsStd: summary.secondsStd,
-    speedUp: first.summary.secondsMean / summary.secondsMean,
-    epochs: summary.epochsMean,
-    accuracy: summary.accuracyMean,
-    runs: summary.runs,
-    originalSeconds: record.reference.seconds,
-    originalSpeedUp: first.record.reference.seconds / record.reference.seconds,
-  }));
+export async function ladderRows(session: Session, from: 'yours' | 'reference' = 'yours'): Promise<LadderRow[]> {
+  const hashes = currentRecipeHashes(session.quick);
+  if (from === 'reference') return session.quick ? [] : ladderFrom(await readReporting(referenceLedgerDir()), hashes);
+  const records = await readReporting(session.ledgerDir);
+  const like = { machine: session.machine, backend: session.backend.name, threads: session.backend.threads ?? null, dataHash: session.dataHash, quick: session.quick };
+  const anchor = records.find((r) => comparisonKey(r) === comparisonKey(like));
+  return anchor ? ladderFrom(records, hashes, anchor) : [];
 }

@@ -47,6 +47,14 @@ export function validateRecipe(recipe: Recipe): Recipe {
   if (recipe.dataPath !== 'per-sample' && recipe.dataPath !== 'device') {
     throw new UsageError(`${where}: dataPath must be 'per-sample' or 'device', got '${String(recipe.dataPath)}'`);
   }
+  // device tensors keep the order they were saved in: reshuffling them would need a gather per batch
+  if (recipe.shuffle !== 'once' && (recipe.dataPath === 'device' || recipe.shuffle !== 'every-epoch')) {
+    const allowed = recipe.dataPath === 'device' ? "'once'" : "'every-epoch' or 'once'";
+    throw new UsageError(`${where}: shuffle must be ${allowed} on the ${recipe.dataPath} data path, got '${String(recipe.shuffle)}'`);
+  }
+  if (typeof recipe.dropLast !== 'boolean') {
+    throw new UsageError(`${where}: dropLast must be true or false, got ${String(recipe.dropLast)}`);
+  }
   checkPositiveInteger(`${where}: batchSize`, recipe.batchSize);
   checkPositiveInteger(`${where}: epochs`, recipe.epochs);
   if (recipe.stopAtAccuracy !== null) checkAccuracyTarget(`${where}: stopAtAccuracy`, recipe.stopAtAccuracy);
@@ -97,6 +105,24 @@ export function parseSteps(text: string): number[] {
     for (let step = from; step <= to; step++) if (!steps.includes(step)) steps.push(step);
   }
   return steps;
+}
+
+/**
+ * Parses a whole number typed for option `field`: plain decimal digits only ('0x10', '1e3', '+2',
+ * '-1' and '2.0' are refused), within [min, max]; the message names the field and the range.
+ */
+export function parseIntegerOption(field: string, text: string, min: number, max: number, why = ''): number {
+  const value = /^[0-9]+$/.test(text) ? Number(text) : Number.NaN;
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    const range = `${min.toLocaleString('en-US')} to ${max.toLocaleString('en-US')}`;
+    throw new UsageError(`${field} must be a whole number from ${range} in decimal digits${why}, got '${text}'`);
+  }
+  return value;
+}
+
+/** True for an environment flag set to a true value ('1', 'true', 'yes', 'on'); '0', 'false', '' and unset are false. */
+export function isTrueFlag(value: string | undefined): boolean {
+  return value !== undefined && ['1', 'true', 'yes', 'on'].includes(value.trim().toLowerCase());
 }
 
 /** Parses a number given as text for option `field`; NaN, empty and partial numbers are rejected. */

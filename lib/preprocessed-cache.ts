@@ -12,7 +12,8 @@ import { normalise, type Split } from './data';
 import { removeStaleTempFiles, tempPathFor } from './download';
 import { PIXELS_PER_IMAGE } from './idx';
 
-// Layout (little-endian), version 1:
+// Layout (little-endian), version 2 (version 1 had the same layout, with the training split in
+// file order; version 2 stores it in the saved, shuffled-once order of lib/device-data.ts):
 //   0  8 bytes  magic "MNISTF32"
 //   8  uint32   version
 //  12  uint32   split count k
@@ -26,11 +27,16 @@ import { PIXELS_PER_IMAGE } from './idx';
 // The header is a multiple of 4 bytes, so the payload is read as typed-array views without a copy.
 
 const CACHE_MAGIC = 'MNISTF32';
-const CACHE_VERSION = 1;
+const CACHE_VERSION = 2;
 const CACHE_FIXED_HEADER_BYTES = 96;
 
 /** What happened to the preprocessed cache file on a load. */
-export type CacheOutcome = 'disabled' | 'hit' | 'created' | 'rebuilt';
+export type CacheOutcome = 'disabled' | 'hit' | 'created' | 'rebuilt' | 'unwritable';
+
+/** Told, once, that the cache file could not be written: training goes on from memory. */
+export type CacheWarning = (message: string) => void;
+
+const warnOnStderr: CacheWarning = (message) => console.warn(message);
 
 /** Why a cache file was not trusted; caught by the loader, which rebuilds the file. */
 export class PreprocessedCacheError extends Error {
@@ -158,12 +164,27 @@ export function readPreprocessedCache(file: string, sources: readonly Split[]): 
   });
 }
 
-/** The preprocessed splits from `cacheFile` when it is valid, else computed (and the file rewritten). */
+/** A killed writer's 220 MB temp file would otherwise sit beside the cache forever. */
+function removeDeadWritersTempFiles(file: string): void {
+  try {
+    removeStaleTempFiles(path.dirname(file), path.basename(file), '.tmp');
+  } catch {
+    // a folder we cannot clean is one we cannot write either: the write reports it
+  }
+}
+
+/**
+ * The preprocessed splits from `cacheFile` when it is valid, else computed and the file rewritten.
+ * The cache is optional: when the file cannot be written (read-only or full disk, no permission),
+ * the splits computed in memory are returned, and `warn` is told once, naming the file.
+ */
 export function preprocessWithCache(
   sources: readonly Split[],
   cacheFile: string | undefined,
+  warn: CacheWarning = warnOnStderr,
 ): { splits: PreprocessedSplit[]; cache: CacheOutcome } {
   if (cacheFile === undefined) return { splits: sources.map(preprocess), cache: 'disabled' };
+  removeDeadWritersTempFiles(cacheFile);
   const existed = fs.existsSync(cacheFile);
   if (existed) {
     try {
@@ -173,6 +194,13 @@ export function preprocessWithCache(
     }
   }
   const splits = sources.map(preprocess);
-  writePreprocessedCache(cacheFile, sources, splits);
+  try {
+    writePreprocessedCache(cacheFile, sources, splits);
+  } catch (error) {
+    if (error instanceof PreprocessedCacheError) throw error;
+    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    warn(`warning: cannot write the preprocessed cache ${cacheFile} (${reason}); training from memory`);
+    return { splits, cache: 'unwritable' };
+  }
   return { splits, cache: existed ? 'rebuilt' : 'created' };
 }

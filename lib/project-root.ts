@@ -4,7 +4,7 @@
  * notebooks/) share one results folder.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 
 export function projectRoot(start: string = process.cwd()): string {
   let dir = resolve(start);
@@ -22,4 +22,10 @@ export function projectRoot(start: string = process.cwd()): string {
     if (parent === dir) return resolve(start);
     dir = parent;
   }
+}
+
+/** `path` relative to the project root when it lies inside it (shorter to read), else as given. */
+export function displayPath(path: string, root: string = projectRoot()): string {
+  const inside = relative(root, path);
+  return inside !== '' && !inside.startsWith('..') && !isAbsolute(inside) ? inside : path;
 }

@@ -46,8 +46,15 @@ export interface Recipe {
   net: NetName;
   dataPath: DataPath;
   batchSize: number;
-  /** Reshuffle the training set every epoch. */
-  shuffle: boolean;
+  /**
+   * Order of the training batches. 'every-epoch': the per-sample loader reshuffles each epoch
+   * (steps 1-3). 'once': the training set was permuted once, with a fixed seed, when the
+   * preprocessed file was written, and every epoch reads it in that order as contiguous slices
+   * (steps 4-8, the original's saved tensors).
+   */
+  shuffle: 'every-epoch' | 'once';
+  /** Drop the epoch's last partial batch (steps 4-5: len // b) or keep it (the rest). */
+  dropLast: boolean;
   optimizer: OptimizerSpec;
   schedule: ScheduleSpec;
   /** Most epochs to train (exact length when `stopAtAccuracy` is null). */
@@ -66,7 +73,8 @@ const baseline: Recipe = {
   net: 'baseline',
   dataPath: 'per-sample',
   batchSize: 64,
-  shuffle: true,
+  shuffle: 'every-epoch',
+  dropLast: false,
   // PyTorch's Adadelta defaults; TF.js's differ (rho 0.95, eps 1e-7)
   optimizer: { kind: 'adadelta', lr: 1.0, rho: 0.9, eps: 1e-6 },
   schedule: { kind: 'step', stepSize: 1, gamma: 0.7 },
@@ -100,6 +108,10 @@ const dataLoading: Recipe = {
   slug: '04-data-loading',
   change: 'dataset preprocessed once, kept on the device, batches are slices',
   dataPath: 'device',
+  // the original saved its tensors once, shuffled, and sliced them in that order every epoch,
+  // dropping the last partial batch (len // b: 937 steps at 64)
+  shuffle: 'once',
+  dropLast: true,
   reference: { seconds: 7.31, secondsStd: 1.36, accuracy: 99.0, note: '1-3 epochs seen' },
 };
 
@@ -131,6 +143,9 @@ const oneCycle: Recipe = {
   epochs: 2,
   stopAtAccuracy: null,
   evaluate: 'end',
+  // one-cycle keeps the last partial batch ((len - 1) // b + 1: 469 at 128), and its
+  // total_steps counts it
+  dropLast: false,
   reference: { seconds: 3.14, secondsStd: 0.00472, accuracy: 99.15, note: '99.09-99.21% seen' },
 };
 

@@ -2,7 +2,8 @@
  * Results as rows that line up with the reference table: a step's runs summarised as mean ± std,
  * one row format shared by the CLI, the benchmark and the notebooks.
  */
-import type { MachineInfo } from './machine';
+import { recipeHash } from './fingerprint';
+import { currentLoadAverage, machineKey, machineLabel, type MachineInfo } from './machine';
 import type { Recipe, Reference } from './recipes';
 import type { RunResult } from './train';
 import { formatDuration, mean, std } from './timing';
@@ -17,20 +18,33 @@ export interface RunRecord {
   partial: boolean;
 }
 
-/** A ledger entry: one step run n times on one backend and machine. */
+/** Who made a record. */
+export type RecordSource = 'cli' | 'notebook' | 'bench';
+
+/**
+ * A ledger entry: one step run n times on one backend and machine, with everything that decides
+ * whether two records may be compared: machine, backend and threads, recipe and data hashes,
+ * quick or full, and the versions and load they ran under.
+ */
 export interface StepRecord {
   kind: 'step-result';
-  version: 1;
+  version: 2;
   step: number;
   slug: string;
   change: string;
+  /** lib/fingerprint.ts recipeHash of the recipe as trained (quick cuts included). */
+  recipeHash: string;
+  /** lib/fingerprint.ts dataHash of the training and test data used. */
+  dataHash: string;
   backend: string;
   device: string;
+  /** Worker threads the backend used, where it says (wasm); null elsewhere. */
+  threads: number | null;
+  /** CPU, cores, memory, platform, Node and TensorFlow.js versions, and the load when recorded. */
   machine: MachineInfo;
   /** ISO time the record was made. */
   date: string;
-  /** Who made it: 'cli', 'notebook', 'bench'. */
-  source: string;
+  source: RecordSource;
   /** Made on a small subset with a short budget (quick mode): never compared with full runs. */
   quick: boolean;
   /** Some run was interrupted: numbers cover only what finished. */
@@ -51,24 +65,29 @@ export function toRunRecord(result: RunResult): RunRecord {
 }
 
 export interface StepRecordContext {
-  backend: string;
-  device: string;
+  backend: { name: string; device: string; threads?: number };
   machine: MachineInfo;
-  source: string;
+  source: RecordSource;
   quick: boolean;
+  /** dataHash of the data the runs trained on. */
+  dataHash: string;
   date?: Date;
 }
 
+/** The record of `results`; the load average is read now, at the end of the runs it describes. */
 export function makeStepRecord(recipe: Recipe, results: readonly RunResult[], context: StepRecordContext): StepRecord {
   return {
     kind: 'step-result',
-    version: 1,
+    version: 2,
     step: recipe.step,
     slug: recipe.slug,
     change: recipe.change,
-    backend: context.backend,
-    device: context.device,
-    machine: context.machine,
+    recipeHash: recipeHash(recipe),
+    dataHash: context.dataHash,
+    backend: context.backend.name,
+    device: context.backend.device,
+    threads: context.backend.threads ?? null,
+    machine: { ...context.machine, loadAverage: currentLoadAverage() },
     date: (context.date ?? new Date()).toISOString(),
     source: context.source,
     quick: context.quick,
@@ -76,6 +95,20 @@ export function makeStepRecord(recipe: Recipe, results: readonly RunResult[], co
     runs: results.map(toRunRecord),
     reference: recipe.reference,
   };
+}
+
+/**
+ * What makes two records comparable: the same machine, backend, thread count, data and mode.
+ * The recipe is compared per step (each step has its own recipe hash).
+ */
+export function comparisonKey(record: Pick<StepRecord, 'machine' | 'backend' | 'threads' | 'dataHash' | 'quick'>): string {
+  return [machineKey(record.machine), record.backend, String(record.threads), record.dataHash, record.quick ? 'quick' : 'full'].join('|');
+}
+
+/** 'wasm, 2 threads, on AMD EPYC, 2 cores, 24 GiB, linux-x64': where a record ran, in words. */
+export function whereLabel(record: Pick<StepRecord, 'machine' | 'backend' | 'threads'>): string {
+  const threads = record.threads === null ? '' : `, ${record.threads} thread${record.threads === 1 ? '' : 's'}`;
+  return `${record.backend}${threads}, on ${machineLabel(record.machine)}`;
 }
 
 export interface StepSummary {
@@ -90,16 +123,18 @@ export interface StepSummary {
   partial: boolean;
 }
 
+/** A record's numbers over its finished runs only: an interrupted run is recorded, never averaged. */
 export function summarize(record: Pick<StepRecord, 'step' | 'change' | 'runs' | 'partial'>): StepSummary {
-  const seconds = record.runs.map((r) => r.seconds);
-  const accuracies = record.runs.map((r) => r.testAccuracy).filter((a): a is number => a !== null);
+  const finished = record.runs.filter((r) => !r.partial);
+  const seconds = finished.map((r) => r.seconds);
+  const accuracies = finished.map((r) => r.testAccuracy).filter((a): a is number => a !== null);
   return {
     step: record.step,
     change: record.change,
-    runs: record.runs.length,
+    runs: finished.length,
     secondsMean: mean(seconds),
     secondsStd: std(seconds),
-    epochsMean: mean(record.runs.map((r) => r.epochs)),
+    epochsMean: mean(finished.map((r) => r.epochs)),
     accuracyMean: mean(accuracies),
     accuracyStd: std(accuracies),
     partial: record.partial,
@@ -112,11 +147,15 @@ const COLUMNS = ['step', 'change', 'time (mean ± std)', 'epochs', 'test acc % (
 export function summaryCells(summary: StepSummary, firstSeconds: number): string[] {
   const accuracy = Number.isNaN(summary.accuracyMean)
     ? 'n/a'
-    : `${summary.accuracyMean.toFixed(2)} ± ${summary.accuracyStd.toFixed(2)}`;
+    : summary.runs === 1
+      ? summary.accuracyMean.toFixed(2)
+      : `${summary.accuracyMean.toFixed(2)} ± ${summary.accuracyStd.toFixed(2)}`;
   return [
     String(summary.step).padStart(2, '0') + (summary.partial ? '*' : ''),
     summary.change,
-    `${formatDuration(summary.secondsMean * 1000)} ± ${formatDuration(summary.secondsStd * 1000)}`,
+    summary.runs === 1
+      ? formatDuration(summary.secondsMean * 1000)
+      : `${formatDuration(summary.secondsMean * 1000)} ± ${formatDuration(summary.secondsStd * 1000)}`,
     Number.isInteger(summary.epochsMean) ? String(summary.epochsMean) : summary.epochsMean.toFixed(1),
     accuracy,
     String(summary.runs),

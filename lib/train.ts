@@ -7,7 +7,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { DataLoader, MnistSampleDataset } from './loader';
 import { holdOutValidation, type Batch, type MnistArrays, type Split } from './data';
-import { deviceBatches, loadDeviceMnist, loadDeviceSplit, type DeviceSplit } from './device-data';
+import { batchesPerEpoch, deviceBatches, inSavedOrder, loadDeviceMnist, loadDeviceSplit, type DeviceSplit } from './device-data';
+import type { CacheWarning } from './preprocessed-cache';
 import { DivergedError } from './errors';
 import { buildNet, nllLoss, type Net } from './model';
 import { createOptimizer } from './optimizer';
@@ -34,8 +35,13 @@ export interface TrainOptions {
   divergenceCheckEvery?: number;
   /** Batch size for evaluation passes (default 1000, as the original's test loader). */
   evalBatchSize?: number;
-  /** Device split cache file for the device data path (see lib/data.ts). */
+  /**
+   * The preprocessed cache file of the device data path (lib/preprocessed-cache.ts). Used only
+   * when training on the whole training set: a held-out split is never written to it.
+   */
   cacheFile?: string;
+  /** Told once when the cache file cannot be written (training goes on from memory). */
+  onCacheWarning?: CacheWarning;
 }
 
 export interface BatchProgress {
@@ -86,8 +92,9 @@ export interface RunResult {
 /** The batches of one epoch, and how many there are. Each yielded batch is disposed by the consumer. */
 interface BatchSource {
   count: number;
-  batchesPerEpoch(batchSize: number): number;
-  batches(batchSize: number, shuffleSeed: number | null): Iterable<Batch>;
+  batchesPerEpoch(batchSize: number, dropLast: boolean): number;
+  /** `shuffleSeed`: reshuffle this epoch with it (per-sample path); null reads the stored order. */
+  batches(batchSize: number, dropLast: boolean, shuffleSeed: number | null): Iterable<Batch>;
   dispose(): void;
 }
 
@@ -96,30 +103,40 @@ function perSampleSource(split: Split): BatchSource {
   const dataset = new MnistSampleDataset(split);
   return {
     count: split.count,
-    batchesPerEpoch: (batchSize) => Math.ceil(split.count / batchSize),
-    batches: (batchSize, shuffleSeed) =>
-      new DataLoader(dataset, { batchSize, shuffle: shuffleSeed !== null, seed: shuffleSeed ?? 0 }),
+    batchesPerEpoch: (batchSize, dropLast) => batchesPerEpoch(split.count, batchSize, dropLast),
+    batches: (batchSize, dropLast, shuffleSeed) =>
+      new DataLoader(dataset, { batchSize, shuffle: shuffleSeed !== null, seed: shuffleSeed ?? 0, dropLast }),
     dispose: () => {},
   };
 }
 
-/** Step 04 on: the whole split lives on the device; a batch is a slice (of a permuted copy when shuffling). */
+/** Step 04 on: the whole split lives on the device, in its saved order; a batch is a slice. */
 function deviceSource(split: DeviceSplit): BatchSource {
   return {
     count: split.count,
-    batchesPerEpoch: (batchSize) => Math.ceil(split.count / batchSize),
-    batches: (batchSize, shuffleSeed) => deviceBatches(split, batchSize, shuffleSeed),
+    batchesPerEpoch: (batchSize, dropLast) => batchesPerEpoch(split.count, batchSize, dropLast),
+    batches: (batchSize, dropLast) => deviceBatches(split, batchSize, dropLast),
     dispose: () => split.dispose(),
   };
 }
 
 /**
- * The training and test batch sources of a recipe. On the device path both splits come from the
- * one preprocessed cache file when `cacheFile` is given (step 04: saved once, loaded once).
+ * The training and test batch sources of a recipe. With shuffle 'once' the training split is put
+ * in its saved (shuffled-once) order. On the device path both splits come from the one
+ * preprocessed cache file when `cacheFile` is given (step 04: saved once, loaded once).
  */
-function makeSources(recipe: Recipe, train: Split, test: Split, cacheFile: string | undefined): [BatchSource, BatchSource] {
-  if (recipe.dataPath === 'per-sample') return [perSampleSource(train), perSampleSource(test)];
-  const device = loadDeviceMnist({ train, test }, { cacheFile });
+function makeSources(
+  recipe: Recipe,
+  train: Split,
+  test: Split,
+  cache: { file: string | undefined; warn: CacheWarning | undefined },
+): [BatchSource, BatchSource] {
+  const saved = recipe.shuffle === 'once';
+  if (recipe.dataPath === 'per-sample') return [perSampleSource(saved ? inSavedOrder(train) : train), perSampleSource(test)];
+  if (cache.file === undefined) {
+    return [deviceSource(loadDeviceSplit(inSavedOrder(train))), deviceSource(loadDeviceSplit(test))];
+  }
+  const device = loadDeviceMnist({ train, test }, { cacheFile: cache.file, onCacheWarning: cache.warn });
   return [deviceSource(device.train), deviceSource(device.test)];
 }
 
@@ -131,7 +148,7 @@ function makeSource(recipe: Recipe, split: Split): BatchSource {
 export async function evaluate(net: Net, source: BatchSource, batchSize: number): Promise<{ loss: number; accuracy: number }> {
   let lossSum: tf.Scalar = tf.scalar(0);
   let correct: tf.Scalar = tf.scalar(0);
-  for (const { x, y } of source.batches(batchSize, null)) {
+  for (const { x, y } of source.batches(batchSize, false, null)) {
     const [nextLoss, nextCorrect] = tf.tidy(() => {
       const logProbs = net.forward(x, { training: false });
       const batchLoss = tf.mul(nllLoss(logProbs, y), y.shape[0]);
@@ -209,11 +226,13 @@ export async function trainRecipe(recipe: Recipe, data: MnistArrays, options: Tr
   const optimizer = createOptimizer(recipe.optimizer, net.params);
   const pending: tf.Scalar[] = [];
   try {
-    const [train, test] = makeSources(recipe, trainSplit, data.test, options.cacheFile).map(track) as [BatchSource, BatchSource];
+    // the cache file holds the whole training set: a run with a held-out split never rewrites it
+    const cache = { file: held ? undefined : options.cacheFile, warn: options.onCacheWarning };
+    const [train, test] = makeSources(recipe, trainSplit, data.test, cache).map(track) as [BatchSource, BatchSource];
     const validation = held ? track(makeSource(recipe, held.validation)) : null;
     const decideOn = validation ?? test;
-    const batchesPerEpoch = train.batchesPerEpoch(recipe.batchSize);
-    const totalSteps = batchesPerEpoch * recipe.epochs;
+    const stepsPerEpoch = train.batchesPerEpoch(recipe.batchSize, recipe.dropLast);
+    const totalSteps = stepsPerEpoch * recipe.epochs;
     const paramNames = Object.keys(net.params);
     const variables = paramNames.map((name) => net.params[name]!);
 
@@ -228,10 +247,10 @@ export async function trainRecipe(recipe: Recipe, data: MnistArrays, options: Tr
     const started = performance.now();
     const elapsedSeconds = (): number => (performance.now() - started) / 1000;
     for (let epoch = 0; epoch < recipe.epochs && !aborted; epoch++) {
-      const shuffleSeed = recipe.shuffle ? nextSeed(rng) : null;
+      const shuffleSeed = recipe.shuffle === 'every-epoch' ? nextSeed(rng) : null;
       const lossesBefore = batchLosses.length + pending.length;
       let batch = 0;
-      for (const { x, y } of train.batches(recipe.batchSize, shuffleSeed)) {
+      for (const { x, y } of train.batches(recipe.batchSize, recipe.dropLast, shuffleSeed)) {
         const learningRate = learningRateAt(recipe.schedule, recipe.optimizer.lr, { step: globalStep, epoch, totalSteps });
         optimizer.setLearningRate(learningRate);
         learningRates.push(learningRate);
@@ -250,16 +269,16 @@ export async function trainRecipe(recipe: Recipe, data: MnistArrays, options: Tr
         globalStep++;
         batch++;
         if (pending.length >= checkEvery) {
-          await drainLosses(pending, batchLosses, learningRates, { step: recipe.step, epoch: epoch + 1, batchesPerEpoch });
+          await drainLosses(pending, batchLosses, learningRates, { step: recipe.step, epoch: epoch + 1, batchesPerEpoch: stepsPerEpoch });
         }
-        options.onBatch?.({ epoch: epoch + 1, batch, batchesPerEpoch, epochs: recipe.epochs, learningRate });
+        options.onBatch?.({ epoch: epoch + 1, batch, batchesPerEpoch: stepsPerEpoch, epochs: recipe.epochs, learningRate });
         await yieldToEventLoop();
         if (options.signal?.aborted) {
           aborted = true;
           break;
         }
       }
-      await drainLosses(pending, batchLosses, learningRates, { step: recipe.step, epoch: epoch + 1, batchesPerEpoch });
+      await drainLosses(pending, batchLosses, learningRates, { step: recipe.step, epoch: epoch + 1, batchesPerEpoch: stepsPerEpoch });
       if (aborted) break;
 
       const epochLosses = batchLosses.slice(lossesBefore);

@@ -10,7 +10,6 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import {
-  epochOrder,
   holdOutValidation,
   loadMnist,
   MnistChecksumError,
@@ -22,8 +21,6 @@ import {
   type MnistArrays,
   type Split,
 } from '../lib/data';
-import { deviceBatches, loadDeviceMnist, loadDeviceSplit } from '../lib/device-data';
-import { preprocessWithCache } from '../lib/preprocessed-cache';
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const mnistDir = path.resolve(repoRoot, process.env.MNIST_DIR ?? '../shared/data/mnist');
@@ -238,161 +235,5 @@ describe('normalising and subsets', () => {
     assert.deepEqual(decode(holdOutValidation(split, 500, 7).validation), validation);
     assert.notDeepEqual(decode(holdOutValidation(split, 500, 8).validation), validation);
     assert.throws(() => holdOutValidation(split, 3000, 1), /validation count must be an integer from 1 to 2999/);
-  });
-});
-
-describe('the one-file preprocessed cache', () => {
-  const small = (): MnistArrays => takeSubset(real, 600, 100);
-
-  function checkValues(arrays: MnistArrays, splits: { images: Float32Array; labels: Int32Array }[]): void {
-    assert.deepEqual(splits[0]!.images, normalise(arrays.train.images));
-    assert.deepEqual(splits[0]!.labels, Int32Array.from(arrays.train.labels));
-    assert.deepEqual(splits[1]!.images, normalise(arrays.test.images));
-    assert.deepEqual(splits[1]!.labels, Int32Array.from(arrays.test.labels));
-  }
-
-  it('is written once, then read back equal', () => {
-    const arrays = small();
-    const file = path.join(tempDir(), 'nested', 'cache.bin');
-    const first = preprocessWithCache([arrays.train, arrays.test], file);
-    assert.equal(first.cache, 'created');
-    checkValues(arrays, first.splits);
-    const second = preprocessWithCache([arrays.train, arrays.test], file);
-    assert.equal(second.cache, 'hit');
-    checkValues(arrays, second.splits);
-    assert.deepEqual(fs.readdirSync(path.dirname(file)), ['cache.bin'], 'no temporary file left');
-  });
-
-  it('clears the temporary file of a killed writer', () => {
-    const arrays = small();
-    const dir = tempDir();
-    const deadPid = spawnSync(process.execPath, ['-e', '0']).pid!;
-    fs.writeFileSync(path.join(dir, `cache.bin.${deadPid}.k1lled00.tmp`), 'partial');
-    assert.equal(preprocessWithCache([arrays.train, arrays.test], path.join(dir, 'cache.bin')).cache, 'created');
-    assert.deepEqual(fs.readdirSync(dir), ['cache.bin']);
-  });
-
-  const damages: Array<[string, (bytes: Buffer) => Buffer]> = [
-    ['a flipped payload byte', (b) => ((b[b.length - 5000]! ^= 1), b)],
-    ['a truncated file', (b) => b.subarray(0, b.length - 1000)],
-    ['a wrong magic', (b) => (b.write('XXXX', 0, 'latin1'), b)],
-    ['a newer version', (b) => (b.writeUInt32LE(99, 8), b)],
-    ['a damaged header', (b) => b.subarray(0, 50)],
-    ['an empty file', () => Buffer.alloc(0)],
-  ];
-  for (const [what, damage] of damages) {
-    it(`is rebuilt, not trusted, after ${what}`, () => {
-      const arrays = small();
-      const file = path.join(tempDir(), 'cache.bin');
-      preprocessWithCache([arrays.train, arrays.test], file);
-      fs.writeFileSync(file, damage(fs.readFileSync(file)));
-      const again = preprocessWithCache([arrays.train, arrays.test], file);
-      assert.equal(again.cache, 'rebuilt');
-      checkValues(arrays, again.splits);
-      assert.equal(preprocessWithCache([arrays.train, arrays.test], file).cache, 'hit');
-    });
-  }
-
-  it('is rebuilt when made from other data', () => {
-    const arrays = small();
-    const file = path.join(tempDir(), 'cache.bin');
-    preprocessWithCache([arrays.train, arrays.test], file);
-    const other = takeSubset(real, 600, 100);
-    other.train.images[12345] = (other.train.images[12345]! + 1) % 256;
-    const again = preprocessWithCache([other.train, other.test], file);
-    assert.equal(again.cache, 'rebuilt');
-    checkValues(other, again.splits);
-  });
-
-  it('loads train and test onto the device from one file', () => {
-    const arrays = small();
-    const file = path.join(tempDir(), 'cache.bin');
-    const tensorsBefore = tf.memory().numTensors;
-    for (const expected of ['created', 'hit'] as const) {
-      const device = loadDeviceMnist(arrays, { cacheFile: file });
-      assert.equal(device.cache, expected);
-      assert.deepEqual(device.train.images.shape, [600, 28, 28, 1]);
-      assert.equal(device.train.images.dtype, 'float32');
-      assert.equal(device.test.labels.dtype, 'int32');
-      assert.deepEqual(device.test.labels.dataSync(), Int32Array.from(arrays.test.labels));
-      assert.deepEqual(device.train.images.dataSync(), normalise(arrays.train.images));
-      device.dispose();
-    }
-    assert.equal(fs.readdirSync(path.dirname(file)).length, 1, 'one cache file');
-    assert.equal(tf.memory().numTensors, tensorsBefore);
-  });
-});
-
-describe('device batches', () => {
-  it('slices 60,000 images into 235 batches of 256, keeping the last partial batch', () => {
-    const tensorsBefore = tf.memory().numTensors;
-    const device = loadDeviceSplit(real.train);
-    for (const batchSize of [256, 128, 64]) {
-      const sizes: number[] = [];
-      let labelsMatch = true;
-      let start = 0;
-      for (const { x, y } of deviceBatches(device, batchSize, null)) {
-        assert.deepEqual(x.shape.slice(1), [28, 28, 1]);
-        sizes.push(x.shape[0]);
-        assert.equal(y.shape[0], x.shape[0]);
-        if (start === 0 || start + x.shape[0] === 60_000) {
-          labelsMatch &&= Array.from(y.dataSync()).join() === Array.from(real.train.labels.subarray(start, start + x.shape[0])).join();
-        }
-        start += x.shape[0];
-        x.dispose();
-        y.dispose();
-      }
-      assert.equal(sizes.length, Math.ceil(60_000 / batchSize));
-      assert.ok(sizes.slice(0, -1).every((size) => size === batchSize));
-      assert.equal(sizes.at(-1), 60_000 - (sizes.length - 1) * batchSize);
-      assert.ok(labelsMatch, 'first and last batch hold the file order');
-    }
-    assert.equal(Math.ceil(60_000 / 256), 235);
-    device.dispose();
-    assert.equal(tf.memory().numTensors, tensorsBefore);
-  });
-
-  it('shuffles by a seeded permutation: each image once, same seed same order', () => {
-    const split = indexedSplit(1000);
-    const device = loadDeviceSplit(split);
-    const order = (seed: number | null): number[] => {
-      const seen: number[] = [];
-      for (const { x, y } of deviceBatches(device, 96, seed)) {
-        const indices = indicesOf(x);
-        assert.deepEqual(Array.from(y.dataSync()), indices.map((i) => i % 10), 'labels travel with their images');
-        seen.push(...indices);
-        x.dispose();
-        y.dispose();
-      }
-      return seen;
-    };
-    const identity = Array.from({ length: 1000 }, (_, i) => i);
-    assert.deepEqual(order(null), identity);
-    const shuffled = order(42);
-    assert.notDeepEqual(shuffled, identity);
-    assert.deepEqual([...shuffled].sort((a, b) => a - b), identity);
-    assert.deepEqual(order(42), shuffled);
-    assert.deepEqual(shuffled, Array.from(epochOrder(1000, 42)!));
-    assert.notDeepEqual(order(43), shuffled);
-    device.dispose();
-  });
-
-  it('leaves the tensor count flat, also when an epoch is abandoned', () => {
-    const device = loadDeviceSplit(indexedSplit(500));
-    const tensorsBefore = tf.memory().numTensors;
-    for (const seed of [null, 1, 2]) {
-      for (const { x, y } of deviceBatches(device, 64, seed)) {
-        x.dispose();
-        y.dispose();
-      }
-    }
-    for (const { x, y } of deviceBatches(device, 64, 3)) {
-      x.dispose();
-      y.dispose();
-      break;
-    }
-    assert.equal(tf.memory().numTensors, tensorsBefore);
-    device.dispose();
-    assert.throws(() => deviceBatches(device, 0, null).next(), /batchSize must be a positive integer/);
   });
 });

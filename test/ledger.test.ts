@@ -1,44 +1,31 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { appendToLedger, latestPerStep, readLedger } from '../lib/ledger';
-import { describeMachine } from '../lib/machine';
-import type { StepRecord } from '../lib/results';
-import { RECIPES } from '../lib/recipes';
+import {
+  appendToLedger,
+  newestComparablePerStep,
+  readLedger,
+  recordingLedgerDir,
+  recordProblem,
+  referenceLedgerDir,
+  userLedgerDir,
+} from '../lib/ledger';
+import { projectRoot } from '../lib/project-root';
+import { LAPTOP, makeRecord, SERVER, TEST_HASHES } from './ledger-records';
 
-function record(step: number, date: string, overrides: Partial<StepRecord> = {}): StepRecord {
-  const recipe = RECIPES[step - 1]!;
-  return {
-    kind: 'step-result',
-    version: 1,
-    step,
-    slug: recipe.slug,
-    change: recipe.change,
-    backend: 'wasm',
-    device: 'test CPU',
-    machine: describeMachine(),
-    date,
-    source: 'test',
-    quick: false,
-    partial: false,
-    runs: [{ seed: 1, seconds: 10 - step, epochs: 1, testAccuracy: 99, validationAccuracy: null, partial: false }],
-    reference: recipe.reference,
-    ...overrides,
-  };
-}
+const isRoot = process.getuid?.() === 0;
 
 test('a record written to the ledger reads back equal, and no temporary file is left', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'ledger-'));
-  const written = record(3, '2026-01-01T00:00:00.000Z');
+  const written = makeRecord(3, '2026-01-01T00:00:00.000Z');
   await appendToLedger(written, dir);
   const { records, problems } = await readLedger(dir);
   assert.deepEqual(records, [written]);
   assert.deepEqual(problems, []);
-  const names = await readdir(dir);
-  assert.equal(names.filter((n) => n.endsWith('.tmp')).length, 0);
+  assert.equal((await readdir(dir)).filter((n) => n.endsWith('.tmp')).length, 0);
 });
 
 test('a missing ledger folder reads as empty', async () => {
@@ -51,15 +38,10 @@ test('two processes recording at once lose neither record', async () => {
   const perProcess = 25;
   const script = `
     import { appendToLedger } from './lib/ledger';
-    import { describeMachine } from './lib/machine';
-    import { RECIPES } from './lib/recipes';
-    const r = RECIPES[7];
+    import { makeRecord } from './test/ledger-records';
     const writes = [];
     for (let i = 0; i < ${perProcess}; i++) {
-      writes.push(appendToLedger({ kind: 'step-result', version: 1, step: 8, slug: r.slug, change: r.change,
-        backend: 'wasm', device: 'p' + process.pid, machine: describeMachine(), date: new Date().toISOString(),
-        source: 'test', quick: false, partial: false, reference: r.reference,
-        runs: [{ seed: i, seconds: 1, epochs: 1, testAccuracy: 99, validationAccuracy: null, partial: false }] }, ${JSON.stringify(dir)}));
+      writes.push(appendToLedger(makeRecord(8, new Date().toISOString(), { device: 'p' + process.pid }), ${JSON.stringify(dir)}));
     }
     await Promise.all(writes);
   `;
@@ -69,42 +51,164 @@ test('two processes recording at once lose neither record', async () => {
       child.on('error', reject);
       child.on('exit', (code) => resolve(code ?? -1));
     });
-  const codes = await Promise.all([runOne(), runOne()]);
-  assert.deepEqual(codes, [0, 0]);
+  assert.deepEqual(await Promise.all([runOne(), runOne()]), [0, 0]);
   const { records, problems } = await readLedger(dir);
   assert.equal(problems.length, 0);
   assert.equal(records.length, 2 * perProcess);
   assert.equal(new Set(records.map((r) => r.device)).size, 2);
 });
 
-test('a corrupt ledger file is reported and moved aside, never overwritten', async () => {
+test('a bad ledger file is reported and skipped; reading never moves, renames or deletes a file', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'ledger-'));
-  await appendToLedger(record(1, '2026-01-01T00:00:00.000Z'), dir);
-  const broken = join(dir, '2026-01-02-step02-half.json');
-  await writeFile(broken, '{"kind":"step-result","version":1,"st');
-  const wrongShape = join(dir, '2026-01-03-step02-other.json');
-  await writeFile(wrongShape, JSON.stringify({ hello: 'world' }));
-  const { records, problems } = await readLedger(dir);
-  assert.equal(records.length, 1);
-  assert.equal(problems.length, 2);
-  assert.match(problems[0]!, /not a valid result record: moved aside to .*corrupt/);
-  const aside = await readFile(join(dir, 'corrupt', '2026-01-02-step02-half.json'), 'utf8');
-  assert.equal(aside, '{"kind":"step-result","version":1,"st');
-  const again = await readLedger(dir);
-  assert.deepEqual(again.problems, []);
-  assert.equal(again.records.length, 1);
+  await appendToLedger(makeRecord(1, '2026-01-01T00:00:00.000Z'), dir);
+  const files: Record<string, string> = {
+    'half.json': '{"kind":"step-result","version":2,"st',
+    'other.json': JSON.stringify({ hello: 'world' }),
+    'newer-schema.json': JSON.stringify({ ...makeRecord(2, '2026-01-02T00:00:00.000Z'), version: 3 }),
+    'older-schema.json': JSON.stringify({ ...makeRecord(2, '2026-01-02T00:00:00.000Z'), version: 1 }),
+  };
+  for (const [name, text] of Object.entries(files)) await writeFile(join(dir, name), text);
+  const before = (await readdir(dir)).sort();
+  for (let pass = 0; pass < 2; pass++) {
+    const { records, problems } = await readLedger(dir);
+    assert.equal(records.length, 1);
+    assert.equal(problems.length, 4);
+    assert.ok(problems.some((p) => /half\.json: not valid JSON/.test(p)));
+    assert.ok(problems.some((p) => /newer-schema\.json: schema version 3, this version reads 2/.test(p)));
+    assert.deepEqual((await readdir(dir)).sort(), before, 'the folder is unchanged');
+  }
+  for (const [name, text] of Object.entries(files)) assert.equal(await readFile(join(dir, name), 'utf8'), text);
 });
 
-test('latestPerStep keeps the newest full record per step, in step order', () => {
-  const records = [
-    record(8, '2026-01-01T00:00:00.000Z', { device: 'old' }),
-    record(1, '2026-01-02T00:00:00.000Z'),
-    record(8, '2026-01-03T00:00:00.000Z', { device: 'new' }),
-    record(8, '2026-01-04T00:00:00.000Z', { device: 'quick', quick: true }),
-    record(8, '2026-01-05T00:00:00.000Z', { device: 'partial', partial: true }),
-    record(4, '2026-01-06T00:00:00.000Z', { backend: 'cpu' }),
+test('many readers at once of a ledger with bad files all succeed', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'ledger-'));
+  await appendToLedger(makeRecord(4, '2026-01-01T00:00:00.000Z'), dir);
+  await writeFile(join(dir, 'bad.json'), 'not json');
+  const results = await Promise.all(Array.from({ length: 8 }, () => readLedger(dir)));
+  for (const { records, problems } of results) {
+    assert.equal(records.length, 1);
+    assert.equal(problems.length, 1);
+  }
+});
+
+test('a read-only ledger with a bad file reads, reporting it', { skip: isRoot && 'root ignores folder permissions' }, async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'ledger-'));
+  await appendToLedger(makeRecord(4, '2026-01-01T00:00:00.000Z'), dir);
+  await writeFile(join(dir, 'bad.json'), '{');
+  await chmod(dir, 0o555);
+  try {
+    const { records, problems } = await readLedger(dir);
+    assert.equal(records.length, 1);
+    assert.equal(problems.length, 1);
+  } finally {
+    await chmod(dir, 0o755);
+  }
+});
+
+test('records of any shape are judged without throwing, and the reason is named', () => {
+  const good = makeRecord(8, '2026-01-01T00:00:00.000Z');
+  const { runs: _runs, ...withoutRuns } = good;
+  const cases: Array<[unknown, RegExp]> = [
+    [null, /not a JSON object/],
+    [[1, 2], /kind/],
+    [{ ...good, step: 99 }, /step 99 is not a step of the ladder \(1-8\)/],
+    [{ ...good, step: 2.5 }, /step 2.5/],
+    [withoutRuns, /runs is missing or empty/],
+    [{ ...good, runs: [] }, /runs is missing or empty/],
+    [{ ...good, runs: [{ ...good.runs[0], seconds: 0 }] }, /seconds must be a finite number above 0, got 0/],
+    [{ ...good, runs: [{ ...good.runs[0], seconds: null }] }, /seconds/],
+    [{ ...good, runs: [{ ...good.runs[0], testAccuracy: 140 }] }, /testAccuracy/],
+    [{ ...good, runs: [{ ...good.runs[0], partial: true }] }, /no run finished/],
+    [{ ...good, machine: undefined }, /machine is missing/],
+    [{ ...good, machine: { ...good.machine, cores: 'two' } }, /machine.cores/],
+    [{ ...good, recipeHash: undefined }, /recipeHash is missing/],
+    [{ ...good, date: 'yesterday' }, /not a date/],
+    [{ ...good, threads: 0 }, /threads/],
   ];
-  const latest = latestPerStep(records, { backend: 'wasm' });
-  assert.deepEqual(latest.map((r) => [r.step, r.device]), [[1, 'test CPU'], [8, 'new']]);
-  assert.equal(latestPerStep(records, { includeQuick: true, includePartial: true }).find((r) => r.step === 8)!.device, 'partial');
+  for (const [value, reason] of cases) assert.match(recordProblem(value) ?? 'valid', reason);
+  assert.equal(recordProblem(good), null);
+  assert.equal(recordProblem({ ...good, threads: null }), null);
+});
+
+test('an invalid record is refused on write, and nothing is written', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'ledger-'));
+  const bad = makeRecord(8, '2026-01-01T00:00:00.000Z', { runs: [{ seed: 1, seconds: Number.NaN, epochs: 1, testAccuracy: 99, validationAccuracy: null, partial: false }] });
+  await assert.rejects(appendToLedger(bad, dir), /refusing to record an invalid result .*seconds must be a finite number above 0, got NaN/);
+  assert.deepEqual(await readdir(dir), []);
+});
+
+test('an unwritable ledger fails naming the folder and --no-record', async () => {
+  const parent = await mkdtemp(join(tmpdir(), 'ledger-'));
+  const file = join(parent, 'a-file');
+  await writeFile(file, 'x');
+  await assert.rejects(appendToLedger(makeRecord(8, '2026-01-01T00:00:00.000Z'), join(file, 'ledger')), (error: Error) => {
+    assert.match(error.message, /cannot write the results ledger at .*a-file.*--no-record/);
+    return true;
+  });
+});
+
+test('user runs go to your ledger, quick runs to its quick folder, never to the reference', () => {
+  const root = projectRoot();
+  assert.equal(referenceLedgerDir(), join(root, 'results', 'reference'));
+  assert.equal(recordingLedgerDir(false, {}), join(root, 'results', 'yours'));
+  assert.equal(recordingLedgerDir(true, {}), join(root, 'results', 'yours', 'quick'));
+  assert.equal(userLedgerDir(false, { MNIST_SPEEDRUN_LEDGER: '/tmp/mine' }), '/tmp/mine');
+  assert.equal(userLedgerDir(true, { MNIST_SPEEDRUN_LEDGER: '/tmp/mine' }), join('/tmp/mine', 'quick'));
+  assert.equal(recordingLedgerDir(false, { MNIST_SPEEDRUN_REFERENCE: '1' }), referenceLedgerDir());
+  assert.equal(recordingLedgerDir(false, { MNIST_SPEEDRUN_REFERENCE: '0' }), join(root, 'results', 'yours'));
+  assert.throws(() => recordingLedgerDir(true, { MNIST_SPEEDRUN_REFERENCE: '1' }), /reference results, which are full runs: not with quick mode/);
+  assert.throws(() => recordingLedgerDir(false, { MNIST_SPEEDRUN_REFERENCE: 'yes' }), /MNIST_SPEEDRUN_REFERENCE=yes is not allowed: use 1/);
+});
+
+test('a quick record never sits in a full ledger folder', async () => {
+  const base = await mkdtemp(join(tmpdir(), 'ledger-'));
+  const env = { MNIST_SPEEDRUN_LEDGER: base };
+  await appendToLedger(makeRecord(8, '2026-01-01T00:00:00.000Z', { quick: true }), recordingLedgerDir(true, env));
+  await appendToLedger(makeRecord(8, '2026-01-02T00:00:00.000Z'), recordingLedgerDir(false, env));
+  const full = await readLedger(recordingLedgerDir(false, env));
+  const quick = await readLedger(recordingLedgerDir(true, env));
+  assert.deepEqual(full.records.map((r) => r.quick), [false]);
+  assert.deepEqual(quick.records.map((r) => r.quick), [true]);
+});
+
+test('your ledger folder is ignored by git, the reference folder is not', async () => {
+  const ignore = (path: string): Promise<number> =>
+    new Promise((resolve, reject) => {
+      const child = spawn('git', ['check-ignore', '-q', path], { cwd: projectRoot() });
+      child.on('error', reject);
+      child.on('exit', (code) => resolve(code ?? -1));
+    });
+  assert.equal(await ignore('results/yours/2026-step08.json'), 0);
+  assert.equal(await ignore('results/yours/quick/2026-step08.json'), 0);
+  assert.equal(await ignore('results/reference/2026-step08.json'), 1);
+});
+
+test('comparisons take only records of the same machine, backend, threads, data, mode and recipe', () => {
+  const records = [
+    makeRecord(8, '2026-01-01T00:00:00.000Z', { device: 'old' }),
+    makeRecord(1, '2026-01-02T00:00:00.000Z'),
+    makeRecord(8, '2026-01-03T00:00:00.000Z', { device: 'new' }),
+    makeRecord(8, '2026-01-04T00:00:00.000Z', { device: 'laptop', machine: LAPTOP }),
+    makeRecord(8, '2026-01-05T00:00:00.000Z', { device: 'one thread', threads: 1 }),
+    makeRecord(8, '2026-01-06T00:00:00.000Z', { device: 'cpu backend', backend: 'cpu', threads: null }),
+    makeRecord(8, '2026-01-07T00:00:00.000Z', { device: 'quick', quick: true }),
+    makeRecord(8, '2026-01-08T00:00:00.000Z', { device: 'other data', dataHash: 'data-fashion' }),
+    makeRecord(8, '2026-01-09T00:00:00.000Z', { device: 'old recipe', recipeHash: 'recipe-8-before' }),
+    makeRecord(8, '2026-01-10T00:00:00.000Z', { device: 'partial', partial: true }),
+    makeRecord(4, '2026-01-11T00:00:00.000Z', { machine: { ...SERVER, loadAverage: 3.5, node: 'v24.1.0' } }),
+  ];
+  const like = makeRecord(8, '2026-02-01T00:00:00.000Z');
+  const chosen = newestComparablePerStep(records, { like, recipeHashes: TEST_HASHES });
+  assert.deepEqual(chosen.map((r) => [r.step, r.device]), [[1, 'test CPU'], [4, 'test CPU'], [8, 'new']]);
+  const onLaptop = newestComparablePerStep(records, { like: { ...like, machine: LAPTOP }, recipeHashes: TEST_HASHES });
+  assert.deepEqual(onLaptop.map((r) => r.device), ['laptop']);
+  assert.equal(newestComparablePerStep(records, { like, recipeHashes: TEST_HASHES, includePartial: true }).at(-1)!.device, 'partial');
+});
+
+test('the committed reference ledger holds only valid full records', async () => {
+  const dir = referenceLedgerDir();
+  await mkdir(dir, { recursive: true });
+  const { records, problems } = await readLedger(dir);
+  assert.deepEqual(problems, []);
+  assert.ok(records.every((r) => !r.quick && !r.partial), 'no quick or partial reference record');
 });

@@ -77,17 +77,33 @@ describe('DataLoader', () => {
     assert.notDeepEqual(epochs(6)[0], first);
   });
 
-  it('gives the same batches as the device path for the same shuffle seed', () => {
+  it('gives the same batches as the device path when it does not reshuffle, dropping the last or not', () => {
     const dataset = new MnistSampleDataset(split);
     const device = loadDeviceSplit(split);
-    for (const seed of [11, null]) {
-      const perSample = collect(new DataLoader(dataset, { batchSize: 128, shuffle: seed !== null, seed: seed ?? 0 }));
-      const onDevice = collect(deviceBatches(device, 128, seed));
+    for (const dropLast of [false, true]) {
+      const perSample = collect(new DataLoader(dataset, { batchSize: 128, shuffle: false, seed: 0, dropLast }));
+      const onDevice = collect(deviceBatches(device, 128, dropLast));
+      // 1,000 images: 7 full batches of 128 and one of 104, which drop-last leaves out
+      assert.deepEqual(perSample.sizes, dropLast ? [128, 128, 128, 128, 128, 128, 128] : [128, 128, 128, 128, 128, 128, 128, 104]);
       assert.deepEqual(perSample.sizes, onDevice.sizes);
       assert.deepEqual(perSample.y, onDevice.y);
       assert.deepEqual(perSample.x, onDevice.x);
     }
     device.dispose();
+  });
+
+  it('drops the last partial batch of every shuffled epoch when asked', () => {
+    const loader = new DataLoader(new MnistSampleDataset(split), { batchSize: 300, shuffle: true, seed: 3, dropLast: true });
+    assert.equal(loader.batchesPerEpoch, 3);
+    for (let epoch = 0; epoch < 2; epoch++) {
+      const sizes: number[] = [];
+      for (const { x, y } of loader) {
+        sizes.push(x.shape[0]);
+        x.dispose();
+        y.dispose();
+      }
+      assert.deepEqual(sizes, [300, 300, 300]);
+    }
   });
 
   it('leaves the tensor count flat across epochs', () => {

@@ -1,0 +1,144 @@
+/**
+ * Like compared with like. A result is set beside another only when both ran on the same machine,
+ * backend and thread count, on the same data, in the same mode, with today's recipe for their
+ * step (lib/ledger.ts newestComparablePerStep). Where two machines meet on one page (your run
+ * beside the saved reference run), each block names its machine and never shares a speed-up.
+ */
+import { recipeHash } from './fingerprint';
+import { newestComparablePerStep } from './ledger';
+import { quickRecipe } from './quick';
+import { RECIPES, type Recipe } from './recipes';
+import { formatSummaryTable, summarize, whereLabel, type StepRecord } from './results';
+import { formatDuration } from './timing';
+
+/** Today's recipe hash of every step (of the quick-cut recipes in quick mode). */
+export function currentRecipeHashes(quick: boolean, recipes: readonly Recipe[] = RECIPES): Map<number, string> {
+  return new Map(recipes.map((r) => [r.step, recipeHash(quick ? quickRecipe(r) : r)]));
+}
+
+/** The newest full record of `step` trained with today's recipe, from any machine; null if none. */
+export function newestOfStep(records: readonly StepRecord[], step: number, hashes: ReadonlyMap<number, string>): StepRecord | null {
+  const candidates = records.filter((r) => r.step === step && !r.partial && hashes.get(step) === r.recipeHash);
+  return candidates.reduce<StepRecord | null>((newest, r) => (newest === null || newest.date <= r.date ? r : newest), null);
+}
+
+/** `record` and the newest comparable record of the step before it (when there is one), in step order. */
+export function withPreviousStep(records: readonly StepRecord[], record: StepRecord, hashes: ReadonlyMap<number, string>): StepRecord[] {
+  const previous = newestComparablePerStep(records, { like: record, recipeHashes: hashes }).find((r) => r.step === record.step - 1);
+  return previous ? [previous, record] : [record];
+}
+
+/** True when two records' times can be compared directly. */
+export function sameSetting(a: StepRecord, b: StepRecord): boolean {
+  return whereLabel(a) === whereLabel(b) && a.dataHash === b.dataHash && a.quick === b.quick;
+}
+
+/** The original's GPU numbers for `steps`, one line each. */
+export function originalLines(steps: readonly number[], recipes: readonly Recipe[] = RECIPES): string[] {
+  return recipes
+    .filter((r) => steps.includes(r.step))
+    .map(
+      (r) =>
+        `  step ${r.step}: ${formatDuration(r.reference.seconds * 1000)} ± ${formatDuration(r.reference.secondsStd * 1000)}, ` +
+        `${r.reference.accuracy}% (${r.reference.note})`,
+    );
+}
+
+export interface ComparisonInput {
+  /** This run's record and the records of the ledger it went to. */
+  record: StepRecord;
+  ledger: readonly StepRecord[];
+  ledgerName: string;
+  /** The saved reference records, or null when this run is itself being recorded as the reference. */
+  reference: readonly StepRecord[] | null;
+  referenceName: string;
+  hashes: ReadonlyMap<number, string>;
+}
+
+/** A block of rows under a heading that names where they ran. */
+function block(heading: string, rows: readonly StepRecord[]): string[] {
+  return [heading, formatSummaryTable(rows.map(summarize))];
+}
+
+/**
+ * This step beside the previous one: your run (with your previous step, when your ledger has a
+ * comparable one), the saved reference run of both steps, and the original's GPU numbers.
+ */
+export function formatComparison(input: ComparisonInput): string {
+  const { record, hashes } = input;
+  const lines = block(`your run: ${whereLabel(record)} (${input.ledgerName})`, withPreviousStep(input.ledger, record, hashes));
+  lines.push('');
+  if (input.reference === null) {
+    lines.push(`(this run is recorded as the saved reference run, in ${input.referenceName})`);
+  } else if (record.quick) {
+    lines.push('(quick mode: the saved reference runs are full runs, so none is set beside this one)');
+  } else {
+    const saved = newestOfStep(input.reference, record.step, hashes);
+    if (saved === null) {
+      lines.push(`(no saved reference run of step ${record.step} with today's recipe in ${input.referenceName})`);
+    } else {
+      lines.push(...block(`saved reference run: ${whereLabel(saved)}, ${saved.date.slice(0, 10)} (${input.referenceName})`, withPreviousStep(input.reference, saved, hashes)));
+      lines.push(
+        sameSetting(saved, record)
+          ? '  same machine, backend and threads as your run: the times compare directly'
+          : '  another machine or setting than your run: compare the ratios between steps, not the seconds',
+      );
+    }
+  }
+  lines.push('', 'original (GTX 1660 Ti, PyTorch 1.8):', ...originalLines([record.step - 1, record.step]));
+  return lines.join('\n');
+}
+
+export interface LadderRow {
+  step: number;
+  slug: string;
+  change: string;
+  seconds: number;
+  secondsStd: number;
+  /** Over the first step of this ladder (step 1 when present). */
+  speedUp: number;
+  epochs: number;
+  accuracy: number;
+  accuracyStd: number;
+  runs: number;
+  /** How many finished runs reached 99% test accuracy. */
+  reached99: number;
+  originalSeconds: number;
+  originalSpeedUp: number;
+  /** Where this row ran, in words (the same for every row of one ladder). */
+  where: string;
+}
+
+/**
+ * A ladder from one machine and setting: the newest comparable record of each step that ran
+ * today's recipe, anchored on `anchor` (by default the newest record of the highest step).
+ */
+export function ladderFrom(records: readonly StepRecord[], hashes: ReadonlyMap<number, string>, anchor?: StepRecord): LadderRow[] {
+  const current = records.filter((r) => !r.partial && hashes.get(r.step) === r.recipeHash);
+  const like = anchor ?? [...current].sort((a, b) => b.step - a.step || b.date.localeCompare(a.date))[0];
+  if (!like) return [];
+  const chosen = newestComparablePerStep(records, { like, recipeHashes: hashes });
+  const first = chosen[0];
+  if (!first) return [];
+  const firstSeconds = summarize(first).secondsMean;
+  return chosen.map((record) => {
+    const summary = summarize(record);
+    const finished = record.runs.filter((r) => !r.partial);
+    return {
+      step: record.step,
+      slug: record.slug,
+      change: record.change,
+      seconds: summary.secondsMean,
+      secondsStd: summary.secondsStd,
+      speedUp: firstSeconds / summary.secondsMean,
+      epochs: summary.epochsMean,
+      accuracy: summary.accuracyMean,
+      accuracyStd: summary.accuracyStd,
+      runs: summary.runs,
+      reached99: finished.filter((r) => r.testAccuracy !== null && r.testAccuracy >= 99).length,
+      originalSeconds: record.reference.seconds,
+      originalSpeedUp: first.reference.seconds / record.reference.seconds,
+      where: whereLabel(record),
+    };
+  });
+}
