@@ -12,6 +12,8 @@ import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { activateWebGpu, findWebGpuAdapter } from './webgpu';
 import { setupWasm } from './wasm/setup';
+import { threadsSetting } from './wasm/threads';
+import { UsageError } from './errors';
 import { projectRoot } from './project-root';
 
 export type BackendName = 'auto' | 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
@@ -103,6 +105,8 @@ export const INSTALL_HINTS: Record<Exclude<BackendName, 'auto'>, string> = {
 /** Makes a backend active and says which, on what, and why faster ones were passed over. */
 export async function useBackend(request: BackendRequest = {}): Promise<BackendReport> {
   const requested = resolveRequestedName(request.name, request.env ?? process.env);
+  // settings are checked before any backend starts: a bad one is the user's to fix, not a skip
+  threadsSetting(process.env);
   const probes: Probes = { ...realProbes, ...request.probes };
   const report = requested === 'auto' ? await selectAutomatically(probes) : await selectExplicitly(requested, probes);
   if (request.explain) for (const line of explainBackend(report)) (request.log ?? console.log)(line);
@@ -142,12 +146,18 @@ export function explainBackend(report: BackendReport): string[] {
 
 type Attempt = { ok: true; report: Omit<BackendReport, 'skipped' | 'requested'> } | { ok: false; reason: string };
 
+/** Only "this backend cannot run here" is a reason to try the next one; a usage error is raised. */
+function unavailable(error: unknown): Attempt {
+  if (error instanceof UsageError) throw error;
+  return { ok: false, reason: `failed to initialise: ${messageOf(error)}` };
+}
+
 async function attempt(probe: () => Promise<CandidateProbe>): Promise<Attempt> {
   let found: CandidateProbe;
   try {
     found = await probe();
   } catch (error) {
-    return { ok: false, reason: `failed to initialise: ${messageOf(error)}` };
+    return unavailable(error);
   }
   // `=== false` rather than `!`: the notebooks' non-strict compiler narrows only on equality
   if (found.usable === false) return { ok: false, reason: found.reason };
@@ -157,7 +167,7 @@ async function attempt(probe: () => Promise<CandidateProbe>): Promise<Attempt> {
     if (report.threads === undefined) delete report.threads;
     return { ok: true, report };
   } catch (error) {
-    return { ok: false, reason: `failed to initialise: ${messageOf(error)}` };
+    return unavailable(error);
   }
 }
 

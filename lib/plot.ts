@@ -7,13 +7,14 @@
  * lives in `plot-notebook.ts` (tslab) and `plot-browser.ts` (nodeplotlib), so that scripts do not
  * load the notebook kernel and notebooks do not load a web server.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { Resvg, type ResvgRenderOptions } from '@resvg/resvg-js';
 import { parse, View } from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import type { Field } from 'vega-lite/build/src/channeldef';
 import type { LayerSpec } from 'vega-lite/build/src/spec';
 import type { Layout, Plot } from 'nodeplotlib';
+import { fontFamilyName } from './font-name';
 import { mean, std } from './timing';
 
 export type { TopLevelSpec };
@@ -413,11 +414,19 @@ export interface RasterImage {
   png: Uint8Array;
   width: number;
   height: number;
+  /** The font file the text was drawn with and the family name read from it. */
+  font: ChartFont;
+}
+
+export interface ChartFont {
+  file: string;
+  /** From the file's own name table, e.g. 'DejaVu Sans'. */
+  family: string;
 }
 
 export class FontNotFoundError extends Error {
-  constructor() {
-    super('no font found for chart text: install a sans-serif font (Debian: apt-get install fonts-dejavu-core) or set MNIST_SPEEDRUN_FONT to a .ttf file');
+  constructor(detail = 'no font found for chart text') {
+    super(`${detail}: install a sans-serif font (Debian: apt-get install fonts-dejavu-core) or set MNIST_SPEEDRUN_FONT to a .ttf file`);
     this.name = 'FontNotFoundError';
   }
 }
@@ -444,6 +453,14 @@ export function findFontFile(env: NodeJS.ProcessEnv = process.env): string {
   return found;
 }
 
+/** The chart font: its file (see findFontFile) and the family name stored in that file. */
+export function chartFont(env: NodeJS.ProcessEnv = process.env): ChartFont {
+  const file = findFontFile(env);
+  const family = fontFamilyName(readFileSync(file));
+  if (family === null) throw new FontNotFoundError(`${file} is not a TrueType/OpenType font with a family name`);
+  return { file, family };
+}
+
 /** Vega's own SVG, drawn without a browser (text widths are estimated, which is close enough). */
 export async function renderSvg(spec: TopLevelSpec): Promise<string> {
   const view = new View(parse(compile(spec).spec), { renderer: 'none' });
@@ -456,18 +473,19 @@ export async function renderSvg(spec: TopLevelSpec): Promise<string> {
 
 /** Rasterises an SVG with one known font, so charts look the same on every machine. */
 export function rasterise(svg: string, options: RenderOptions = {}): RasterImage {
-  const fontFile = findFontFile();
+  const font = chartFont();
   const fitTo: ResvgRenderOptions['fitTo'] = options.width !== undefined
     ? { mode: 'width', value: options.width }
     : { mode: 'zoom', value: options.scale ?? 2 };
   const resvg = new Resvg(svg, {
     fitTo,
     background: 'white',
-    // one font file, no system scan: fast, and the same glyphs everywhere
-    font: { fontFiles: [fontFile], loadSystemFonts: false, defaultFontFamily: 'DejaVu Sans', sansSerifFamily: 'DejaVu Sans' },
+    // one font file, no system scan: fast, and the same glyphs everywhere; vega's text asks for
+    // 'sans-serif', which resolves to the family that file holds
+    font: { fontFiles: [font.file], loadSystemFonts: false, defaultFontFamily: font.family, sansSerifFamily: font.family },
   });
   const image = resvg.render();
-  return { png: new Uint8Array(image.asPng()), width: image.width, height: image.height };
+  return { png: new Uint8Array(image.asPng()), width: image.width, height: image.height, font };
 }
 
 /** vega-lite spec -> vega -> SVG -> PNG bytes, in plain Node. */

@@ -55,15 +55,25 @@ export async function timeRuns<T>(
   return { samplesMs, meanMs: mean(samplesMs), stdMs: std(samplesMs), results };
 }
 
-/** A duration in the unit %%timeit would pick: '2min 52s', '57.4 s', '762 ms', '4.72 ms', '38 µs'. */
+/**
+ * A duration in the unit %%timeit would pick: '1h 2min 3s', '2min 52s', '57.4 s', '762 ms',
+ * '4.72 ms', '38.0 µs'. The unit is chosen after rounding, so a value never reads 60 s, 60 min or
+ * 1000 of a unit: 59.95 s is '1min 0s', 999.6 ms is '1.00 s', 3599.6 s is '1h 0min 0s'.
+ */
 export function formatDuration(ms: number): string {
   if (!Number.isFinite(ms)) return String(ms);
-  if (ms >= 60_000) {
-    const minutes = Math.floor(ms / 60_000);
-    return `${minutes}min ${Math.round((ms - minutes * 60_000) / 1000)}s`;
+  if (ms < 0) return `-${formatDuration(-ms)}`;
+  const threeDigits = (value: number): string => value.toPrecision(3);
+  if (Number(threeDigits(ms / 1000)) >= 60) {
+    const totalSeconds = Math.round(ms / 1000);
+    const hours = Math.floor(totalSeconds / 3600);
+    const minutes = Math.floor((totalSeconds % 3600) / 60);
+    const seconds = totalSeconds % 60;
+    return hours > 0 ? `${hours}h ${minutes}min ${seconds}s` : `${minutes}min ${seconds}s`;
   }
-  const [value, unit] = ms >= 1000 ? [ms / 1000, 's'] : ms >= 1 ? [ms, 'ms'] : [ms * 1000, 'µs'];
-  return `${value.toPrecision(3)} ${unit}`;
+  const units: Array<[number, string]> = [[ms / 1000, 's'], [ms, 'ms'], [ms * 1000, 'µs']];
+  const [value, unit] = units.find(([v]) => Number(threeDigits(v)) >= 1) ?? units[2]!;
+  return `${threeDigits(value)} ${unit}`;
 }
 
 /** '3.14 s ± 4.72 ms per run (mean ± std. dev. of 7 runs)', the %%timeit line. */

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import {
   BACKEND_ENV_VAR,
@@ -16,11 +17,14 @@ import {
   missingCudaLibraries,
   nvidiaGpuNames,
   resolveRequestedName,
+  realProbes,
   useBackend,
   type CandidateId,
   type CandidateProbe,
   type Probes,
 } from '../lib/backend';
+import { EXIT_CODES, UsageError } from '../lib/errors';
+import { THREADS_ENV_VAR } from '../lib/wasm/threads';
 
 // ---------------------------------------------------------------------------------------------
 // Fake probes: each candidate present, absent or failing, no real GPU or package needed.
@@ -243,4 +247,66 @@ test('automatic selection on this machine activates what it reports, never a sof
   for (const skip of report.skipped) assert.ok(skip.reason.length > 0);
   const result = await tf.add(tf.scalar(2), tf.scalar(3)).data();
   assert.equal(result[0], 5);
+});
+
+// ---------------------------------------------------------------------------------------------
+// An invalid wasm thread setting is a usage error, never a reason to pick another backend
+
+/** Runs `body` with the wasm thread variable set to `value` in this process's environment. */
+async function withThreadsEnv(value: string, body: () => Promise<void>): Promise<void> {
+  const before = process.env[THREADS_ENV_VAR];
+  process.env[THREADS_ENV_VAR] = value;
+  try {
+    await body();
+  } finally {
+    if (before === undefined) delete process.env[THREADS_ENV_VAR];
+    else process.env[THREADS_ENV_VAR] = before;
+  }
+}
+
+const isThreadsUsageError = (value: string) => (error: unknown): boolean => {
+  assert.ok(error instanceof UsageError, `expected a UsageError, got ${String(error)}`);
+  assert.equal(error.exitCode, EXIT_CODES.usage);
+  assert.ok(error.message.includes(`${THREADS_ENV_VAR}='${value}'`), error.message);
+  assert.match(error.message, /'auto'/);
+  assert.match(error.message, /whole number/);
+  return true;
+};
+
+for (const value of ['abc', '-1', '1.5', '']) {
+  test(`${THREADS_ENV_VAR}='${value}' is a usage error for automatic and explicit choices, before any backend starts`, async () => {
+    await withThreadsEnv(value, async () => {
+      const auto = fakeProbes({ 'tensorflow-gpu': 'absent', webgpu: 'absent', 'tensorflow-cpu': 'absent' });
+      await assert.rejects(useBackend({ probes: { ...auto.probes, wasm: realProbes.wasm }, env: noEnv }), isThreadsUsageError(value));
+      assert.deepEqual(auto.activated, [], 'a backend was started before the setting was checked');
+      await assert.rejects(useBackend({ name: 'wasm', env: noEnv }), isThreadsUsageError(value));
+      const cpu = fakeProbes({});
+      await assert.rejects(useBackend({ name: 'cpu', probes: cpu.probes, env: noEnv }), isThreadsUsageError(value));
+      assert.deepEqual(cpu.activated, []);
+    });
+  });
+}
+
+test('a usage error from a candidate is raised, not taken as that backend being unavailable', async () => {
+  const fakes = fakeProbes({ 'tensorflow-gpu': 'absent', webgpu: 'absent', 'tensorflow-cpu': 'absent' });
+  const wasm: Probes['wasm'] = async () => ({
+    usable: true, name: 'wasm', label: 'wasm', device: 'here',
+    activate: async () => { throw new UsageError('bad setting'); },
+  });
+  await assert.rejects(useBackend({ probes: { ...fakes.probes, wasm }, env: noEnv }), (e: unknown) => e instanceof UsageError);
+  assert.deepEqual(fakes.activated, [], 'fell back to another backend');
+  await assert.rejects(useBackend({ name: 'wasm', probes: { wasm }, env: noEnv }), (e: unknown) => e instanceof UsageError);
+});
+
+test(`the CLI: ${THREADS_ENV_VAR}=abc ends 'backends' with exit 2 and names the variable`, () => {
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  const result = spawnSync(process.execPath, ['--import', 'tsx', 'cli/main.ts', 'backends'], {
+    cwd: root,
+    env: { ...process.env, [THREADS_ENV_VAR]: 'abc' },
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+  assert.equal(result.error, undefined, String(result.error));
+  assert.equal(result.status, 2, result.stdout + result.stderr);
+  assert.ok(result.stderr.includes(`${THREADS_ENV_VAR}='abc'`), result.stderr);
 });

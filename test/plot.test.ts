@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import {
   batchCurvesSpec,
+  chartFont,
   epochCurvesPlotly,
   epochCurvesSpec,
   findFontFile,
@@ -111,12 +115,16 @@ test('ladder puts time on a log scale, steps in order, the original beside ours,
 
 test('seed histogram shows every seed, our mean ± std and the original 99.04% ± 0.066', () => {
   const accuracies = [99.0, 99.1, 99.05, 98.95];
-  const { mean, std } = meanStd(accuracies);
+  // by hand: mean 99.025; deviations ±0.025, ±0.075; variance (2·0.025² + 2·0.075²)/4 = 0.003125
+  const mean = 99.025;
+  // std = sqrt(0.003125) = 0.0559017, so the band is 98.9690983 .. 99.0809017
+  const close = (a: unknown, b: number): boolean => Math.abs(Number(a) - b) < 1e-9;
   const values = dataValues(seedHistogramSpec(accuracies));
-  assert.equal(values.filter((v) => 'accuracyPct' in v).length, accuracies.length);
-  const ours = values.find((v) => v.mean === mean);
-  assert.ok(ours !== undefined && ours.low === mean - std && ours.high === mean + std);
-  assert.match(String(ours.run), /n=4/);
+  assert.deepEqual(values.filter((v) => 'accuracyPct' in v).map((v) => v.accuracyPct), accuracies);
+  const ours = values.find((v) => close(v.mean, mean));
+  assert.ok(ours !== undefined, 'our mean is in the spec');
+  assert.ok(Math.abs(Number(ours.low) - 98.9690983) < 1e-6 && Math.abs(Number(ours.high) - 99.0809017) < 1e-6, `${String(ours.low)}..${String(ours.high)}`);
+  assert.match(String(ours.run), /± 0\.056 \(n=4\)/);
   const original = values.find((v) => v.mean === 99.04);
   assert.ok(original !== undefined);
   assert.ok(Math.abs(Number(original.high) - Number(original.low) - 2 * 0.066) < 1e-9);
@@ -162,6 +170,46 @@ test('chart text is drawn (a font was found and used)', async () => {
   const blank = rasterise(await renderSvg(word('')));
   assert.equal(withText.width, blank.width);
   assert.notDeepEqual(withText.png, blank.png, 'text rendered as nothing: no usable font');
+});
+
+const DEJAVU = '/usr/share/fonts/truetype/dejavu';
+
+test('the PNG is drawn with, and names, the family of the font file actually loaded', async (t) => {
+  const serif = `${DEJAVU}/DejaVuSerif.ttf`;
+  if (!existsSync(serif)) {
+    t.skip(`needs ${serif} (Debian: apt-get install fonts-dejavu-extra)`);
+    return;
+  }
+  const before = process.env.MNIST_SPEEDRUN_FONT;
+  process.env.MNIST_SPEEDRUN_FONT = serif;
+  try {
+    const image = rasterise(await renderSvg(learningRateSpec([0.1, 0.2])));
+    assert.deepEqual(image.font, { file: serif, family: 'DejaVu Serif' });
+  } finally {
+    if (before === undefined) delete process.env.MNIST_SPEEDRUN_FONT;
+    else process.env.MNIST_SPEEDRUN_FONT = before;
+  }
+});
+
+test("a font file's family comes from its name table", (t) => {
+  // expected names as fc-list prints them for these files
+  const expected: Record<string, string> = {
+    'DejaVuSans.ttf': 'DejaVu Sans',
+    'DejaVuSerif.ttf': 'DejaVu Serif',
+    'DejaVuSansMono-Bold.ttf': 'DejaVu Sans Mono',
+    'DejaVuMathTeXGyre.ttf': 'DejaVu Math TeX Gyre',
+  };
+  const present = Object.keys(expected).filter((file) => existsSync(`${DEJAVU}/${file}`));
+  if (present.length < 2) {
+    t.skip(`needs the DejaVu fonts in ${DEJAVU}`);
+    return;
+  }
+  for (const file of present) {
+    assert.equal(chartFont({ MNIST_SPEEDRUN_FONT: `${DEJAVU}/${file}` }).family, expected[file], file);
+  }
+  const notAFont = join(mkdtempSync(join(tmpdir(), 'plot-test-')), 'not-a-font.ttf');
+  writeFileSync(notAFont, 'this is not a font file at all, just some text');
+  assert.throws(() => chartFont({ MNIST_SPEEDRUN_FONT: notAFont }), FontNotFoundError);
 });
 
 test('a font named in MNIST_SPEEDRUN_FONT must exist', () => {

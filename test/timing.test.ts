@@ -17,6 +17,25 @@ test('durations use the unit %%timeit would', () => {
   assert.equal(formatDuration(0.038), '38.0 µs');
 });
 
+test('rounding never shows 60 s, 60 min or 1000 of a unit: it carries into the next unit', () => {
+  assert.equal(formatDuration(119_700), '2min 0s');
+  assert.equal(formatDuration(119_400), '1min 59s');
+  assert.equal(formatDuration(59_950), '1min 0s');
+  assert.equal(formatDuration(59_940), '59.9 s');
+  assert.equal(formatDuration(60_000), '1min 0s');
+  assert.equal(formatDuration(999.6), '1.00 s');
+  assert.equal(formatDuration(999.4), '999 ms');
+  assert.equal(formatDuration(0.9996), '1.00 ms');
+  assert.equal(formatDuration(0.9994), '999 µs');
+  assert.equal(formatDuration(3_599_600), '1h 0min 0s');
+  assert.equal(formatDuration(3_599_400), '59min 59s');
+  assert.equal(formatDuration(3_600_000), '1h 0min 0s');
+  assert.equal(formatDuration(3_723_000), '1h 2min 3s');
+  assert.equal(formatDuration(7_199_500), '2h 0min 0s');
+  assert.equal(formatDuration(90_061_000), '25h 1min 1s');
+  assert.equal(formatDuration(0), '0.00 µs');
+});
+
 test('the timing line reads like %%timeit', () => {
   assert.equal(formatTiming([3000, 3000]), '3.00 s ± 0.00 µs per run (mean ± std. dev. of 2 runs)');
   assert.match(formatTiming([1000]), /of 1 run\)$/);

@@ -23,6 +23,9 @@ const loss = (f1: tf.Tensor, f2: tf.Tensor, f3: tf.Tensor): tf.Scalar => {
 };
 const grads = tf.grads(loss)([w1, w2, w3]);
 const values = await Promise.all(grads.map(async (g) => Array.from(await g.data())));
+// a helper thread that failed must have had time to say so (its 'error' event comes on the loop)
+const lingerMs = Number(process.env['CHILD_LINGER_MS'] ?? 0);
+if (lingerMs > 0) await new Promise((resolve) => setTimeout(resolve, lingerMs));
 console.log(JSON.stringify({
   threads: report.threads,
   grad: values.flat(),

@@ -5,9 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { MAX_WASM_THREADS, resolveThreadCount, THREADS_ENV_VAR, WasmThreadsError } from '../lib/wasm/threads';
+import { UsageError } from '../lib/errors';
+import { MAX_WASM_THREADS, resolveThreadCount, THREADS_ENV_VAR } from '../lib/wasm/threads';
 
 describe('resolveThreadCount', () => {
   test('an explicit count wins over the environment', () => {
@@ -24,8 +28,11 @@ describe('resolveThreadCount', () => {
     assert.equal(resolveThreadCount(undefined, {}, 64), MAX_WASM_THREADS);
   });
   test('rejects counts that are not whole numbers', () => {
-    assert.throws(() => resolveThreadCount(undefined, { [THREADS_ENV_VAR]: 'two' }, 2), WasmThreadsError);
-    assert.throws(() => resolveThreadCount(1.5, {}, 2), WasmThreadsError);
+    for (const value of ['two', '-1', '1.5', '', ' ', '1e2', '0x4']) {
+      assert.throws(() => resolveThreadCount(undefined, { [THREADS_ENV_VAR]: value }, 2), UsageError, `'${value}'`);
+    }
+    assert.equal(resolveThreadCount(undefined, { [THREADS_ENV_VAR]: ' 2 ' }, 8), 2);
+    assert.throws(() => resolveThreadCount(1.5, {}, 2), UsageError);
   });
 });
 
@@ -51,5 +58,42 @@ describe('threaded wasm backend', () => {
     assert.equal(threaded.listenersAdded, 0, 'process listeners left behind');
     assert.equal(threaded.grad.length, single.grad.length);
     threaded.grad.forEach((v, i) => assert.ok(Math.abs(v - single.grad[i]!) <= 1e-5 * Math.max(1, Math.abs(single.grad[i]!)), `gradient ${i}`));
+  });
+});
+
+/** Runs the 2-thread child with its own temp folder; returns the pthread worker scripts it loaded. */
+function runChildIn(tmp: string): string[] {
+  const result = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./wasm-threads-child.ts', import.meta.url))], {
+    env: { ...process.env, CHILD_THREADS: '2', TMPDIR: tmp, NODE_DEBUG: 'worker' },
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  assert.equal(result.error, undefined, `child did not finish: ${String(result.error)}`);
+  assert.equal(result.status, 0, result.stderr);
+  // NODE_DEBUG=worker logs "create new worker <script> ..." for every worker the process starts
+  const scripts = [...result.stderr.matchAll(/create new worker (\S+\.c?js) /g)].map((m) => m[1]!);
+  return [...new Set(scripts)];
+}
+
+describe('the pthread worker script', () => {
+  test('comes from a private folder: a file planted where an earlier run kept it is never run', () => {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'wasm-threads-test-'));
+    const marker = path.join(tmp, 'planted-code-ran');
+    try {
+      const first = runChildIn(tmp);
+      assert.ok(first.length > 0, 'no pthread worker script was loaded');
+      for (const script of first) {
+        assert.notEqual(path.dirname(script), tmp, `${script} sits in the shared temp folder itself`);
+        // what another user of the machine could leave there: code that runs, then does the real work
+        const original = fs.existsSync(script) ? fs.readFileSync(script, 'utf8') : "throw new Error('planted');";
+        fs.mkdirSync(path.dirname(script), { recursive: true });
+        fs.writeFileSync(script, `require('node:fs').writeFileSync(${JSON.stringify(marker)}, 'ran');\n${original}`);
+      }
+      const second = runChildIn(tmp);
+      assert.equal(fs.existsSync(marker), false, `a planted worker script was run: ${first.join(', ')}`);
+      for (const script of second) assert.ok(!first.includes(script), `${script} was used by both runs`);
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
   });
 });

@@ -90,6 +90,7 @@ function runner(backend: BackendWasm): NativeRunner {
   const instance = new wasmApi.Instance(new wasmApi.Module(bytes), { env: { memory } });
   const created: NativeRunner = { exports: instance.exports as NativeExports, helper: shared ? startHelper(heap, memory, bytes) : null };
   runners.set(heap, created);
+  if (created.helper !== null) stopHelperWithBackend(backend, created.helper);
   return created;
 }
 
@@ -103,8 +104,13 @@ export function nativeKernels(backend: BackendWasm): NativeExports {
 //
 // One worker_thread instantiates the same module on the same shared memory and runs the second
 // half of a batch while the calling thread runs the first. A job is posted through a small
-// control block on the heap (Atomics, no messages): [state, kernel index, argument count, args...],
-// state 0 idle, 1 posted, 2 done. The worker is unref'ed: it never keeps the process alive.
+// control block on the heap (Atomics, no messages): [state, kernel index, argument count, args...,
+// helper status], state 0 idle, 1 posted, 3 taken by the helper, 2 done, -1 the kernel threw;
+// helper status 0 starting, 1 ready. Until the helper says it is ready every batch runs here, so
+// a helper that never starts costs nothing but its half; once it has died (its 'error' or 'exit'
+// event) the batches stay here and a message says so. No wait is unbounded: a job the helper has
+// not taken within JOB_PICKUP_MS is taken back and run here. The worker is unref'ed (it never keeps
+// the process alive) and terminated when its backend is disposed (re-created or reset).
 // ---------------------------------------------------------------------------------------------
 
 const KERNEL_NAMES: readonly NativeKernelName[] = [
@@ -112,25 +118,49 @@ const KERNEL_NAMES: readonly NativeKernelName[] = [
   'matmul', 'transpose_2d', 'max_pool_2x2',
 ];
 const CONTROL_WORDS = 24;
+const STATUS_WORD = CONTROL_WORDS - 1;
+const MAX_ARGS = STATUS_WORD - 3;
 const IDLE = 0;
 const POSTED = 1;
 const DONE = 2;
+const TAKEN = 3;
+const FAILED = -1;
+const READY = 1;
+/** How long a posted job may wait for the helper to take it before it is run here instead. */
+const JOB_PICKUP_MS = 10_000;
+/** How long a job the helper has taken may run before the run is stopped as hung. */
+const JOB_RUN_MS = 300_000;
+/** How long the helper may take to say it is ready before it is given up. */
+const START_MS = 30_000;
 
 interface Helper {
   control: number;
   memory: { buffer: ArrayBufferLike };
+  worker: Worker;
+  startedAt: number;
+  /** Why the helper can no longer be used; null while it can. */
+  stopped: string | null;
 }
 
 const HELPER_SOURCE = `
 const { workerData } = require('node:worker_threads');
 const { memory, bytes, control, names } = workerData;
 const kernels = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports;
+const view = () => new Int32Array(memory.buffer, control, ${CONTROL_WORDS});
+Atomics.store(view(), ${STATUS_WORD}, ${READY});
 for (;;) {
-  const words = new Int32Array(memory.buffer, control, ${CONTROL_WORDS});
+  const words = view();
   const state = Atomics.load(words, 0);
   if (state !== ${POSTED}) { Atomics.wait(words, 0, state); continue; }
+  if (Atomics.compareExchange(words, 0, ${POSTED}, ${TAKEN}) !== ${POSTED}) continue;
   const args = Array.from(words.subarray(3, 3 + words[2]));
-  kernels[names[words[1]]](...args);
+  try {
+    kernels[names[words[1]]](...args);
+  } catch (error) {
+    Atomics.store(words, 0, ${FAILED});
+    Atomics.notify(words, 0);
+    throw error;
+  }
   Atomics.store(words, 0, ${DONE});
   Atomics.notify(words, 0);
 }
@@ -138,16 +168,42 @@ for (;;) {
 
 function startHelper(heap: EmscriptenHeap, memory: unknown, bytes: Buffer): Helper | null {
   const control = heap._malloc(CONTROL_WORDS * 4) >>> 0;
-  const helper: Helper = { control, memory: memory as Helper['memory'] };
-  controlWords(helper).fill(0);
+  const view = new Int32Array((memory as Helper['memory']).buffer, control, CONTROL_WORDS);
+  view.fill(0);
+  let worker: Worker;
   try {
-    const worker = new Worker(HELPER_SOURCE, { eval: true, workerData: { memory, bytes, control, names: KERNEL_NAMES } });
-    worker.unref();
-    return helper;
-  } catch {
+    worker = new Worker(HELPER_SOURCE, { eval: true, workerData: { memory, bytes, control, names: KERNEL_NAMES } });
+  } catch (error) {
     heap._free(control);
+    console.warn(`native kernels: the helper thread did not start (${messageOf(error)}); running on one thread`);
     return null;
   }
+  const helper: Helper = { control, memory: memory as Helper['memory'], worker, startedAt: performance.now(), stopped: null };
+  worker.on('error', (error) => stopHelper(helper, `the helper thread stopped: ${messageOf(error)}`));
+  worker.on('exit', (code) => stopHelper(helper, `the helper thread exited with code ${code}`));
+  worker.unref();
+  return helper;
+}
+
+/** Marks the helper unusable, says why once, and ends its thread. */
+function stopHelper(helper: Helper, reason: string, quiet = false): void {
+  if (helper.stopped !== null) return;
+  helper.stopped = reason;
+  if (!quiet) console.warn(`native kernels: ${reason}; running on one thread`);
+  void helper.worker.terminate();
+}
+
+/** Ends the helper thread when its backend is disposed (tf.removeBackend, engine reset, setupWasm). */
+function stopHelperWithBackend(backend: BackendWasm, helper: Helper): void {
+  const dispose = backend.dispose.bind(backend);
+  backend.dispose = () => {
+    stopHelper(helper, 'the backend was disposed', true);
+    dispose();
+  };
+}
+
+function messageOf(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).split('\n')[0]!;
 }
 
 function controlWords(helper: Helper): Int32Array {
@@ -155,17 +211,40 @@ function controlWords(helper: Helper): Int32Array {
   return new Int32Array(helper.memory.buffer, helper.control, CONTROL_WORDS);
 }
 
+/** The helper, when it is running and has said it is ready. */
+function readyHelper(helper: Helper | null): Helper | null {
+  if (helper === null || helper.stopped !== null) return null;
+  if (Atomics.load(controlWords(helper), STATUS_WORD) === READY) return helper;
+  if (performance.now() - helper.startedAt > START_MS) stopHelper(helper, `the helper thread did not start within ${START_MS / 1000} s`);
+  return null;
+}
+
+/** Waits while the job is in `state`, at most `ms`; the state it ended in. */
+function waitWhile(words: Int32Array, state: number, ms: number): number {
+  const deadline = performance.now() + ms;
+  let now = Atomics.load(words, 0);
+  while (now === state) {
+    const left = deadline - performance.now();
+    if (left <= 0) break;
+    Atomics.wait(words, 0, state, left);
+    now = Atomics.load(words, 0);
+  }
+  return now;
+}
+
 /**
  * Runs `name` over a batch of `count`: with a helper thread, images [0, count/2) here and the rest
  * on the helper, both at once; otherwise all here. `args(first, count, half)` gives the kernel's
  * arguments for a range of images; `half` (0 or 1) picks per-half scratch where results are summed.
+ * Returns whether the batch was split (half 1's scratch holds a result).
  */
 export function runOverBatch(
   backend: BackendWasm, name: NativeKernelName, count: number,
   args: (first: number, count: number, half: 0 | 1) => number[],
 ): boolean {
-  const { exports, helper } = runner(backend);
+  const { exports, helper: maybeHelper } = runner(backend);
   const kernel = exports[name] as (...values: number[]) => void;
+  const helper = readyHelper(maybeHelper);
   if (helper === null || count < 2) {
     kernel(...args(0, count, 0));
     return false;
@@ -173,15 +252,29 @@ export function runOverBatch(
   const firstCount = Math.ceil(count / 2);
   const words = controlWords(helper);
   const theirs = args(firstCount, count - firstCount, 1);
+  if (theirs.length > MAX_ARGS) throw new NativeKernelsError(`${name} takes ${theirs.length} arguments, the control block holds ${MAX_ARGS}`);
   words[1] = KERNEL_NAMES.indexOf(name);
   words[2] = theirs.length;
   words.set(theirs, 3);
   Atomics.store(words, 0, POSTED);
   Atomics.notify(words, 0);
   kernel(...args(0, firstCount, 0));
-  while (Atomics.load(words, 0) === POSTED) Atomics.wait(words, 0, POSTED);
+  let state = waitWhile(words, POSTED, JOB_PICKUP_MS);
+  if (state === POSTED && Atomics.compareExchange(words, 0, POSTED, IDLE) === POSTED) {
+    // never taken: the helper is gone or stuck; its half runs here
+    stopHelper(helper, `the helper thread took no job for ${JOB_PICKUP_MS / 1000} s`);
+    kernel(...theirs);
+    return true;
+  }
+  state = waitWhile(words, TAKEN, JOB_RUN_MS);
   Atomics.store(words, 0, IDLE);
-  return true;
+  if (state === DONE) return true;
+  stopHelper(helper, state === FAILED ? `${name} failed on the helper thread` : `${name} ran over ${JOB_RUN_MS / 1000} s on the helper thread`, true);
+  throw new NativeKernelsError(
+    state === FAILED
+      ? `native kernel ${name} failed on the helper thread; rerun with MNIST_SPEEDRUN_WASM_THREADS=1 to see the error here`
+      : `native kernel ${name} did not finish on the helper thread within ${JOB_RUN_MS / 1000} s; rerun with MNIST_SPEEDRUN_WASM_THREADS=1`,
+  );
 }
 
 /** Byte offset of a tensor's data in the heap. */

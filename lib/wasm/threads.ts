@@ -8,8 +8,8 @@
  *
  * What this file does instead, touching nothing outside the wasm backend:
  * - instantiates the threaded build itself (the package's own `wasm-out` factory and .wasm file),
- *   with a worker script on disk: a three-line CommonJS shim written once to the OS temp folder
- *   (content-addressed name), which runs the package's worker code;
+ *   with a worker script on disk: a three-line CommonJS shim written to a private folder of this
+ *   process (mkdtemp, mode 0700, removed at exit), which runs the package's worker code;
  * - reports `threads` logical cores to Emscripten's `emscripten_num_logical_cores` import of this
  *   one instance, because the backend caps its XNNPACK pool at half the cores (1 on a 2-core box);
  * - re-registers the 'wasm' backend factory so that `tf.setBackend('wasm')` builds a `BackendWasm`
@@ -24,9 +24,9 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { createHash } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs-core';
 import { BackendWasm, getThreadsCount, setThreadsCount } from '@tensorflow/tfjs-backend-wasm';
+import { UsageError } from '../errors';
 
 /** Emscripten pre-spawns this many workers (`pthreadPoolSize=8` in the 4.22 glue); more would need a
  * `Worker` constructor after we have removed the global one. */
@@ -41,9 +41,28 @@ export class WasmThreadsError extends Error {
   override name = 'WasmThreadsError';
 }
 
+const ALLOWED_THREADS = `'auto' or a whole number from 0 (0 and 1: one thread; more than ${MAX_WASM_THREADS} counts as ${MAX_WASM_THREADS})`;
+
 /**
- * Thread count to use: an explicit number wins; otherwise `MNIST_SPEEDRUN_WASM_THREADS` (a number,
- * or 'auto'), otherwise every available core. Always within 1..MAX_WASM_THREADS.
+ * The thread count `MNIST_SPEEDRUN_WASM_THREADS` asks for: 'auto' when unset, else 'auto' or a
+ * count. Set to anything else (empty included) it is a usage error naming the variable, its value
+ * and the allowed values: a typo must stop the run, not send it to a slower backend.
+ */
+export function threadsSetting(env: NodeJS.ProcessEnv = process.env): number | 'auto' {
+  const value = env[THREADS_ENV_VAR];
+  if (value === undefined) return 'auto';
+  const trimmed = value.trim();
+  if (trimmed === 'auto') return 'auto';
+  const parsed = /^\d+$/.test(trimmed) ? Number(trimmed) : Number.NaN;
+  if (!Number.isSafeInteger(parsed)) {
+    throw new UsageError(`${THREADS_ENV_VAR}='${value}' is not a thread count: use ${ALLOWED_THREADS}`);
+  }
+  return Math.max(1, parsed);
+}
+
+/**
+ * Thread count to use: an explicit number wins; otherwise `MNIST_SPEEDRUN_WASM_THREADS` (see
+ * threadsSetting), otherwise every available core. Always within 1..MAX_WASM_THREADS.
  */
 export function resolveThreadCount(
   requested: number | 'auto' | undefined,
@@ -51,18 +70,9 @@ export function resolveThreadCount(
   cores: number = os.availableParallelism(),
 ): number {
   let wanted: number | 'auto' = requested ?? 'auto';
-  const fromEnv = env[THREADS_ENV_VAR];
-  if (wanted === 'auto' && fromEnv !== undefined && fromEnv.trim() !== '' && fromEnv.trim() !== 'auto') {
-    const parsed = Number(fromEnv);
-    if (!Number.isInteger(parsed) || parsed < 0) {
-      throw new WasmThreadsError(
-        `${THREADS_ENV_VAR}=${fromEnv} is not a thread count: use a whole number (1 or 0 turns threads off) or 'auto'`,
-      );
-    }
-    wanted = Math.max(1, parsed);
-  }
-  if (wanted !== 'auto' && (!Number.isInteger(wanted) || wanted < 1)) {
-    throw new WasmThreadsError(`threads must be a positive whole number or 'auto', got ${wanted}`);
+  if (wanted === 'auto') wanted = threadsSetting(env);
+  else if (!Number.isInteger(wanted) || wanted < 1) {
+    throw new UsageError(`threads must be a positive whole number or 'auto', got ${wanted}`);
   }
   const count = wanted === 'auto' ? cores : wanted;
   return Math.min(MAX_WASM_THREADS, Math.max(1, count));
@@ -101,16 +111,30 @@ function workerShimSource(workerModulePath: string): string {
   ].join('\n');
 }
 
-/** Writes the worker shim once (atomically) and returns its path. */
-function ensureWorkerShim(workerModulePath: string): string {
-  const source = workerShimSource(workerModulePath);
-  const digest = createHash('sha256').update(source).digest('hex').slice(0, 16);
-  const shimPath = path.join(os.tmpdir(), `mnist-speedrun-wasm-worker-${digest}.cjs`);
-  if (!fs.existsSync(shimPath)) {
-    const tmp = `${shimPath}.${process.pid}.tmp`;
-    fs.writeFileSync(tmp, source);
-    fs.renameSync(tmp, shimPath);
+/** This process's private folder for the worker shim (created on first use, removed at exit). */
+let shimDir: string | null = null;
+
+/**
+ * A folder only this user can enter: a shared temp folder is writable by everyone, so a shim at a
+ * predictable path there could be replaced by another user's code, which every pthread would run.
+ */
+function privateDir(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mnist-speedrun-wasm-'));
+  const stat = fs.lstatSync(dir);
+  const ownedByUs = typeof process.getuid !== 'function' || stat.uid === process.getuid();
+  if (!stat.isDirectory() || !ownedByUs || (process.platform !== 'win32' && (stat.mode & 0o077) !== 0)) {
+    throw new WasmThreadsError(`${dir} is not a private folder (mode ${(stat.mode & 0o777).toString(8)}); set ${THREADS_ENV_VAR}=1`);
   }
+  process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** Writes the worker shim into this process's private folder (once) and returns its path. */
+function ensureWorkerShim(workerModulePath: string): string {
+  shimDir ??= privateDir();
+  const shimPath = path.join(shimDir, 'pthread-worker.cjs');
+  const source = workerShimSource(workerModulePath);
+  if (!fs.existsSync(shimPath)) fs.writeFileSync(shimPath, source, { mode: 0o600, flag: 'wx' });
   return shimPath;
 }
 

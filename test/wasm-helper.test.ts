@@ -1,0 +1,53 @@
+/**
+ * The native kernels' helper thread (lib/wasm/native.ts), in child processes because the wasm
+ * backend is process-wide: a helper that dies as it starts neither hangs the run nor changes its
+ * numbers, and says so; re-creating the backend ends the old helper instead of leaking it.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+const here = (file: string): string => fileURLToPath(new URL(file, import.meta.url));
+
+function run(script: string, env: Record<string, string>, preload: string[] = []): { status: number | null; stdout: string; stderr: string; error?: Error } {
+  const result = spawnSync(process.execPath, [...preload.flatMap((p) => ['--require', p]), '--import', 'tsx', here(script)], {
+    env: { ...process.env, ...env },
+    encoding: 'utf8',
+    timeout: 90_000,
+  });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr, error: result.error };
+}
+
+const lastJson = <T>(stdout: string): T => JSON.parse(stdout.trim().split('\n').at(-1)!) as T;
+
+describe('native helper thread', () => {
+  test('a helper that dies at start: no hang, a message, the same gradients on one thread', () => {
+    const killed = run('./wasm-threads-child.ts', { CHILD_THREADS: '2', CHILD_LINGER_MS: '3000' }, [here('./kill-native-helper.cjs')]);
+    assert.equal(killed.error, undefined, `child did not finish (hung?): ${String(killed.error)}`);
+    assert.equal(killed.status, 0, killed.stderr);
+    assert.match(killed.stderr, /helper thread/);
+    assert.match(killed.stderr, /helper killed at start/);
+    assert.match(killed.stderr, /one thread/);
+    const reference = run('./wasm-threads-child.ts', { CHILD_THREADS: '1' });
+    assert.equal(reference.status, 0, reference.stderr);
+    const a = lastJson<{ grad: number[] }>(killed.stdout).grad;
+    const b = lastJson<{ grad: number[] }>(reference.stdout).grad;
+    assert.equal(a.length, b.length);
+    a.forEach((v, i) => assert.ok(Math.abs(v - b[i]!) <= 1e-5 * Math.max(1, Math.abs(b[i]!)), `gradient ${i}`));
+  });
+
+  test('re-creating the backend (other options, engine reset) ends the old threads', (t) => {
+    if (!existsSync('/proc/self/task')) {
+      t.skip('counts threads through /proc/self/task (Linux)');
+      return;
+    }
+    const result = run('./wasm-helper-child.ts', {});
+    assert.equal(result.error, undefined, `child did not finish: ${String(result.error)}`);
+    assert.equal(result.status, 0, result.stderr);
+    const { stock, afterSwitch, afterReset } = lastJson<{ stock: number; afterSwitch: number[]; afterReset: number[] }>(result.stdout);
+    // every re-creation leaves the process with the threads it had on the single-threaded backend
+    for (const count of [...afterSwitch, ...afterReset]) assert.ok(count <= stock, `threads ${count} > ${stock}: ${JSON.stringify({ stock, afterSwitch, afterReset })}`);
+  });
+});
