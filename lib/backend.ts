@@ -10,7 +10,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
-import { activateWebGpu, findWebGpuAdapter } from './webgpu';
+import { activateWebGpu, findWebGpuAdapter, type WebGpuAdapterProbe } from './webgpu';
 import { setupWasm } from './wasm/setup';
 import { threadsSetting } from './wasm/threads';
 import { UsageError } from './errors';
@@ -356,8 +356,15 @@ async function probeTensorflowCpu(): Promise<CandidateProbe> {
   };
 }
 
-async function probeWebGpu(options: { allowSoftware: boolean }): Promise<CandidateProbe> {
-  const found = await findWebGpuAdapter();
+/**
+ * The WebGPU probe on the adapter `find` reports (Dawn's, unless a caller passes another): a
+ * software adapter is refused unless `allowSoftware` (an explicit request) says otherwise.
+ */
+export function webgpuProbe(find: () => Promise<WebGpuAdapterProbe> = findWebGpuAdapter): Probes['webgpu'] {
+  return async (options) => probeWebGpu(await find(), options);
+}
+
+async function probeWebGpu(found: WebGpuAdapterProbe, options: { allowSoftware: boolean }): Promise<CandidateProbe> {
   if (found.found === false) return { usable: false, reason: found.reason };
   const adapter = found.summary;
   if (adapter.software && !options.allowSoftware) {
@@ -410,7 +417,7 @@ async function probeCpu(): Promise<CandidateProbe> {
 /** The probes used unless a request replaces some. */
 export const realProbes: Probes = {
   tensorflowGpu: probeTensorflowGpu,
-  webgpu: probeWebGpu,
+  webgpu: webgpuProbe(),
   tensorflowCpu: probeTensorflowCpu,
   wasm: probeWasm,
   cpu: probeCpu,

@@ -75,14 +75,20 @@ async function tryAdapter(
   const gpu = gpuFor(module, backend);
   const adapter = await gpu.requestAdapter(adapterOptions);
   if (!adapter) return null;
-  const info = adapter.info;
-  const summary: WebGpuAdapterSummary = {
+  return { found: true, summary: summarizeAdapter(adapter.info, backend), gpu, adapterOptions };
+}
+
+/** What a run needs to know about an adapter, from the info Dawn reports for it. */
+export function summarizeAdapter(
+  info: { device: string; description: string; vendor: string; isFallbackAdapter?: boolean },
+  backend: DawnBackend,
+): WebGpuAdapterSummary {
+  return {
     name: info.device || info.description || info.vendor || 'unnamed adapter',
     description: info.description,
     dawnBackend: backend,
     software: isSoftwareAdapter(info),
   };
-  return { found: true, summary, gpu, adapterOptions };
 }
 
 /**

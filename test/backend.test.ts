@@ -19,12 +19,14 @@ import {
   resolveRequestedName,
   realProbes,
   useBackend,
+  webgpuProbe,
   type CandidateId,
   type CandidateProbe,
   type Probes,
 } from '../lib/backend';
 import { EXIT_CODES, UsageError } from '../lib/errors';
 import { THREADS_ENV_VAR } from '../lib/wasm/threads';
+import { summarizeAdapter, type DawnBackend, type WebGpuAdapterProbe } from '../lib/webgpu';
 
 // ---------------------------------------------------------------------------------------------
 // Fake probes: each candidate present, absent or failing, no real GPU or package needed.
@@ -47,7 +49,7 @@ const TF_NAMES: Record<CandidateId, string> = {
   cpu: 'cpu',
 };
 
-function fakeProbes(behaviour: Partial<Record<CandidateId, Behaviour>>, options: { softwareGpu?: boolean } = {}): Fakes {
+function fakeProbes(behaviour: Partial<Record<CandidateId, Behaviour>>): Fakes {
   const activated: CandidateId[] = [];
   const webgpuAllowSoftware: boolean[] = [];
   const make = (id: CandidateId) => async (): Promise<CandidateProbe> => {
@@ -74,7 +76,6 @@ function fakeProbes(behaviour: Partial<Record<CandidateId, Behaviour>>, options:
       tensorflowGpu: make('tensorflow-gpu'),
       webgpu: async ({ allowSoftware }) => {
         webgpuAllowSoftware.push(allowSoftware);
-        if (options.softwareGpu && !allowSoftware) return { usable: false, reason: 'software adapter only (llvmpipe)' };
         return webgpu();
       },
       tensorflowCpu: make('tensorflow-cpu'),
@@ -112,19 +113,57 @@ test('a candidate whose probe throws or whose start fails is skipped with the fi
   ]);
 });
 
-test('automatic selection never takes a software adapter; an explicit webgpu request does', async () => {
-  const auto = fakeProbes({ 'tensorflow-gpu': 'absent', 'tensorflow-cpu': 'absent' }, { softwareGpu: true });
-  const report = await useBackend({ probes: auto.probes, env: noEnv });
-  assert.equal(report.name, 'wasm');
-  assert.equal(report.threads, 2);
-  assert.deepEqual(auto.webgpuAllowSoftware, [false]);
-  assert.match(report.skipped.find((s) => s.candidate === 'webgpu')?.reason ?? '', /software adapter/);
+/** The real WebGPU probe of lib/backend.ts on an adapter described as Dawn would describe it. */
+function webgpuOn(info: { device: string; description: string; vendor: string }, dawnBackend: DawnBackend): Probes['webgpu'] {
+  const described: WebGpuAdapterProbe = {
+    found: true,
+    summary: summarizeAdapter(info, dawnBackend),
+    // never opened: these tests stop before activation
+    gpu: {} as GPU,
+    adapterOptions: {},
+  };
+  return webgpuProbe(async () => described);
+}
+const LLVMPIPE = { device: 'llvmpipe (LLVM 15.0.6, 256 bits)', description: 'OpenGL version 4.5 (Core Profile) Mesa 22.3.6', vendor: 'Mesa' };
+const RTX = { device: 'NVIDIA GeForce RTX 4090', description: 'Vulkan driver 550.54', vendor: 'nvidia' };
 
-  const explicit = fakeProbes({}, { softwareGpu: true });
-  const chosen = await useBackend({ name: 'webgpu', probes: explicit.probes, env: noEnv });
-  assert.equal(chosen.name, 'webgpu');
+test('automatic selection never takes a software adapter; an explicit webgpu request does', async () => {
+  const fakes = fakeProbes({ 'tensorflow-gpu': 'absent', 'tensorflow-cpu': 'absent' });
+  const report = await useBackend({ probes: { ...fakes.probes, webgpu: webgpuOn(LLVMPIPE, 'opengl') }, env: noEnv });
+  assert.equal(report.name, 'wasm');
+  assert.deepEqual(fakes.activated, ['wasm']);
+  const reason = report.skipped.find((s) => s.candidate === 'webgpu')?.reason ?? '';
+  assert.match(reason, /^software adapter only \(llvmpipe \(LLVM 15\.0\.6, 256 bits\): .*--backend webgpu\)$/);
+
+  // asked for by name, the same adapter is offered, labelled as software
+  const explicit = await webgpuOn(LLVMPIPE, 'opengl')({ allowSoftware: true });
+  assert.ok(explicit.usable === true);
+  assert.equal(explicit.label, 'WebGPU (Dawn on OpenGL, software adapter: slow)');
+  assert.equal(explicit.device, 'llvmpipe (LLVM 15.0.6, 256 bits) (OpenGL version 4.5 (Core Profile) Mesa 22.3.6)');
+});
+
+test('a hardware adapter is taken by automatic selection, a missing one is skipped with its reason', async () => {
+  const hardware = await webgpuOn(RTX, 'default')({ allowSoftware: false });
+  assert.ok(hardware.usable === true);
+  assert.equal(hardware.label, 'WebGPU (Dawn on Vulkan/Metal/D3D12)');
+  const fallbackFlag = await webgpuProbe(async () => ({
+    found: true,
+    summary: summarizeAdapter({ ...RTX, isFallbackAdapter: true } as typeof RTX, 'default'),
+    gpu: {} as GPU,
+    adapterOptions: {},
+  }))({ allowSoftware: false });
+  assert.equal(fallbackFlag.usable, false);
+  const none = await webgpuProbe(async () => ({ found: false, reason: 'no adapter here' }))({ allowSoftware: true });
+  assert.deepEqual(none, { usable: false, reason: 'no adapter here' });
+});
+
+test('automatic selection asks WebGPU without software, an explicit request with it', async () => {
+  const auto = fakeProbes({ 'tensorflow-gpu': 'absent' });
+  await useBackend({ probes: auto.probes, env: noEnv });
+  assert.deepEqual(auto.webgpuAllowSoftware, [false]);
+  const explicit = fakeProbes({});
+  await useBackend({ name: 'webgpu', probes: explicit.probes, env: noEnv });
   assert.deepEqual(explicit.webgpuAllowSoftware, [true]);
-  assert.deepEqual(explicit.activated, ['webgpu']);
 });
 
 test('an explicit backend that cannot load is an error with the install hint, never a fallback', async () => {
