@@ -71,12 +71,37 @@ test('a fixed-length recipe trains every epoch and tests once, at the end', asyn
   assert.equal(result.batchLosses.length, 2 * 24);
 });
 
+/**
+ * How often each split was evaluated, seen from the engine's own kernel log (tf.profile): every
+ * evaluation takes one ArgMax of its [images, 10] log-probabilities (1000 images a batch, more
+ * than any split here), and training takes none. In the order they ran.
+ */
+async function evaluationsOf(run: () => Promise<unknown>): Promise<number[]> {
+  const profile = await tf.profile(async () => {
+    await run();
+    return [];
+  });
+  return profile.kernels
+    .filter((k) => k.name === 'ArgMax' && k.inputShapes[0]?.length === 2 && k.inputShapes[0][1] === 10)
+    .map((k) => k.inputShapes[0]![0]!);
+}
+
 test('with a validation split, stopping is decided on held-out training images and the test set is seen once', async () => {
-  const result = await trainRecipe(small({ epochs: 2, evaluate: 'every-epoch', stopAtAccuracy: 100 }), data, { seed: 2, validationCount: 256 });
-  assert.ok(result.history.every((r) => r.evalSet === 'validation'));
-  assert.equal(result.batchLosses.length, 2 * Math.ceil((1536 - 256) / 64));
-  assert.ok(result.validationAccuracy !== null && result.testAccuracy !== null);
-  assert.notEqual(result.validationAccuracy, result.testAccuracy);
+  const recipe = small({ epochs: 2, evaluate: 'every-epoch', stopAtAccuracy: 100 });
+  let result: Awaited<ReturnType<typeof trainRecipe>> | null = null;
+  const evaluated = await evaluationsOf(async () => {
+    result = await trainRecipe(recipe, data, { seed: 2, validationCount: 256 });
+  });
+  // the 256 held-out images after each epoch, then the 512 test images once, at the very end
+  assert.deepEqual(evaluated, [256, 256, 512]);
+  const done = result!;
+  assert.ok(done.history.every((r) => r.evalSet === 'validation'));
+  assert.equal(done.batchLosses.length, 2 * Math.ceil((1536 - 256) / 64));
+  assert.ok(done.validationAccuracy !== null && done.testAccuracy !== null);
+  assert.notEqual(done.validationAccuracy, done.testAccuracy);
+
+  // the count is real: without a split the same recipe evaluates the test images after every epoch
+  assert.deepEqual(await evaluationsOf(() => trainRecipe(recipe, data, { seed: 2 })), [512, 512]);
 });
 
 test('the per-sample path and the device path train identically for the same seed and order', async () => {
