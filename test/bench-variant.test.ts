@@ -1,0 +1,46 @@
+/**
+ * bench/variant.ts's step-08 warm-up meets every kernel shape the timed run will meet, the
+ * epoch's last partial batch included, so the first timed run compiles nothing new. Seen from the
+ * engine's own kernel log (tf.profile) of the warm-up and of the timed run.
+ */
+import assert from 'node:assert/strict';
+import { before, test } from 'node:test';
+import * as tf from '@tensorflow/tfjs-core';
+import { step08WarmUp } from '../bench/variant';
+import { useBackend } from '../lib/backend';
+import { loadMnist, takeSubset, type MnistArrays } from '../lib/data';
+import { recipeForStep } from '../lib/recipes';
+import { trainRecipe } from '../lib/train';
+
+const MNIST_DIR = process.env.MNIST_DIR ?? '../shared/data/mnist';
+let mnist: MnistArrays;
+
+before(async () => {
+  await useBackend({ name: 'wasm' });
+  mnist = await loadMnist({ dir: MNIST_DIR });
+});
+
+/** Every kernel the engine ran, as 'name [input shapes]'. */
+async function kernelShapes(run: () => Promise<unknown>): Promise<Set<string>> {
+  const profile = await tf.profile(async () => {
+    await run();
+    return [];
+  });
+  return new Set(profile.kernels.map((k) => `${k.name} ${JSON.stringify(k.inputShapes)}`));
+}
+
+test('the step-08 warm-up meets every shape of the timed run, the last partial batch included', async () => {
+  // batch 64 keeps it quick; 2152 = 33 batches of 64 and a last one of 40 images
+  const recipe = { ...recipeForStep(8), batchSize: 64 };
+  const data = takeSubset(mnist, 2152, 1000);
+  const warm = await kernelShapes(() => step08WarmUp(recipe, data));
+  const timed = await kernelShapes(() => trainRecipe(recipe, data, { seed: 1 }));
+  // slicing batches out of the whole split is the one thing a warm-up on a slice cannot share
+  const wholeSplit = (shape: string): boolean => shape.includes(`[[${data.train.count},`) || shape.includes(`[[${data.train.count}]`);
+  // nor the read-back of 25 batch losses at once (trainRecipe's divergence check; a 9-batch
+  // warm-up stacks fewer): a Pack of scalars, no compute operator behind it
+  const lossReadBack = (shape: string): boolean => /^Pack \[(\[\],)*\[\]\]$/.test(shape);
+  const unseen = [...timed].filter((shape) => !warm.has(shape) && !wholeSplit(shape) && !lossReadBack(shape));
+  assert.deepEqual(unseen, [], 'first met in the timed run');
+  assert.ok([...timed].some((shape) => shape.includes('[40,')), 'the timed run has a last batch of 40');
+});
