@@ -13,14 +13,21 @@
  *
  * Flags: --quick (final net only, fewer steps), --cpu, --no-step08, --no-pytorch.
  * Writes results/bench-<timestamp>.json.
+ *
+ * Fails like the CLI: MNIST is found and verified before anything is timed, and every failure ends
+ * with one line `error: <message>` on stderr and the CLI's exit code (README: "Exit codes"). A part
+ * that failed is never written as a result: it is left out, named under `failed`, and the bench
+ * exits non-zero.
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { userCacheDir } from '../lib/cache-dir';
-import { loadMnist } from '../lib/data';
+import { gzipSync } from 'node:zlib';
+import { locateMnist, MNIST_FILES, type MnistLocation } from '../lib/data';
+import { EXIT_CODES, exitCodeFor } from '../lib/errors';
+import { childFailureLine } from './child-failure';
 import { NET_NAMES, type NetName } from '../lib/recipes';
 import type { VariantOptions, VariantResult } from './variant';
 
@@ -32,15 +39,20 @@ const cores = os.availableParallelism();
 
 interface Row { variant: string; threads: number; msPerStep: Partial<Record<NetName, number>> }
 
-/** Runs one variant in a child process; null (with the reason printed) if it fails. */
-function runVariant(options: VariantOptions, env: NodeJS.ProcessEnv = process.env): VariantResult | null {
+/** A part of the bench that failed: why, in one line. */
+class PartFailed extends Error {
+  override name = 'PartFailed';
+}
+
+/** Runs one variant in a child process; throws PartFailed (with the child's reason) if it fails. */
+function runVariant(options: VariantOptions, env: NodeJS.ProcessEnv = process.env): VariantResult {
   const child = spawnSync(process.execPath, ['--import', 'tsx', path.join(benchDir, 'variant.ts'), JSON.stringify(options)], {
     cwd: projectRoot, env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024,
   });
   const lastLine = child.stdout.trim().split('\n').at(-1) ?? '';
   if (child.status !== 0 || !lastLine.startsWith('{')) {
-    console.error(`  ${JSON.stringify(options)} failed: ${(child.stderr || child.stdout).trim().split('\n').slice(-3).join(' | ')}`);
-    return null;
+    const why = child.error ? child.error.message : childFailureLine(child.stderr, child.stdout);
+    throw new PartFailed(`${JSON.stringify(options)} failed: ${why}`);
   }
   return JSON.parse(lastLine) as VariantResult;
 }
@@ -104,24 +116,65 @@ function formatTable(rows: Row[], nets: NetName[]): string {
 }
 
 /**
- * The folder both step-08 runs read MNIST from: MNIST_DIR, else the user cache, which loadMnist
- * fills the way the library always does (cache hit, or a checksummed download).
+ * A folder with the four .gz archives for pytorch_step08.py, which reads only those names: where
+ * MNIST was found if it holds them, else a temporary folder of gzipped copies (removed by `cleanUp`).
  */
-async function mnistFolder(): Promise<string> {
-  const fromEnv = process.env['MNIST_DIR'];
-  if (fromEnv) return fromEnv;
-  await loadMnist();
-  return userCacheDir();
+function gzFolderFor(location: MnistLocation): { folder: string; cleanUp: () => void } {
+  const asArchives = location.paths.every((filePath, i) => path.basename(filePath) === MNIST_FILES[i]!.name);
+  if (asArchives) return { folder: location.folder, cleanUp: () => {} };
+  const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'mnist-speedrun-bench-'));
+  location.paths.forEach((filePath, i) => {
+    const bytes = fs.readFileSync(filePath);
+    const gzipped = bytes[0] === 0x1f && bytes[1] === 0x8b ? bytes : gzipSync(bytes, { level: 1 });
+    fs.writeFileSync(path.join(folder, MNIST_FILES[i]!.name), gzipped);
+  });
+  return { folder, cleanUp: () => fs.rmSync(folder, { recursive: true, force: true }) };
 }
 
-async function main(): Promise<void> {
+function runStep08(location: MnistLocation): { wasm: NonNullable<VariantResult['step08']>; pytorch: ReturnType<typeof runPytorch> } {
+  // Both runs read the verified files where they were found (MNIST_DIR, --data's forms, or the cache).
+  const env = { ...process.env, MNIST_DIR: location.folder };
+  console.log(`\nstep 08 (final net, 1 epoch + test pass), MNIST from ${location.folder}`);
+  const ours = runVariant({ kind: 'step08', backend: 'wasm', threads: cores, tunedKernels: true }, env).step08;
+  if (!ours) throw new PartFailed('step 08 on wasm tuned returned no result');
+  console.log(`  wasm tuned, ${cores} threads: ${ours.seconds.toFixed(2)} s, test accuracy ${ours.testAccuracy?.toFixed(2)}%`);
+  const archives = flags.has('--no-pytorch') ? null : gzFolderFor(location);
+  try {
+    const torch = runPytorch(archives?.folder ?? location.folder);
+    if ('seconds' in torch) {
+      console.log(`  PyTorch ${torch.torch}, ${cores} threads: ${torch.seconds.toFixed(2)} s, test accuracy ${torch.testAccuracy.toFixed(2)}%`);
+      console.log(`  ratio wasm / PyTorch: ${(ours.seconds / torch.seconds).toFixed(2)} (goal <= 0.5)`);
+    } else {
+      console.log(`  PyTorch skipped: ${torch.skipped}`);
+    }
+    return { wasm: ours, pytorch: torch };
+  } finally {
+    archives?.cleanUp();
+  }
+}
+
+async function main(): Promise<number> {
   const startedAt = new Date();
+  const step08 = !flags.has('--no-step08');
+  // MNIST first, before minutes of timing: missing, foreign or damaged data fails here, as in the CLI.
+  const location = step08 ? await locateMnist() : null;
   console.log(`mnist-speedrun bench: ${os.cpus()[0]?.model ?? 'cpu'} x${cores}, node ${process.version}, load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
   console.log('ms per training step (forward + backward + Adam) at batch 256, median of timed steps after warm-up\n');
   const nets: NetName[] = quick ? ['final'] : [...NET_NAMES];
   const rows: Row[] = [];
+  const failed: string[] = [];
+  const attempt = <T>(part: () => T): T | null => {
+    try {
+      return part();
+    } catch (error) {
+      if (!(error instanceof PartFailed)) throw error;
+      console.error(`  ${error.message}`);
+      failed.push(error.message);
+      return null;
+    }
+  };
   for (const { label, options } of stepVariants()) {
-    const result = runVariant(options);
+    const result = attempt(() => runVariant(options));
     if (result?.msPerStep) rows.push({ variant: label, threads: result.threads, msPerStep: result.msPerStep });
   }
   console.log(formatTable(rows, nets));
@@ -129,28 +182,28 @@ async function main(): Promise<void> {
   const report: Record<string, unknown> = {
     startedAt: startedAt.toISOString(), machine: { cpu: os.cpus()[0]?.model, cores, node: process.version, loadAverage: os.loadavg() }, steps: rows,
   };
-  if (!flags.has('--no-step08')) {
-    const mnistDir = await mnistFolder();
-    const env = { ...process.env, MNIST_DIR: mnistDir };
-    console.log(`\nstep 08 (final net, 1 epoch + test pass), MNIST from ${mnistDir}`);
-    const ours = runVariant({ kind: 'step08', backend: 'wasm', threads: cores, tunedKernels: true }, env);
-    const torch = runPytorch(mnistDir);
-    if (ours?.step08) {
-      console.log(`  wasm tuned, ${ours.threads} threads: ${ours.step08.seconds.toFixed(2)} s, test accuracy ${ours.step08.testAccuracy?.toFixed(2)}%`);
-    }
-    if ('seconds' in torch) {
-      console.log(`  PyTorch ${torch.torch}, ${cores} threads: ${torch.seconds.toFixed(2)} s, test accuracy ${torch.testAccuracy.toFixed(2)}%`);
-      if (ours?.step08) console.log(`  ratio wasm / PyTorch: ${(ours.step08.seconds / torch.seconds).toFixed(2)} (goal <= 0.5)`);
-    } else {
-      console.log(`  PyTorch skipped: ${torch.skipped}`);
-    }
-    report['step08'] = { wasm: ours?.step08 ?? null, pytorch: torch };
+  if (location !== null) {
+    const result = attempt(() => runStep08(location));
+    if (result !== null) report['step08'] = result;
   }
+  if (failed.length > 0) report['failed'] = failed;
   const resultsDir = path.join(projectRoot, 'results');
   fs.mkdirSync(resultsDir, { recursive: true });
   const file = path.join(resultsDir, `bench-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
   fs.writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
   console.log(`\nwritten ${path.relative(projectRoot, file)}`);
+  if (failed.length > 0) {
+    throw new PartFailed(`${failed.length} part${failed.length > 1 ? 's' : ''} of the bench failed, left out of ${path.relative(projectRoot, file)}: ${failed.join('; ')}`);
+  }
+  return EXIT_CODES.ok;
 }
 
-await main();
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`error: ${message.split('\n')[0]}\n`);
+    if (process.env.MNIST_SPEEDRUN_DEBUG && error instanceof Error) process.stderr.write(`${error.stack}\n`);
+    process.exit(exitCodeFor(error));
+  },
+);

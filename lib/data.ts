@@ -1,23 +1,36 @@
 /**
- * MNIST, the way a careful user wants it: found on disk or downloaded and verified, parsed with
- * every header field checked, normalised exactly as torchvision does, split and subset.
+ * MNIST, the way a careful user wants it: found on disk in whatever common form the user has it
+ * (lib/mnist-files.ts) or downloaded, verified, parsed with every header field checked, normalised
+ * exactly as torchvision does, split and subset. No file anyone put anywhere is deleted or
+ * overwritten; stale temporary files of dead writers in the cache folder are.
  *
  * Two data paths read from here, as in the ladder: steps 01-03 read samples one by one
  * (lib/loader.ts); step 04 on keeps each split on the device (lib/device-data.ts), loaded from the
  * one-file preprocessed cache (lib/preprocessed-cache.ts).
  */
-import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type * as tf from '@tensorflow/tfjs-core';
 import { userCacheDir, type Env } from './cache-dir';
-import { defaultProgress, downloadVerified, DownloadError, type ProgressCallback } from './download';
-import { decodeIdxImages, decodeIdxLabels, gunzipIdx, IdxFormatError, PIXELS_PER_IMAGE } from './idx';
+import { defaultProgress, downloadVerified, DownloadError, removeStaleTempFilesIn, type ProgressCallback } from './download';
+import { decodeIdxImages, decodeIdxLabels, PIXELS_PER_IMAGE } from './idx';
+import {
+  foldersFor,
+  isMnistFileName,
+  MnistChecksumError,
+  MNIST_FILES,
+  MNIST_MIRRORS,
+  MnistNotFoundError,
+  presentPaths,
+  readVerifiedIdx,
+  type MnistFile,
+} from './mnist-files';
 import { makeRng, permutation } from './random';
-import { DataError } from './errors';
+import { UsageError } from './errors';
 
 export type { DownloadProgress } from './download';
 export { PIXELS_PER_IMAGE } from './idx';
+export { MnistChecksumError, MNIST_FILES, MNIST_MIRRORS, MnistNotFoundError, type MnistFile } from './mnist-files';
 
 // ---------------------------------------------------------------- the four files
 
@@ -33,125 +46,34 @@ export interface MnistArrays {
   test: Split;
 }
 
-interface MnistFile {
-  name: string;
-  sha256: string;
-  split: 'train' | 'test';
-  kind: 'images' | 'labels';
-  count: number;
-}
-
-/** The original LeCun archives, byte for byte; any other content is refused. */
-export const MNIST_FILES: readonly MnistFile[] = [
-  { name: 'train-images-idx3-ubyte.gz', sha256: '440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609', split: 'train', kind: 'images', count: 60_000 },
-  { name: 'train-labels-idx1-ubyte.gz', sha256: '3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c', split: 'train', kind: 'labels', count: 60_000 },
-  { name: 't10k-images-idx3-ubyte.gz', sha256: '8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6', split: 'test', kind: 'images', count: 10_000 },
-  { name: 't10k-labels-idx1-ubyte.gz', sha256: 'f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6', split: 'test', kind: 'labels', count: 10_000 },
-];
-
-/** Public copies of the original archives: the one torchvision uses, then TensorFlow's. */
-export const MNIST_MIRRORS: readonly string[] = [
-  'https://ossci-datasets.s3.amazonaws.com/mnist/',
-  'https://storage.googleapis.com/cvdf-datasets/mnist/',
-];
-
 export interface LoadMnistOptions {
-  /** A folder holding the four .gz files; trusted only after each file's SHA-256 matches. Default: env MNIST_DIR. */
+  /**
+   * A folder holding the four files, as the .gz archives or un-gzipped (or torchvision's MNIST/raw
+   * under it); trusted only after the SHA-256 of each file's data matches. Default: env MNIST_DIR.
+   */
   dir?: string;
+  /** How messages name where `dir` came from (default '--data', the CLI's option). */
+  dirLabel?: string;
   /** Where downloads go and are looked for. Default: `$XDG_CACHE_HOME/mnist-speedrun` or `~/.cache/mnist-speedrun`. */
   cacheDir?: string;
+  /** Base URLs to download from. Default: env MNIST_SPEEDRUN_MIRRORS (space-separated; empty: no download), else MNIST_MIRRORS. */
   mirrors?: readonly string[];
   /** Download progress; default: a text line on stderr when it is a terminal. */
   onProgress?: ProgressCallback;
   fetchImpl?: typeof fetch;
-  /** Where MNIST_DIR and XDG_CACHE_HOME are read (default process.env); tests pass their own. */
+  /** Where MNIST_DIR, MNIST_SPEEDRUN_MIRRORS and XDG_CACHE_HOME are read (default process.env); tests pass their own. */
   env?: Env;
   /** Give up on a mirror that sends nothing for this long (default 30 s). */
   stallTimeoutMs?: number;
 }
 
-/** The files are not where they should be and could not be fetched; the message says where to put them. */
-export class MnistNotFoundError extends DataError {
-  override name = 'MnistNotFoundError';
-}
-
-/** A file whose SHA-256 is not the original's: corrupt, truncated or another dataset. */
-export class MnistChecksumError extends DataError {
-  override name = 'MnistChecksumError';
-  constructor(
-    readonly filePath: string,
-    readonly expectedSha256: string,
-    readonly actualSha256: string,
-    diagnosis: string,
-  ) {
-    super(
-      `${filePath} fails its SHA-256 check (expected ${expectedSha256}, got ${actualSha256}): ${diagnosis}; ` +
-        `replace it with the original from ${MNIST_MIRRORS[0]}${path.basename(filePath)}`,
-    );
-  }
-}
-
-function sha256Hex(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
-}
-
-function fileKey(filePath: string, stat: fs.Stats): string {
-  return `${path.resolve(filePath)}\0${stat.size}\0${stat.mtimeMs}`;
-}
-
-/**
- * Process-wide memos, keyed by path, size and mtime so an edited file is read again: each file's
- * SHA-256 verdict, and the un-gzipped bytes of the last dataset read (one file set: un-gzipping
- * 47 MB is what costs, and notebooks and tests load MNIST many times in one process). Callers get
- * copies, never the memo's arrays.
- */
-const sha256ByFile = new Map<string, string>();
-const rawByFile = new Map<string, Uint8Array>();
-const RAW_MEMO_FILES = 4;
-
-function hashFile(filePath: string): { key: string; sha256: string; bytes?: Buffer } {
-  const key = fileKey(filePath, fs.statSync(filePath));
-  const known = sha256ByFile.get(key);
-  if (known !== undefined) return { key, sha256: known };
-  const bytes = fs.readFileSync(filePath);
-  const sha256 = sha256Hex(bytes);
-  sha256ByFile.set(key, sha256);
-  return { key, sha256, bytes };
-}
-
-/** Why a file with the wrong hash is wrong, for the error message: its own format error, or none. */
-function diagnose(bytes: Uint8Array, file: MnistFile): string {
-  try {
-    const raw = gunzipIdx(bytes, file.name);
-    if (file.kind === 'images') decodeIdxImages(raw, file.name, { count: file.count });
-    else decodeIdxLabels(raw, file.name, { count: file.count });
-  } catch (error) {
-    if (error instanceof IdxFormatError) return `it ${error.reason}`;
-    throw error;
-  }
-  return `it is well-formed IDX data of the right shape but not the MNIST file (another dataset such as Fashion-MNIST, or altered bytes)`;
-}
-
-function verifyFile(filePath: string, file: MnistFile): string {
-  const { key, sha256, bytes } = hashFile(filePath);
-  if (sha256 !== file.sha256) {
-    throw new MnistChecksumError(filePath, file.sha256, sha256, diagnose(bytes ?? fs.readFileSync(filePath), file));
-  }
-  return key;
-}
-
-function readVerifiedRaw(filePath: string, file: MnistFile): Uint8Array {
-  const key = verifyFile(filePath, file);
-  const known = rawByFile.get(key);
-  if (known) return known;
-  const raw = gunzipIdx(fs.readFileSync(filePath), file.name);
-  rawByFile.set(key, raw);
-  // Map keeps insertion order: the first keys are the oldest.
-  for (const oldKey of rawByFile.keys()) {
-    if (rawByFile.size <= RAW_MEMO_FILES) break;
-    rawByFile.delete(oldKey);
-  }
-  return raw;
+/** Where MNIST was found: one verified file per entry of MNIST_FILES, in that order. */
+export interface MnistLocation {
+  /** The folder the files are in (torchvision's MNIST/raw when pointed at its parent). */
+  folder: string;
+  /** Where the folder came from: '--data' (or the dirLabel option), 'MNIST_DIR' or 'the cache folder'. */
+  source: string;
+  paths: readonly string[];
 }
 
 function fileListText(): string {
@@ -165,65 +87,111 @@ function whereToGetText(names: readonly string[], mirrors: readonly string[]): s
   return `fetch ${names.map((name) => first + name).join(', ')}${alternatives}`;
 }
 
-/** Reads and checks the four files of `dir`; every file is verified before any is parsed. */
-function readMnistDir(dir: string, source: string): MnistArrays {
-  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) {
+const FORMS_TEXT = 'gzipped or un-gzipped';
+
+/** The folder of `dir` that holds MNIST files: itself, else torchvision's raw/ or MNIST/raw/ under it. */
+function mnistFolderIn(dir: string): string {
+  return foldersFor(dir).find((folder) => MNIST_FILES.some((file) => presentPaths(folder, file).length > 0)) ?? dir;
+}
+
+/** Throws unless `dir` is an existing folder, saying what it is instead and naming `source`. */
+function checkIsFolder(dir: string, source: string): void {
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(dir);
+  } catch {
     throw new MnistNotFoundError(
       `MNIST folder ${dir} (from ${source}) does not exist; create it and put ${fileListText()} there, or point ${source} elsewhere`,
     );
   }
-  const missing = MNIST_FILES.filter((file) => !fs.existsSync(path.join(dir, file.name)));
-  if (missing.length > 0) {
-    throw new MnistNotFoundError(
-      `MNIST folder ${dir} (from ${source}) lacks ${missing.map((file) => file.name).join(', ')}; ` +
-        `${whereToGetText(missing.map((file) => file.name), MNIST_MIRRORS)} into it`,
-    );
-  }
-  for (const file of MNIST_FILES) verifyFile(path.join(dir, file.name), file);
-  const parts = new Map<string, Uint8Array>();
-  for (const file of MNIST_FILES) {
-    const raw = readVerifiedRaw(path.join(dir, file.name), file);
-    // Verified bytes still go through the parser: it is what turns the header into counts.
-    const body = file.kind === 'images'
-      ? decodeIdxImages(raw, file.name, { count: file.count }).pixels
-      : decodeIdxLabels(raw, file.name, { count: file.count });
-    // new Uint8Array(view) copies; Buffer#slice would not, and the memo must stay private.
-    parts.set(`${file.split}-${file.kind}`, new Uint8Array(body));
-  }
-  const split = (name: 'train' | 'test'): Split => {
-    const images = parts.get(`${name}-images`)!;
-    return { images, labels: parts.get(`${name}-labels`)!, count: images.length / PIXELS_PER_IMAGE };
-  };
-  return { train: split('train'), test: split('test') };
-}
-
-/** True when the cache holds a verified copy; a copy that fails its checksum is ours to delete. */
-function isCachedCopyGood(filePath: string, file: MnistFile): boolean {
-  if (!fs.existsSync(filePath)) return false;
-  try {
-    verifyFile(filePath, file);
-    return true;
-  } catch (error) {
-    if (!(error instanceof MnistChecksumError)) throw error;
-    fs.rmSync(filePath, { force: true });
-    return false;
-  }
+  if (stat.isDirectory()) return;
+  const parent = path.dirname(dir);
+  const naming = source.startsWith('-') ? `${source} ${parent}` : `${source}=${parent}`;
+  const hint = isMnistFileName(path.basename(dir)) ? `; to use the folder it is in: ${naming}` : '';
+  throw new MnistNotFoundError(
+    `${source} ${dir} is a file; a folder is expected, holding the four MNIST files ${fileListText()} (${FORMS_TEXT}) ` +
+      `or torchvision's MNIST/raw${hint}`,
+  );
 }
 
 /**
- * MNIST as raw arrays. Looks in `options.dir` (else env MNIST_DIR) and fails there with a clear
- * error if that folder is wrong; else in the cache folder, downloading any missing file from the
- * mirrors. Every file must match the original's SHA-256.
+ * The verified data of one file in `folder`: the first of its forms present that passes; when none
+ * passes, the first one's error. Null when no form of it is there.
  */
-export async function loadMnist(options: LoadMnistOptions = {}): Promise<MnistArrays> {
-  const env = options.env ?? process.env;
-  const envDir = env.MNIST_DIR !== undefined && env.MNIST_DIR !== '' ? env.MNIST_DIR : undefined;
-  if (options.dir !== undefined) return readMnistDir(options.dir, 'the dir option');
-  if (envDir !== undefined) return readMnistDir(envDir, 'MNIST_DIR');
+function verifiedIn(folder: string, file: MnistFile, fix?: string): { path: string; raw: Uint8Array } | null {
+  const candidates = presentPaths(folder, file);
+  let firstError: unknown = null;
+  for (const candidate of candidates) {
+    try {
+      return { path: candidate, raw: readVerifiedIdx(candidate, file, fix) };
+    } catch (error) {
+      if (!(error instanceof MnistChecksumError)) throw error;
+      firstError ??= error;
+    }
+  }
+  if (firstError !== null) throw firstError;
+  return null;
+}
 
-  const cacheDir = options.cacheDir ?? userCacheDir(env);
-  const mirrors = options.mirrors ?? MNIST_MIRRORS;
-  const missing = MNIST_FILES.filter((file) => !isCachedCopyGood(path.join(cacheDir, file.name), file));
+interface Found {
+  location: MnistLocation;
+  raws: Uint8Array[];
+}
+
+/** All four files verified in `folder`, or an error naming the folder, the missing files and where to get them. */
+function findAll(folder: string, source: string, fix?: (file: MnistFile) => string): Found {
+  const found = MNIST_FILES.map((file) => verifiedIn(folder, file, fix?.(file)));
+  const missing = MNIST_FILES.filter((_, i) => found[i] === null).map((file) => file.name);
+  if (missing.length > 0) {
+    throw new MnistNotFoundError(
+      `MNIST folder ${folder} (from ${source}) lacks ${missing.join(', ')}; ` +
+        `${whereToGetText(missing, MNIST_MIRRORS)} into it (${FORMS_TEXT})`,
+    );
+  }
+  const present = found as Array<{ path: string; raw: Uint8Array }>;
+  return { location: { folder, source, paths: present.map((f) => f.path) }, raws: present.map((f) => f.raw) };
+}
+
+/** Reads a folder named by the user (--data or MNIST_DIR): found there or refused, never downloaded into. */
+function findInUserFolder(dir: string, source: string): Found {
+  checkIsFolder(dir, source);
+  return findAll(mnistFolderIn(dir), source);
+}
+
+/** Mirrors from env MNIST_SPEEDRUN_MIRRORS: base URLs separated by spaces or commas; set but empty: none. */
+export function mirrorsFromEnv(env: Env): readonly string[] | undefined {
+  const value = env.MNIST_SPEEDRUN_MIRRORS;
+  if (value === undefined) return undefined;
+  return value.split(/[\s,]+/).filter(Boolean).map((url) => {
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      throw new UsageError(`MNIST_SPEEDRUN_MIRRORS: '${url}' is not a URL; give base URLs such as ${MNIST_MIRRORS[0]}`);
+    }
+    if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') {
+      throw new UsageError(`MNIST_SPEEDRUN_MIRRORS: '${url}' is not an http(s) URL`);
+    }
+    return url.endsWith('/') ? url : `${url}/`;
+  });
+}
+
+/**
+ * The cache folder: files found there are checked (a bad one is refused with its path and left in
+ * place: the user may have put it there), missing ones are downloaded from the mirrors.
+ */
+async function findInCache(cacheDir: string, options: LoadMnistOptions, env: Env): Promise<Found> {
+  const mirrors = options.mirrors ?? mirrorsFromEnv(env) ?? MNIST_MIRRORS;
+  const fix = (file: MnistFile): string =>
+    `replace it with the original from ${MNIST_MIRRORS[0]}${file.name}, or remove it and it is downloaded again`;
+  const missing = MNIST_FILES.filter((file) => verifiedIn(cacheDir, file, fix(file)) === null);
+  const putText = `put ${fileListText()} in ${cacheDir} (${FORMS_TEXT}) or in a folder named by MNIST_DIR or --data`;
+  if (missing.length > 0 && mirrors.length === 0) {
+    throw new MnistNotFoundError(
+      `MNIST is not in ${cacheDir} and downloads are off (MNIST_SPEEDRUN_MIRRORS is empty); ${putText}; ` +
+        whereToGetText(missing.map((file) => file.name), MNIST_MIRRORS),
+    );
+  }
   const onProgress = defaultProgress(options.onProgress);
   for (const file of missing) {
     try {
@@ -237,13 +205,53 @@ export async function loadMnist(options: LoadMnistOptions = {}): Promise<MnistAr
     } catch (error) {
       if (!(error instanceof DownloadError)) throw error;
       throw new MnistNotFoundError(
-        `MNIST is not in ${cacheDir} and could not be downloaded (${error.failures.join('; ')}); ` +
-          `put ${fileListText()} in ${cacheDir} or in a folder named by MNIST_DIR (or the dir option); ` +
-          whereToGetText(MNIST_FILES.map((file) => file.name), mirrors),
+        `MNIST is not in ${cacheDir} and could not be downloaded (${error.failures.join('; ')}); ${putText}; ` +
+          whereToGetText(MNIST_FILES.map((f) => f.name), mirrors),
       );
     }
   }
-  return readMnistDir(cacheDir, 'the cache folder');
+  return findAll(cacheDir, 'the cache folder', fix);
+}
+
+async function find(options: LoadMnistOptions): Promise<Found> {
+  const env = options.env ?? process.env;
+  const cacheDir = options.cacheDir ?? userCacheDir(env);
+  // A killed download or cache write leaves a temporary file that no later write would clean.
+  removeStaleTempFilesIn(cacheDir);
+  if (options.dir !== undefined) return findInUserFolder(options.dir, options.dirLabel ?? '--data');
+  const envDir = env.MNIST_DIR !== undefined && env.MNIST_DIR !== '' ? env.MNIST_DIR : undefined;
+  if (envDir !== undefined) return findInUserFolder(envDir, 'MNIST_DIR');
+  return findInCache(cacheDir, options, env);
+}
+
+/**
+ * Where MNIST is, every file verified: `options.dir` (else env MNIST_DIR), failing there with a
+ * clear error if that folder is wrong; else the cache folder, downloading any missing file. Each
+ * file may be the .gz archive or un-gzipped IDX (also with Kaggle's dot names); the SHA-256 of its
+ * data must be the original's. A folder's torchvision layout (MNIST/raw) is found too. No file
+ * anyone put anywhere is deleted or overwritten.
+ */
+export async function locateMnist(options: LoadMnistOptions = {}): Promise<MnistLocation> {
+  return (await find(options)).location;
+}
+
+/** MNIST as raw arrays, from where locateMnist finds it. */
+export async function loadMnist(options: LoadMnistOptions = {}): Promise<MnistArrays> {
+  const { raws } = await find(options);
+  const parts = new Map<string, Uint8Array>();
+  MNIST_FILES.forEach((file, i) => {
+    // Verified bytes still go through the parser: it is what turns the header into counts.
+    const body = file.kind === 'images'
+      ? decodeIdxImages(raws[i]!, file.name, { count: file.count }).pixels
+      : decodeIdxLabels(raws[i]!, file.name, { count: file.count });
+    // new Uint8Array(view) copies; the verified data are memoised and must stay private.
+    parts.set(`${file.split}-${file.kind}`, new Uint8Array(body));
+  });
+  const split = (name: 'train' | 'test'): Split => {
+    const images = parts.get(`${name}-images`)!;
+    return { images, labels: parts.get(`${name}-labels`)!, count: images.length / PIXELS_PER_IMAGE };
+  };
+  return { train: split('train'), test: split('test') };
 }
 
 // ---------------------------------------------------------------- normalising and subsets

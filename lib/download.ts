@@ -1,9 +1,9 @@
 /**
  * Fetching a file from a list of mirrors so that the destination only ever holds a whole,
  * verified file: bytes stream into a temporary file in the destination folder, are hashed on the
- * way, and the temporary file is renamed over the final name only when the SHA-256 matches. Any
- * failure (HTTP error, an HTML error page, a cut connection, a stall, a wrong checksum) removes the
- * temporary file and moves on to the next mirror.
+ * way, and the temporary file is renamed to the final name only when the SHA-256 matches, never over
+ * a file already there. Any failure (HTTP error, an HTML error page, a cut connection, a stall, a
+ * wrong checksum) removes the temporary file and moves on to the next mirror.
  */
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -74,26 +74,67 @@ function isProcessAlive(pid: number): boolean {
 }
 
 /**
- * Removes temporary files `name.<pid>.<nonce><suffix>` left in `destDir` by writers that no longer
- * run (a killed download or cache write); a live process's file is kept. Returns what it removed.
+ * A live writer touches its temporary file every few seconds (a download gives up after a 30 s
+ * stall, a cache write takes seconds), so one untouched for an hour is a dead writer's even when
+ * its pid has since been reused by another process.
  */
-export function removeStaleTempFiles(destDir: string, name: string, suffix: string = TEMP_SUFFIX): string[] {
-  let entries: string[];
+export const STALE_TEMP_AGE_MS = 60 * 60 * 1000;
+
+/** The suffixes of this project's temporary files: downloads, and the preprocessed cache's writes. */
+export const TEMP_SUFFIXES: readonly string[] = [TEMP_SUFFIX, '.tmp'];
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** True when the writer of a temporary file is gone: its process is dead, or the file is old. */
+function isStale(filePath: string, pid: number, nowMs: number): boolean {
+  if (!isProcessAlive(pid)) return true;
   try {
-    entries = fs.readdirSync(destDir);
+    return nowMs - fs.statSync(filePath).mtimeMs > STALE_TEMP_AGE_MS;
+  } catch {
+    return false;
+  }
+}
+
+/** Removes the entries of `destDir` matching `pattern` (group 1: the writer's pid) whose writer is gone. */
+function removeStale(destDir: string, pattern: RegExp): string[] {
+  let entries: fs.Dirent[];
+  try {
+    entries = fs.readdirSync(destDir, { withFileTypes: true });
   } catch {
     return [];
   }
+  const nowMs = Date.now();
   const removed: string[] = [];
-  const escape = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  const pattern = new RegExp(`^${escape(name)}\\.(\\d+)\\.[a-z0-9]+${escape(suffix)}$`);
   for (const entry of entries) {
-    const match = pattern.exec(entry);
-    if (!match || isProcessAlive(Number(match[1]))) continue;
-    fs.rmSync(path.join(destDir, entry), { force: true });
-    removed.push(entry);
+    const match = entry.isFile() ? pattern.exec(entry.name) : null;
+    const filePath = path.join(destDir, entry.name);
+    if (!match || !isStale(filePath, Number(match[1]), nowMs)) continue;
+    fs.rmSync(filePath, { force: true });
+    removed.push(entry.name);
   }
   return removed;
+}
+
+/**
+ * Removes temporary files `name.<pid>.<nonce><suffix>` left in `destDir` by writers that no longer
+ * run (a killed download or cache write, or one untouched for STALE_TEMP_AGE_MS); a live
+ * process's file is kept. Returns what it removed.
+ */
+export function removeStaleTempFiles(destDir: string, name: string, suffix: string = TEMP_SUFFIX): string[] {
+  return removeStale(destDir, new RegExp(`^${escapeRegExp(name)}\\.(\\d+)\\.[a-z0-9]+${escapeRegExp(suffix)}$`));
+}
+
+/**
+ * Removes every temporary file of this project's writers (`<name>.<pid>.<8 letters or digits>`
+ * ending in one of `suffixes`) left in `destDir` by a writer that is gone, whatever the name: a
+ * killed cache write leaves 220 MB beside a valid file that no later write would clean. Any other
+ * file is left alone. Returns what it removed.
+ */
+export function removeStaleTempFilesIn(destDir: string, suffixes: readonly string[] = TEMP_SUFFIXES): string[] {
+  const ends = suffixes.map(escapeRegExp).join('|');
+  return removeStale(destDir, new RegExp(`^.+\\.(\\d+)\\.[a-z0-9]{8}(?:${ends})$`));
 }
 
 function looksLikeHtml(firstBytes: Uint8Array): boolean {
@@ -179,7 +220,8 @@ export async function downloadVerified(target: DownloadTarget, options: Download
       if (actual !== target.sha256) {
         throw new MirrorFailure(`checksum mismatch: SHA-256 ${actual}, expected ${target.sha256}`);
       }
-      fs.renameSync(tempPath, finalPath);
+      // Never over a file someone put there meanwhile: it is theirs, and the caller checks what it holds.
+      if (!fs.existsSync(finalPath)) fs.renameSync(tempPath, finalPath);
       return finalPath;
     } catch (error) {
       failures.push(`${url}: ${describe(error)}`);

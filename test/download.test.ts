@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { userCacheDir } from '../lib/cache-dir';
-import { loadMnist, MnistNotFoundError, MNIST_FILES, MNIST_MIRRORS } from '../lib/data';
+import { loadMnist, MnistChecksumError, MnistNotFoundError, MNIST_FILES, MNIST_MIRRORS } from '../lib/data';
 import { DownloadError, downloadVerified, defaultProgress, removeStaleTempFiles, textProgress, type DownloadProgress } from '../lib/download';
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
@@ -166,6 +166,17 @@ describe('downloadVerified', () => {
     assert.deepEqual(fs.readdirSync(destDir).sort(), [live, unrelated].sort());
   });
 
+  it('removes a temporary file untouched for hours even when its pid is alive again (reused)', () => {
+    const destDir = tempDir();
+    const reused = `${SMALL.name}.${process.pid}.0ld00000.download`;
+    const live = `${SMALL.name}.${process.pid}.running0.download`;
+    for (const name of [reused, live]) fs.writeFileSync(path.join(destDir, name), 'partial');
+    const hoursAgo = new Date(Date.now() - 3 * 3600 * 1000);
+    fs.utimesSync(path.join(destDir, reused), hoursAgo, hoursAgo);
+    assert.deepEqual(removeStaleTempFiles(destDir, SMALL.name), [reused]);
+    assert.deepEqual(fs.readdirSync(destDir), [live]);
+  });
+
   it('reports progress to the given callback, else on stderr only when it is a terminal', () => {
     const callback = (): void => {};
     assert.equal(defaultProgress(callback), callback);
@@ -197,14 +208,37 @@ describe('loadMnist with downloads', () => {
     assert.deepEqual(second.test.labels, first.test.labels);
   });
 
-  it('replaces a corrupt cached file, and only that one', async () => {
+  it('refuses a corrupt cached file with its path, never deleting it or downloading over it', async () => {
     const cacheDir = tempDir();
     for (const file of MNIST_FILES) fs.writeFileSync(path.join(cacheDir, file.name), served.get(file.name)!);
-    fs.writeFileSync(path.join(cacheDir, 't10k-labels-idx1-ubyte.gz'), 'garbage');
+    const corrupt = path.join(cacheDir, 't10k-labels-idx1-ubyte.gz');
+    fs.writeFileSync(corrupt, 'garbage');
+    const requestsBefore = requests.length;
+    const error = await failure(loadMnist({ cacheDir, env: {}, mirrors: [mirror('good')] }), MnistChecksumError);
+    assert.ok(error.message.includes(corrupt), error.message);
+    assert.match(error.message, /remove it and it is downloaded again/);
+    assert.deepEqual(requests.slice(requestsBefore), []);
+    assert.equal(fs.readFileSync(corrupt, 'utf8'), 'garbage');
+  });
+
+  it('downloads only the files missing from the cache, keeping those there', async () => {
+    const cacheDir = tempDir();
+    for (const file of MNIST_FILES.slice(0, 3)) fs.writeFileSync(path.join(cacheDir, file.name), served.get(file.name)!);
     const requestsBefore = requests.length;
     const arrays = await loadMnist({ cacheDir, env: {}, mirrors: [mirror('good')] });
     assert.deepEqual(requests.slice(requestsBefore), ['/good/t10k-labels-idx1-ubyte.gz']);
     assert.equal(arrays.test.labels.length, 10_000);
+  });
+
+  it('downloads nothing when MNIST_SPEEDRUN_MIRRORS is empty, and uses its mirrors when set', async () => {
+    const cacheDir = path.join(tempDir(), 'cache');
+    const requestsBefore = requests.length;
+    const off = await failure(loadMnist({ cacheDir, env: { MNIST_SPEEDRUN_MIRRORS: '' } }), MnistNotFoundError);
+    assert.match(off.message, /downloads are off \(MNIST_SPEEDRUN_MIRRORS is empty\)/);
+    assert.equal(requests.length, requestsBefore);
+    const arrays = await loadMnist({ cacheDir, env: { MNIST_SPEEDRUN_MIRRORS: `${mirror('e404')} ${mirror('good').slice(0, -1)}` } });
+    assert.equal(arrays.test.count, 10_000);
+    assert.ok(requests.slice(requestsBefore).includes('/good/t10k-labels-idx1-ubyte.gz'));
   });
 
   it('says where to put the files and which URLs to fetch when offline with no cache', async () => {

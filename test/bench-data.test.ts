@@ -1,0 +1,90 @@
+/**
+ * `npm run bench` without usable MNIST fails like the CLI: the same one-line `error:` message and
+ * exit code 3, before any training, and no results file claiming a result.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, describe, it } from 'node:test';
+import { FASHION_DIR, fashionSkip, GZ_NAMES, mnistDir } from './mnist-layouts';
+
+const repoRoot = fileURLToPath(new URL('..', import.meta.url));
+const tempRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'mnist-bench-data-test-'));
+let tempCount = 0;
+function tempDir(): string {
+  const dir = path.join(tempRoot, String(tempCount++));
+  fs.mkdirSync(dir);
+  return dir;
+}
+after(() => fs.rmSync(tempRoot, { recursive: true, force: true }));
+
+interface Outcome {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function benchFiles(): string[] {
+  const dir = path.join(repoRoot, 'results');
+  return fs.existsSync(dir) ? fs.readdirSync(dir).filter((name) => name.startsWith('bench-')) : [];
+}
+
+/** The bench as `npm run bench -- --quick --no-pytorch` runs it, the cache in a temp folder, no mirror reachable. */
+function bench(env: NodeJS.ProcessEnv): Promise<Outcome> {
+  const { MNIST_DIR: _ignored, ...base } = process.env;
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/bench.ts', '--quick', '--no-pytorch'], {
+      cwd: repoRoot,
+      env: { ...base, XDG_CACHE_HOME: tempDir(), MNIST_SPEEDRUN_MIRRORS: 'http://127.0.0.1:1/', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** Exit code 3, exactly one stderr line `error: ...` with no stack, nothing measured or written. */
+async function failsLikeTheCli(env: NodeJS.ProcessEnv): Promise<string> {
+  const before = benchFiles();
+  const outcome = await bench(env);
+  assert.equal(outcome.code, 3, outcome.stderr);
+  const lines = outcome.stderr.trim().split('\n');
+  assert.equal(lines.length, 1, outcome.stderr);
+  assert.match(lines[0]!, /^error: /);
+  assert.doesNotMatch(outcome.stdout, /ms\/step|step 08|written/, 'stopped before training');
+  assert.deepEqual(benchFiles(), before, 'no results file');
+  return lines[0]!;
+}
+
+describe('npm run bench without usable MNIST', { timeout: 120_000 }, () => {
+  it('MNIST_DIR naming an empty folder: exit 3, naming the folder and the files', async () => {
+    const empty = tempDir();
+    const line = await failsLikeTheCli({ MNIST_DIR: empty });
+    assert.ok(line.includes(empty), line);
+    assert.ok(line.includes(GZ_NAMES[0]), line);
+  });
+
+  it('no MNIST_DIR, an empty cache and no mirror reachable: exit 3, saying where to put the files', async () => {
+    const line = await failsLikeTheCli({});
+    assert.match(line, /could not be downloaded/);
+    assert.match(line, /MNIST_DIR/);
+  });
+
+  it('MNIST_DIR naming a file: exit 3, saying a folder is expected', async () => {
+    const line = await failsLikeTheCli({ MNIST_DIR: path.join(mnistDir, GZ_NAMES[0]) });
+    assert.match(line, /MNIST_DIR/);
+    assert.match(line, /folder is expected/);
+  });
+
+  it('MNIST_DIR naming Fashion-MNIST: exit 3, never a null result', { skip: fashionSkip }, async () => {
+    const line = await failsLikeTheCli({ MNIST_DIR: FASHION_DIR });
+    assert.match(line, /another dataset such as Fashion-MNIST/);
+  });
+});
