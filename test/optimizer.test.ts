@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import { openPytorchFixtures, pytorchFixtureDir, type OptimizerCase } from '../lib/fixtures';
+import { openPytorchFixtures, pytorchFixtureDir, type OptimizerCase } from './pytorch-fixtures';
 import { createOptimizer } from '../lib/optimizer';
 import type { OptimizerSpec } from '../lib/recipes';
 

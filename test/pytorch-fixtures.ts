@@ -1,7 +1,7 @@
 /**
  * Reader for the PyTorch reference values (a folder holding `manifest.json` and one raw
- * little-endian file per array, see its README.md). Only tests and checks use it: nothing in the
- * library's defaults depends on that folder existing.
+ * little-endian file per array, see its README.md). Test support: nothing in the library depends on
+ * that folder existing.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -51,12 +51,50 @@ export interface ModelCase {
   param_count: number;
 }
 
+/**
+ * A short PyTorch training run in training mode: `steps` optimizer steps from `init` on batches of
+ * `batch` training images, under OneCycleLR (`max_lr`, `total_steps`; the other OneCycleLR
+ * arguments PyTorch's defaults unless given, cycle_momentum off). Optimizer hyperparameters not
+ * given here are the ladder recipe's for this net and optimizer kind.
+ */
+export interface TrajectoryCase {
+  /** The net, as lib/model.ts names it. */
+  name: string;
+  optimizer: 'adam' | 'adadelta';
+  max_lr: number;
+  total_steps: number;
+  pct_start?: number;
+  anneal_strategy?: 'cos' | 'linear';
+  div_factor?: number;
+  final_div_factor?: number;
+  three_phase?: boolean;
+  /** Optional optimizer hyperparameters (PyTorch names). */
+  betas?: [number, number];
+  rho?: number;
+  eps?: number;
+  steps: number;
+  batch: number;
+  /** Array [steps, batch]: positions in the training files (file order) of each step's batch. */
+  indices: string;
+  /** Array [steps]: mean NLL of batch s, before its update. */
+  losses: string;
+  /** Array [16, 10]: eval-mode log-probabilities of `batch_x` after the last step. */
+  logp: string;
+  /** PyTorch parameter name -> array name of the starting parameters (PyTorch layout). */
+  init: Record<string, string>;
+  /** PyTorch parameter name -> array name of (after training - init), PyTorch layout. */
+  delta: Record<string, string>;
+  /** Parameters whose delta holds only the first `n` output rows. */
+  delta_rows?: Record<string, number>;
+}
+
 export interface FixtureManifest {
   generator: string;
   arrays: Record<string, FixtureArrayEntry>;
   schedules: ScheduleCase[];
   optimizers: OptimizerCase[];
   models: ModelCase[];
+  trajectories: TrajectoryCase[];
 }
 
 /** One array in PyTorch layout, as float32. */
@@ -100,7 +138,7 @@ export function openPytorchFixtures(dir: string): PytorchFixtures {
     throw new FixtureError(`no manifest.json in ${dir}: set PYTORCH_FIXTURES to the PyTorch fixture folder`);
   }
   const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as FixtureManifest;
-  for (const key of ['arrays', 'schedules', 'optimizers', 'models'] as const) {
+  for (const key of ['arrays', 'schedules', 'optimizers', 'models', 'trajectories'] as const) {
     if (manifest[key] === undefined) {
       throw new FixtureError(`${manifestPath} has no "${key}": regenerate the fixtures`);
     }
