@@ -6,13 +6,19 @@ import { loadMnist, takeSubset, type MnistArrays } from '../lib/data';
 import { preprocessedCacheFile } from '../lib/preprocessed-cache';
 import { describeBackend, useBackend, type BackendReport } from '../lib/backend';
 import { EXIT_CODES, exitCodeFor } from '../lib/errors';
-import { appendToLedger } from '../lib/ledger';
+import { appendToLedger, defaultLedgerDir } from '../lib/ledger';
+import { dataHash } from '../lib/fingerprint';
 import { describeMachine } from '../lib/machine';
+import { displayPath } from '../lib/project-root';
 import { measureRecipe, type Measurement } from '../lib/measure';
 import { QUICK, quickRecipe } from '../lib/quick';
 import { recipeForStep } from '../lib/recipes';
-import { formatSummaryTable, makeStepRecord, runJsonLine, summarize, type StepSummary } from '../lib/results';
+import { formatSummaryTable, makeStepRecord, runJsonLine, summarize, type StepRecord, type StepSummary } from '../lib/results';
+import { isTrueFlag } from '../lib/options';
 import { USAGE, parseCli, type CliOptions } from './args';
+import { watchInterrupts } from './interrupt';
+import { checkLedgerWritable } from './ledger-probe';
+import { needsRelay, runRelayed } from './relay';
 import { progressBar, type ProgressBar } from './progress';
 
 async function loadData(options: CliOptions): Promise<MnistArrays> {
@@ -20,9 +26,17 @@ async function loadData(options: CliOptions): Promise<MnistArrays> {
   return options.quick ? takeSubset(data, QUICK.trainCount, QUICK.testCount) : data;
 }
 
+/** The summary of a step's finished runs only (an interrupted run is recorded, not averaged); null if none finished. */
+function summarizeFinished(record: StepRecord): StepSummary | null {
+  const finished = record.runs.filter((run) => !run.partial);
+  return finished.length === 0 ? null : summarize({ ...record, runs: finished });
+}
+
 /** Runs the options' steps; records each step as it finishes so an interruption loses nothing done. */
 async function runSteps(options: CliOptions, backend: BackendReport, signal: AbortSignal): Promise<StepSummary[]> {
   const data = await loadData(options);
+  const fingerprint = dataHash(data);
+  const ledgerDir = defaultLedgerDir(options.quick);
   const machine = describeMachine();
   const summaries: StepSummary[] = [];
   for (const step of options.steps) {
@@ -42,33 +56,38 @@ async function runSteps(options: CliOptions, backend: BackendReport, signal: Abo
       onBatch: (_, p) => bar?.onBatch(p),
       onEpoch: (_, r) => bar?.onEpoch(r),
       onRunEnd: (_, result) => {
-        bar?.done();
+        bar?.done(result);
         if (options.json) process.stdout.write(runJsonLine(result) + '\n');
       },
     });
     if (measurement.results.length === 0) break;
     const record = makeStepRecord(recipe, measurement.results, {
-      backend: backend.name,
-      device: backend.device,
+      backend,
       machine,
       source: 'cli',
       quick: options.quick,
+      dataHash: fingerprint,
     });
-    if (options.record) {
-      const path = await appendToLedger(record);
-      process.stderr.write(`step ${step}: ${measurement.timing}; recorded in ${path}\n`);
+    // a step whose every run was interrupted has nothing to save
+    if (options.record && record.runs.some((run) => !run.partial)) {
+      const path = await appendToLedger(record, ledgerDir);
+      process.stderr.write(`step ${step}: ${measurement.timing}; recorded in ${displayPath(path)}\n`);
     }
-    summaries.push(summarize(record));
+    const summary = summarizeFinished(record);
+    if (summary !== null) summaries.push(summary);
   }
   return summaries;
 }
 
 async function main(argv: string[]): Promise<number> {
+  if (needsRelay()) return runRelayed(import.meta.url, argv);
   const options = parseCli(argv);
   if (options.help) {
     process.stdout.write(USAGE + '\n');
     return EXIT_CODES.ok;
   }
+  for (const note of options.notes) process.stderr.write(note + '\n');
+  if (options.record && options.command !== 'backends') await checkLedgerWritable(defaultLedgerDir(options.quick));
   const explain = options.explain || options.command === 'backends';
   const backend = await useBackend({
     name: options.backend,
@@ -78,17 +97,11 @@ async function main(argv: string[]): Promise<number> {
   if (!explain) process.stderr.write(describeBackend(backend) + '\n');
   if (options.command === 'backends') return EXIT_CODES.ok;
 
-  // First Ctrl-C: finish the current batch, save what finished (marked partial), exit 130.
-  // A second Ctrl-C exits at once.
-  const controller = new AbortController();
-  const onSigint = (): void => {
-    if (controller.signal.aborted) process.exit(EXIT_CODES.interrupted);
-    process.stderr.write('\ninterrupted: saving partial results (Ctrl-C again to quit now)\n');
-    controller.abort();
-  };
-  process.on('SIGINT', onSigint);
+  // SIGINT, SIGTERM, SIGHUP: finish the current batch, save what finished (marked partial), then
+  // exit 130, 143 or 129 (cli/interrupt.ts).
+  const interrupts = watchInterrupts((line) => process.stderr.write(line + '\n'));
   try {
-    const summaries = await runSteps(options, backend, controller.signal);
+    const summaries = await runSteps(options, backend, interrupts.signal);
     const out = options.json ? process.stderr : process.stdout;
     if (options.command === 'start' && summaries.length === 1) {
       const s = summaries[0]!;
@@ -99,9 +112,9 @@ async function main(argv: string[]): Promise<number> {
     } else {
       out.write(formatSummaryTable(summaries) + '\n');
     }
-    return controller.signal.aborted ? EXIT_CODES.interrupted : EXIT_CODES.ok;
+    return interrupts.exitCode() ?? EXIT_CODES.ok;
   } finally {
-    process.off('SIGINT', onSigint);
+    interrupts.dispose();
   }
 }
 
@@ -110,7 +123,7 @@ main(process.argv.slice(2)).then(
   (error: unknown) => {
     const message = error instanceof Error ? error.message : String(error);
     process.stderr.write(`error: ${message.split('\n')[0]}\n`);
-    if (process.env.MNIST_SPEEDRUN_DEBUG && error instanceof Error) process.stderr.write(`${error.stack}\n`);
+    if (isTrueFlag(process.env.MNIST_SPEEDRUN_DEBUG) && error instanceof Error) process.stderr.write(`${error.stack}\n`);
     process.exit(exitCodeFor(error));
   },
 );

@@ -2,12 +2,13 @@
  * A progress bar on stderr for long runs: redrawn in place on a terminal, one line per epoch
  * otherwise (logs and CI stay readable).
  */
-import type { BatchProgress, EpochRecord } from '../lib/train';
+import type { BatchProgress, EpochRecord, RunResult } from '../lib/train';
 
 export interface ProgressBar {
   onBatch(progress: BatchProgress): void;
   onEpoch(record: EpochRecord): void;
-  done(): void;
+  /** Ends the bar with one line: the run finished (time, accuracy) or was interrupted. */
+  done(result: Pick<RunResult, 'seconds' | 'testAccuracy' | 'partial'>): void;
 }
 
 const WIDTH = 24;
@@ -32,8 +33,12 @@ export function progressBar(label: string, stream: NodeJS.WriteStream = process.
       const line = `${label} epoch ${r.epoch}: train loss ${r.trainLoss.toFixed(4)}${accuracy} at ${r.elapsedSeconds.toFixed(1)} s`;
       stream.write(interactive ? `\r${line.padEnd(100)}\n` : `${line}\n`);
     },
-    done() {
-      if (interactive) stream.write('\r'.padEnd(100) + '\r');
+    done(result) {
+      const accuracy = result.testAccuracy === null ? '' : `, test accuracy ${result.testAccuracy.toFixed(2)}%`;
+      const line = result.partial
+        ? `${label}: interrupted after ${result.seconds.toFixed(1)} s (partial)`
+        : `${label}: finished in ${result.seconds.toFixed(2)} s${accuracy}`;
+      stream.write(interactive ? `\r${line.padEnd(100)}\n` : `${line}\n`);
     },
   };
 }

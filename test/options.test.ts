@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { UsageError } from '../lib/errors';
-import { parseNumberOption, parseSteps, validateRecipe } from '../lib/options';
+import { isTrueFlag, parseIntegerOption, parseNumberOption, parseSteps, validateRecipe } from '../lib/options';
 import { RECIPES, recipeDiff, recipeForStep, type Recipe } from '../lib/recipes';
 
 test('every recipe of the ladder is valid', () => {
@@ -12,7 +12,8 @@ test('each step differs from the previous one by its change only', () => {
   const fields = (a: Recipe, b: Recipe): string[] => recipeDiff(a, b).map(([field]) => field);
   assert.deepEqual(fields(RECIPES[0]!, RECIPES[1]!), ['stopAtAccuracy']);
   assert.deepEqual(fields(RECIPES[1]!, RECIPES[2]!), ['net']);
-  assert.deepEqual(fields(RECIPES[2]!, RECIPES[3]!), ['dataPath']);
+  // step 4 keeps the data on the device the way the original did: shuffled once, sliced in that order, last partial batch dropped
+  assert.deepEqual(fields(RECIPES[2]!, RECIPES[3]!).sort(), ['dataPath', 'dropLast', 'shuffle']);
   assert.deepEqual(fields(RECIPES[3]!, RECIPES[4]!), ['batchSize']);
   assert.deepEqual(fields(RECIPES[6]!, RECIPES[7]!).sort(), ['epochs', 'net', 'optimizer', 'schedule']);
 });
@@ -52,4 +53,19 @@ test('numbers given as text must be whole numbers', () => {
   assert.throws(() => parseNumberOption('--runs', 'three'), /--runs must be a number, got 'three'/);
   assert.throws(() => parseNumberOption('--runs', ''), /must be a number/);
   assert.throws(() => parseNumberOption('--runs', 'NaN'), /must be a number/);
+});
+
+test('integer options take plain decimal digits within their range only', () => {
+  assert.equal(parseIntegerOption('--runs', '16', 1, 1000), 16);
+  assert.equal(parseIntegerOption('--seed', '9007199254740991', 0, Number.MAX_SAFE_INTEGER), 9007199254740991);
+  for (const text of ['0x10', '1e1', '+2', '-1', '2.0', ' 3', '', '٣']) {
+    assert.throws(() => parseIntegerOption('--runs', text, 1, 1000), /--runs must be a whole number from 1 to 1,000 in decimal digits/, text);
+  }
+  assert.throws(() => parseIntegerOption('--runs', '1001', 1, 1000), /got '1001'/);
+  assert.throws(() => parseIntegerOption('--seed', '9007199254740992', 0, Number.MAX_SAFE_INTEGER), /from 0 to 9,007,199,254,740,991/);
+});
+
+test('an environment flag is true only for a true value', () => {
+  for (const value of ['1', 'true', 'TRUE', 'yes', 'on']) assert.equal(isTrueFlag(value), true, value);
+  for (const value of [undefined, '', '0', 'false', 'no', 'off', 'False']) assert.equal(isTrueFlag(value), false, String(value));
 });
