@@ -38,16 +38,17 @@ export interface Measurement {
  * A few batches of the recipe on a slice of the data, so the first timed run does not pay for
  * kernel compilation and first-use allocation. Untimed; its result is thrown away.
  */
-export async function warmUp(recipe: Recipe, data: MnistArrays): Promise<void> {
+export async function warmUp(recipe: Recipe, data: MnistArrays, signal?: AbortSignal): Promise<void> {
   // enough batches for the JIT to settle, plus the epoch's last partial batch, whose shape the
   // timed run would otherwise meet for the first time (60,000 at 256 ends with 96 images)
   const trainCount = recipe.batchSize * 8 + (data.train.count % recipe.batchSize);
   const small = takeSubset(data, Math.min(data.train.count, trainCount), Math.min(data.test.count, 1000));
-  await trainRecipe({ ...recipe, epochs: 1, stopAtAccuracy: null, evaluate: 'end' }, small, { seed: 0 });
+  await trainRecipe({ ...recipe, epochs: 1, stopAtAccuracy: null, evaluate: 'end' }, small, { seed: 0, signal });
 }
 
 export async function measureRecipe(recipe: Recipe, data: MnistArrays, options: MeasureOptions): Promise<Measurement> {
-  if (options.warmUp ?? true) await warmUp(recipe, data);
+  // an interruption during the warm-up ends the measurement before any timed run
+  if (options.warmUp ?? true) await warmUp(recipe, data, options.signal);
   const results: RunResult[] = [];
   for (let run = 0; run < options.runs; run++) {
     if (options.signal?.aborted) break;

@@ -17,7 +17,7 @@ import { measureRecipe, type Measurement } from './measure';
 import { QUICK, isQuickMode, quickRecipe } from './quick';
 import { recipeDiff, recipeForStep, type Recipe } from './recipes';
 import { comparisonKey, makeStepRecord, type StepRecord } from './results';
-import { formatDuration, mean } from './timing';
+import { formatDuration, mean, std } from './timing';
 import type { RunResult } from './train';
 import type { EpochPoint } from './plot';
 
@@ -165,6 +165,21 @@ export function meanAccuracy(measurement: Measurement): number {
   return mean(measurement.results.map((r) => r.testAccuracy).filter((a): a is number => a !== null));
 }
 
+/**
+ * The seed study of a measurement, as the original reports its final recipe: test accuracy mean ±
+ * std over the finished runs, and how many seeds reached 99%.
+ */
+export function seedStudy(measurement: Measurement): string {
+  const accuracies = measurement.results.filter((r) => !r.partial).map((r) => r.testAccuracy).filter((a): a is number => a !== null);
+  if (accuracies.length === 0) return 'no finished run';
+  const reached = accuracies.filter((a) => a >= 99).length;
+  const spread = accuracies.length === 1 ? '' : ` ± ${std(accuracies).toFixed(3)} (mean ± std)`;
+  return (
+    `test accuracy over ${accuracies.length} seed${accuracies.length === 1 ? '' : 's'}: ${mean(accuracies).toFixed(2)}%${spread}, ` +
+    `${reached} of ${accuracies.length} reached 99%`
+  );
+}
+
 /** The cache file for step 04's preprocessed dataset (shown in its notebook). */
 export { preprocessedCacheFile };
 
@@ -186,3 +201,27 @@ export async function ladderRows(session: Session, from: 'yours' | 'reference' =
   const anchor = records.find((r) => comparisonKey(r) === comparisonKey(like));
   return anchor ? ladderFrom(records, hashes, anchor) : [];
 }
+
+export type { LadderRow };
+
+export interface Ladder {
+  /** 'your ladder (wasm, 2 threads, on ...)' or 'saved reference ladder (...)'. */
+  title: string;
+  rows: LadderRow[];
+}
+
+/**
+ * The ladders to show, each from one machine: yours (when you have full runs on this machine),
+ * then the saved reference. While re-recording the reference, the one ladder is the reference.
+ */
+export async function ladders(session: Session): Promise<Ladder[]> {
+  const saved = await ladderRows(session, 'reference');
+  const out: Ladder[] = [];
+  if (!session.recordsReference) {
+    const yours = await ladderRows(session, 'yours');
+    if (yours.length > 0) out.push({ title: `your ladder (${yours[0]!.where})`, rows: yours });
+  }
+  if (saved.length > 0) out.push({ title: `saved reference ladder (${saved[0]!.where})`, rows: saved });
+  return out;
+}
+

@@ -3,7 +3,8 @@
  *
  *   npm run notebooks                       check: run notebooks/0*.ipynb into temp copies
  *   npm run notebooks -- --quick            the same on a small subset (MNIST_SPEEDRUN_QUICK=1)
- *   npm run notebooks -- --write            full run, outputs saved into the committed notebooks
+ *   npm run notebooks -- --write            full run, outputs saved into the committed notebooks,
+ *                                           results recorded as the reference (results/reference/)
  *   npm run notebooks -- notebooks/03-*.ipynb   only these
  *
  * Needs Debian's python3-nbclient, jupyter-client and python3-ipython (see .ci/apt-packages). The
@@ -136,6 +137,10 @@ export async function runNotebook(notebook: string, options: RunOptions, jupyter
   };
   if (options.quick) env.MNIST_SPEEDRUN_QUICK = '1';
   else delete env.MNIST_SPEEDRUN_QUICK;
+  // saving outputs into the committed notebooks re-records the reference results they show;
+  // every other run records into your own ledger
+  if (options.write) env.MNIST_SPEEDRUN_REFERENCE = '1';
+  else delete env.MNIST_SPEEDRUN_REFERENCE;
   const startMs = performance.now();
   const run = await runDriver(
     options.python,
@@ -161,6 +166,7 @@ export function parseArgs(argv: readonly string[], defaults: RunOptions): { opti
     else notebooks.push(resolve(arg));
   }
   if (!(options.cellTimeoutS > 0)) throw new Error('--cell-timeout must be a positive number of seconds');
+  if (options.write && options.quick) throw new Error('--write saves reference outputs, which are full runs: not with --quick');
   return { options, notebooks };
 }
 
