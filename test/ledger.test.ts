@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { chmod, mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -211,4 +211,40 @@ test('the committed reference ledger holds only valid full records', async () =>
   const { records, problems } = await readLedger(dir);
   assert.deepEqual(problems, []);
   assert.ok(records.every((r) => !r.quick && !r.partial), 'no quick or partial reference record');
+});
+
+test('a run of the real CLI records into your ledger and leaves git status as it was', async () => {
+  const root = projectRoot();
+  const status = (): Promise<string> =>
+    new Promise((resolve, reject) => {
+      const child = spawn('git', ['status', '--porcelain', '--untracked-files=all'], { cwd: root });
+      let out = '';
+      child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+      child.on('error', reject);
+      child.on('exit', () => resolve(out));
+    });
+  const before = await status();
+  const env = { ...process.env };
+  delete env.MNIST_SPEEDRUN_LEDGER;
+  delete env.MNIST_SPEEDRUN_REFERENCE;
+  const quickDir = recordingLedgerDir(true, env);
+  const recordsBefore = new Set(await readdir(quickDir).catch(() => [] as string[]));
+  const stderr = await new Promise<string>((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'cli/main.ts', 'start', '--quick', '--no-warm-up', '--backend', 'wasm'], {
+      cwd: root,
+      env: { ...env, MNIST_DIR: env.MNIST_DIR ?? join(root, '..', 'shared', 'data', 'mnist') },
+    });
+    let err = '';
+    child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolve(err) : reject(new Error(`exit ${code}: ${err}`))));
+  });
+  const created = (await readdir(quickDir)).filter((name) => !recordsBefore.has(name));
+  try {
+    assert.equal(created.length, 1, 'one new record in results/yours/quick');
+    assert.match(stderr, /recorded in results\/yours\/quick\//);
+    assert.equal(await status(), before, 'git status is unchanged');
+  } finally {
+    for (const name of created) await rm(join(quickDir, name), { force: true });
+  }
 });
