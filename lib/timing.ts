@@ -79,6 +79,8 @@ export function formatDuration(ms: number): string {
 /** '3.14 s ± 4.72 ms per run (mean ± std. dev. of 7 runs)', the %%timeit line. */
 export function formatTiming(samplesMs: readonly number[]): string {
   const n = samplesMs.length;
+  // one run has no spread to report
+  if (n === 1) return `${formatDuration(samplesMs[0]!)} (1 run)`;
   return `${formatDuration(mean(samplesMs))} ± ${formatDuration(std(samplesMs))} per run (mean ± std. dev. of ${n} run${n === 1 ? '' : 's'})`;
 }
 
