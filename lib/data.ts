@@ -324,11 +324,6 @@ export function holdOutValidation(split: Split, count: number, seed: number): { 
   return { train: selectSamples(split, trainIndices), validation: selectSamples(split, validationIndices) };
 }
 
-/** The sample order of one epoch: seeded permutation, or null for the file order. Shared by both data paths. */
-export function epochOrder(count: number, shuffleSeed: number | null): Int32Array | null {
-  return shuffleSeed === null ? null : permutation(count, makeRng(shuffleSeed));
-}
-
 /** Throws unless `batchSize` is a positive integer. */
 export function checkBatchSize(batchSize: number): void {
   if (!Number.isInteger(batchSize) || batchSize < 1) {

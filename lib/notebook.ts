@@ -160,11 +160,6 @@ export function epochPoints(result: RunResult): EpochPoint[] {
     .map((r) => ({ epoch: r.epoch, testAccuracyPct: r.evalAccuracy!, testLoss: r.evalLoss!, trainLoss: r.trainLoss }));
 }
 
-/** Mean test accuracy of a measurement's finished runs, percent. */
-export function meanAccuracy(measurement: Measurement): number {
-  return mean(measurement.results.map((r) => r.testAccuracy).filter((a): a is number => a !== null));
-}
-
 /**
  * The seed study of a measurement, as the original reports its final recipe: test accuracy mean ±
  * std over the finished runs, and how many seeds reached 99%.

@@ -15,6 +15,9 @@ test('each step differs from the previous one by its change only', () => {
   // step 4 keeps the data on the device the way the original did: shuffled once, sliced in that order, last partial batch dropped
   assert.deepEqual(fields(RECIPES[2]!, RECIPES[3]!).sort(), ['dataPath', 'dropLast', 'shuffle']);
   assert.deepEqual(fields(RECIPES[3]!, RECIPES[4]!), ['batchSize']);
+  // step 6: one-cycle over two fixed epochs, which keeps the last partial batch
+  assert.deepEqual(fields(RECIPES[4]!, RECIPES[5]!).sort(), ['dropLast', 'epochs', 'evaluate', 'optimizer', 'schedule', 'stopAtAccuracy']);
+  assert.deepEqual(fields(RECIPES[5]!, RECIPES[6]!).sort(), ['batchSize', 'net']);
   assert.deepEqual(fields(RECIPES[6]!, RECIPES[7]!).sort(), ['epochs', 'net', 'optimizer', 'schedule']);
 });
 
