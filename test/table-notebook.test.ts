@@ -1,0 +1,29 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { tableHtml } from '../lib/table-notebook';
+
+test('a table becomes an HTML table, numbers right-aligned, text escaped', () => {
+  const html = tableHtml({ columns: ['step', 'change'], values: [[1, 'a <b> & c'], [8, 'final']] }, 'ladder');
+  assert.equal(
+    html,
+    '<table><caption style="text-align:left;font-weight:bold">ladder</caption><thead><tr>' +
+      '<th style="text-align:right">step</th><th style="text-align:left">change</th></tr></thead><tbody>\n' +
+      '<tr><td style="text-align:right">1</td><td style="text-align:left">a &lt;b&gt; &amp; c</td></tr>\n' +
+      '<tr><td style="text-align:right">8</td><td style="text-align:left">final</td></tr>\n</tbody></table>',
+  );
+});
+
+test('a column with any text in it is aligned left, and empty cells stay empty', () => {
+  const html = tableHtml({ columns: ['x'], values: [[1], ['n/a'], [null]] });
+  assert.ok(!html.includes('text-align:right'));
+  assert.match(html, /<td style="text-align:left"><\/td>/);
+});
+
+test('a danfojs DataFrame is shown with its columns and rows, without its index', async () => {
+  const dfd = await import('danfojs-node');
+  const frame = new dfd.DataFrame([{ step: 1, change: 'baseline' }, { step: 8, change: 'final' }]);
+  const html = tableHtml(frame);
+  assert.match(html, /<th style="text-align:right">step<\/th><th style="text-align:left">change<\/th>/);
+  assert.match(html, /<td style="text-align:right">8<\/td><td style="text-align:left">final<\/td>/);
+  assert.equal(html.match(/<tr>/g)!.length, 3);
+});
