@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -100,4 +100,6 @@ test("the README's notebook set-up works as written in a clone without symbolic 
   const quick = run('npm', ['run', 'notebooks', '--', '--quick', 'notebooks/03-smaller-net.ipynb'], clone, { ...env, MNIST_DIR });
   assert.equal(quick.status, 0, quick.stdout + quick.stderr);
   assert.match(quick.stdout, /^PASS 03-smaller-net\.ipynb /m);
+  // kept when a step fails, to read what it left
+  rmSync(dir, { recursive: true, force: true });
 });
