@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -55,8 +55,9 @@ function bareTslabKernel(dir: string): string {
   return dir;
 }
 
-test('doctor: python3 without Jupyter, no jupyter command, a bare tslab kernel, no MNIST: exit 1, each FAIL with its fix', { skip, timeout: 300_000 }, () => {
+test('doctor: python3 without Jupyter, no jupyter command, a bare tslab kernel, no MNIST: exit 1, each FAIL with its fix', { skip, timeout: 300_000 }, (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'doctor-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
   const venvBin = pythonWithoutJupyter(join(dir, 'venv'));
   assert.ok(venvBin !== null);
   const cache = join(dir, 'cache');
@@ -75,8 +76,9 @@ test('doctor: python3 without Jupyter, no jupyter command, a bare tslab kernel, 
   assert.match(run.stdout, /^3 of 7 checks failed$/m);
 });
 
-test('doctor: a PYTHON without Jupyter is the one checked, named with what to install; a bad backend setting fails its check', { skip, timeout: 300_000 }, () => {
+test('doctor: a PYTHON without Jupyter is the one checked, named with what to install; a bad backend setting fails its check', { skip, timeout: 300_000 }, (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'doctor-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
   const venvBin = pythonWithoutJupyter(join(dir, 'venv'));
   assert.ok(venvBin !== null);
   const python = join(venvBin, 'python3');
@@ -90,8 +92,9 @@ test('doctor: a PYTHON without Jupyter is the one checked, named with what to in
   assert.match(run.line('mnist'), new RegExp(`^OK   mnist +${MNIST_DIR.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}.* \\(from MNIST_DIR\\): 4 files, SHA-256 verified$`));
 });
 
-test('doctor: everything set up with npm run kernel: every check OK, exit 0', { timeout: 300_000, skip: skip || (jupyterFrontEnds().length === 0 && !process.env.CI ? 'neither jupyter lab nor jupyter notebook is installed (apt-get install jupyter-notebook)' : false) }, () => {
+test('doctor: everything set up with npm run kernel: every check OK, exit 0', { timeout: 300_000, skip: skip || (jupyterFrontEnds().length === 0 && !process.env.CI ? 'neither jupyter lab nor jupyter notebook is installed (apt-get install jupyter-notebook)' : false) }, (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'doctor-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
   const env = cleanEnv({ MNIST_DIR, JUPYTER_DATA_DIR: join(dir, 'data') });
   const install = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'tools', 'install-kernel.ts')], { cwd: root, env, encoding: 'utf8' });
   assert.equal(install.status, 0, install.stderr);

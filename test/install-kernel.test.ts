@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -26,8 +26,9 @@ function installKernel(args: string[], env: NodeJS.ProcessEnv): { status: number
   return { status: run.status, stdout: run.stdout, stderr: run.stderr };
 }
 
-test('with python3 on PATH lacking Jupyter, the kernel is registered with a Python that has it, by absolute path', { skip }, () => {
+test('with python3 on PATH lacking Jupyter, the kernel is registered with a Python that has it, by absolute path', { skip }, (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'kernel-install-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
   const venvBin = pythonWithoutJupyter(join(dir, 'venv'));
   assert.ok(venvBin !== null, 'python3 -m venv --without-pip works');
   const prefix = join(dir, 'prefix');
@@ -46,8 +47,9 @@ test('with python3 on PATH lacking Jupyter, the kernel is registered with a Pyth
   assert.ok(!existsSync(join(dir, 'user-data', 'kernels')), 'with --prefix nothing goes to the user folder');
 });
 
-test('a PYTHON without Jupyter: exit 1, one line naming it and what to install, nothing registered', { skip }, () => {
+test('a PYTHON without Jupyter: exit 1, one line naming it and what to install, nothing registered', { skip }, (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'kernel-install-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
   const venvBin = pythonWithoutJupyter(join(dir, 'venv'));
   assert.ok(venvBin !== null);
   const python = join(venvBin, 'python3');
