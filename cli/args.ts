@@ -15,6 +15,8 @@ commands:
   train --step N        train one step of the ladder
   ladder                train several steps and print the ladder table
   backends              list the backends and which one would run
+  doctor                check the set-up: Node, Python + Jupyter, the tslab kernel, MNIST,
+                        the notebooks' library (dist/), the backend; exit 1 if any fails
 
 options:
   --step N              step 1-8 (train)
@@ -70,7 +72,7 @@ export interface CliOptions {
   notes: string[];
 }
 
-const COMMANDS = ['start', 'train', 'ladder', 'backends', 'help'];
+const COMMANDS = ['start', 'train', 'ladder', 'backends', 'doctor', 'help'];
 const MAX_RUNS = 1000;
 const TRAIN_IMAGES = 60_000;
 

@@ -1,5 +1,5 @@
 /**
- * The command line: `mnist-speedrun start | train | ladder | backends`. Every failure ends with a
+ * The command line: `mnist-speedrun start | train | ladder | backends | doctor`. Every failure ends with a
  * one-line reason on stderr and a non-zero exit code (README: "Exit codes").
  */
 import { loadMnist, takeSubset, type MnistArrays } from '../lib/data';
@@ -19,6 +19,7 @@ import { USAGE, parseCli, type CliOptions } from './args';
 import { watchInterrupts } from './interrupt';
 import { checkLedgerWritable } from './ledger-probe';
 import { needsRelay, runRelayed } from './relay';
+import { doctor } from './doctor';
 import { progressBar, type ProgressBar } from './progress';
 
 async function loadData(options: CliOptions): Promise<MnistArrays> {
@@ -87,6 +88,7 @@ async function main(argv: string[]): Promise<number> {
     return EXIT_CODES.ok;
   }
   for (const note of options.notes) process.stderr.write(note + '\n');
+  if (options.command === 'doctor') return doctor({ data: options.data, backend: options.backend }, (line) => process.stdout.write(line + '\n'));
   if (options.record && options.command !== 'backends') await checkLedgerWritable(defaultLedgerDir(options.quick));
   const explain = options.explain || options.command === 'backends';
   const backend = await useBackend({

@@ -10,13 +10,16 @@
  * Needs Debian's python3-nbclient, jupyter-client and python3-ipython (see .ci/apt-packages). The
  * kernel spec is registered into .jupyter/ of this checkout (gitignored), never into the user's
  * Jupyter. Check mode never touches the committed notebooks; --write replaces one only when all of
- * its cells passed, so a failed run cannot leave half-fresh outputs behind.
+ * its cells passed, so a failed run cannot leave half-fresh outputs behind. The notebooks import
+ * lib/ compiled into dist/ (tools/build-dist.ts); it is rebuilt first when a lib/ file changed.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { KernelInstallError, prefixJupyterPath, registerKernel, tslabBinary } from '../lib/tslab-kernel';
+import { ensureDist } from './build-dist';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const DRIVER = join(REPO_ROOT, 'tools', 'run_notebook.py');
@@ -53,12 +56,7 @@ export class NotebookToolsMissingError extends Error {
   }
 }
 
-export class KernelInstallError extends Error {
-  constructor(detail: string) {
-    super(`could not register the tslab kernel spec: ${detail.trim()}; run npm ci first`);
-    this.name = 'KernelInstallError';
-  }
-}
+export { KernelInstallError };
 
 export function defaultOptions(env: NodeJS.ProcessEnv = process.env): RunOptions {
   return {
@@ -80,17 +78,10 @@ export function checkNotebookTools(python: string): void {
 
 /** Registers tslab's kernel spec under `jupyterDir`; returns the JUPYTER_PATH entry to use. */
 export function installKernel(python: string, jupyterDir: string): string {
-  const tslab = join(REPO_ROOT, 'node_modules', '.bin', 'tslab');
-  if (!existsSync(tslab)) throw new KernelInstallError(`${tslab} not found`);
-  const jupyterPath = join(jupyterDir, 'share', 'jupyter');
+  const jupyterPath = prefixJupyterPath(jupyterDir);
   // reinstalling deletes the spec folder first, which would race a kernel starting in parallel
-  if (kernelSpecLaunches(join(jupyterPath, 'kernels', 'tslab', 'kernel.json'), tslab)) return jupyterPath;
-  const install = spawnSync(tslab, ['install', `--python=${python}`, `--binary=${tslab}`, `--prefix=${jupyterDir}`], {
-    encoding: 'utf8',
-  });
-  if (install.error !== undefined || install.status !== 0) {
-    throw new KernelInstallError(install.error?.message ?? install.stderr);
-  }
+  if (kernelSpecLaunches(join(jupyterPath, 'kernels', 'tslab', 'kernel.json'), tslabBinary(REPO_ROOT))) return jupyterPath;
+  registerKernel(python, REPO_ROOT, { prefix: jupyterDir });
   return jupyterPath;
 }
 
@@ -178,6 +169,8 @@ async function main(): Promise<number> {
     return 1;
   }
   checkNotebookTools(options.python);
+  // the notebooks import lib/ compiled in dist/: rebuilt here when lib/ changed since
+  ensureDist(REPO_ROOT, (line) => console.log(line));
   const jupyterPath = installKernel(options.python, options.jupyterDir);
   const mode = `${options.quick ? 'quick' : 'full'}, ${options.write ? 'writing outputs into the notebooks' : 'check only (temp copies)'}`;
   console.log(`running ${notebooks.length} notebook(s): ${mode}`);
