@@ -4,6 +4,9 @@
  * the package's dist folder. A kernel registered without an entry here fails
  * test/tfjs-op-tests.test.ts: whatever the project replaces must face TF.js's tests.
  */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
 export const OP_TEST_FILES: Readonly<Record<string, readonly string[]>> = {
   Conv2D: ['ops/conv2d_test.js', 'ops/conv1d_test.js', 'ops/conv2d_separable_test.js'],
   FusedConv2D: ['ops/fused/fused_conv2d_test.js'],
@@ -22,6 +25,12 @@ export const OP_TEST_FILES: Readonly<Record<string, readonly string[]>> = {
   Slice: ['ops/slice_test.js', 'ops/slice1d_test.js', 'ops/slice2d_test.js', 'ops/slice3d_test.js', 'ops/slice4d_test.js'],
   GatherV2: ['ops/gather_test.js'],
 };
+
+/** Every op test file under `dist` (tfjs-core's dist folder): each `_test.js` below ops/, in a stable order. */
+export function allOpTestFiles(dist: string): string[] {
+  const files = fs.readdirSync(path.join(dist, 'ops'), { recursive: true, encoding: 'utf8' });
+  return files.filter((file) => file.endsWith('_test.js')).map((file) => `ops/${file.split(path.sep).join('/')}`).sort();
+}
 
 /** Every op test file of `kernels`, once each, in a stable order. */
 export function opTestFilesFor(kernels: readonly string[]): string[] {
