@@ -71,6 +71,7 @@ const CONV_CASES: ConvCase[] = [
   { n: 2, h: 15, w: 13, c: 1, co: 32, k: 3, stride: 1, pad: 'valid' }, // 1 channel, 3 taps (baseline c1 shape, smaller)
   { n: 1, h: 10, w: 9, c: 1, co: 8, k: 4, stride: 1, pad: 'valid' }, // 1 channel, taps not a multiple of 3 or 5
   { n: 2, h: 7, w: 10, c: 5, co: 24, k: 3, stride: 1, pad: 'valid' }, // odd channels, 16 + 8 outputs, odd output width
+  { n: 1, h: 4, w: 4, c: 8, co: 8, k: 8, stride: 1, pad: 'same' }, // even filter: padding 3 before, 4 after
 ];
 
 before(async () => {
@@ -112,28 +113,62 @@ describe('wasm training kernels equal the cpu backend', () => {
     });
   }
 
+  test('FusedConv2D with one bias value for 8 output channels is refused as by the stock kernel, not read past its end', async () => {
+    const { x, filter, bias } = { x: input([1, 5, 5, 3], 1510), filter: input([3, 3, 3, 8], 1511), bias: input([1], 1512) };
+    await assert.rejects(runOn('wasm', 'FusedConv2D', { x, filter, bias }, { strides: 1, pad: 'valid', dataFormat: 'NHWC', dilations: 1, activation: 'linear' }), /bias/i);
+  });
+
+  // conv2dTranspose hands its input to Conv2DBackpropInput as dy without checking it against the
+  // output shape: TF.js's own op test 'input=8x8x8,output=4x4x8,f=8,s=1,inDepth=8,p=same vec4'.
+  test('Conv2DBackpropInput with a dy larger than the convolution output (conv2dTranspose 8x8 -> 4x4, 8x8 filter, same)', async () => {
+    await assertMatchesCpu('Conv2DBackpropInput', { dy: input([1, 8, 8, 8], 1500), filter: input([8, 8, 8, 8], 1501) }, {
+      strides: 1, pad: 'same', dataFormat: 'NHWC', inputShape: [1, 4, 4, 8],
+    });
+    const transposed = async (backend: string): Promise<Float32Array> => {
+      assert.ok(await tf.setBackend(backend));
+      const x = tf.tensor4d(Float32Array.from({ length: 8 * 8 * 8 }, (_, i) => i % 5), [1, 8, 8, 8]);
+      const w = tf.tensor4d(Float32Array.from({ length: 8 * 8 * 8 * 8 }, (_, i) => i % 5), [8, 8, 8, 8]);
+      const y = tf.conv2dTranspose(x, w, [1, 4, 4, 8], 1, 'same');
+      const values = (await y.data()) as Float32Array;
+      tf.dispose([x, w, y]);
+      return values;
+    };
+    const wasm = await transposed('wasm');
+    const cpu = await transposed('cpu');
+    assert.equal(cpu[0], 512, 'the cpu backend no longer gives the op test expected value');
+    assert.deepEqual(Array.from(wasm), Array.from(cpu));
+  });
+
   const POOL_CASES = [
     { shape: [3, 24, 24, 24], size: 2, stride: 2, pad: 'valid' }, // final, after c1
     { shape: [2, 11, 11, 64], size: 2, stride: 2, pad: 'valid' }, // pooled, odd size: last row/column unused
     { shape: [2, 7, 5, 1], size: 2, stride: 2, pad: 'valid' }, // one channel
     { shape: [2, 7, 7, 3], size: 3, stride: 2, pad: 'valid' }, // overlapping windows
     { shape: [1, 5, 6, 2], size: 2, stride: 2, pad: 'same' }, // padding
+    { shape: [2, 5, 7, 4], size: 2, stride: 2, pad: 'same' }, // 2x2 windows, odd sizes padded after: last windows half outside
+    // no padding, yet a last row and column of part-windows; only the gradient (the project's own
+    // kernel) is compared: the stock MaxPool it falls back to (XNNPACK) sizes its output from the padding
+    { shape: [2, 5, 5, 4], size: 2, stride: 2, pad: 0, dimRoundingMode: 'ceil', gradientOnly: true },
   ] as const;
   for (const [index, p] of POOL_CASES.entries()) {
-    test(`MaxPool ${p.shape.join('x')} window ${p.size} stride ${p.stride} ${p.pad}`, async () => {
-      await assertMatchesCpu('MaxPool', { x: input([...p.shape], 1400 + index, 0.5) }, { filterSize: p.size, strides: p.stride, pad: p.pad });
-    });
+    const rounding = 'dimRoundingMode' in p ? p.dimRoundingMode : undefined;
+    const poolAttrs = { filterSize: p.size, strides: p.stride, pad: p.pad, dimRoundingMode: rounding };
+    const label = `${p.shape.join('x')} window ${p.size} stride ${p.stride} ${p.pad}${rounding === undefined ? '' : ` rounding ${rounding}`}`;
+    if (!('gradientOnly' in p)) {
+      test(`MaxPool ${label}`, async () => {
+        await assertMatchesCpu('MaxPool', { x: input([...p.shape], 1400 + index, 0.5) }, poolAttrs);
+      });
+    }
     for (const tied of [false, true]) {
-      test(`MaxPoolGrad ${p.shape.join('x')} window ${p.size} stride ${p.stride} ${p.pad}${tied ? ', tied windows' : ''}`, async () => {
+      test(`MaxPoolGrad ${label}${tied ? ', tied windows' : ''}`, async () => {
         const [n, h, w, c] = p.shape;
-        const oh = convOutSize(h, p.size, p.stride, p.pad);
-        const ow = convOutSize(w, p.size, p.stride, p.pad);
+        const outSize = (size: number): number =>
+          typeof p.pad === 'number' ? Math.ceil((size - p.size) / p.stride + 1) : convOutSize(size, p.size, p.stride, p.pad);
+        const [oh, ow] = [outSize(h), outSize(w)];
         // With a quantum of 0.5 most windows hold tied maxima; the cpu backend, like PyTorch, sends
         // the gradient to the first of them.
         const x = input([n, h, w, c], 300 + index, tied ? 0.5 : 0);
-        await assertMatchesCpu('MaxPoolGrad', { dy: input([n, oh, ow, c], 400 + index), input: x, output: input([n, oh, ow, c], 0) }, {
-          filterSize: p.size, strides: p.stride, pad: p.pad,
-        });
+        await assertMatchesCpu('MaxPoolGrad', { dy: input([n, oh, ow, c], 400 + index), input: x, output: input([n, oh, ow, c], 0) }, poolAttrs);
       });
     }
   }
@@ -296,6 +331,9 @@ describe('the composed kernel set (XNNPACK and JS only, benchmark baseline)', ()
       });
       await assertMatchesCpu('Conv2DBackpropInput', { dy: input([2, 10, 10, 32], 1304), filter: input([3, 3, 24, 32], 1305) }, {
         strides: 1, pad: 'valid', dataFormat: 'NHWC', inputShape: [2, 12, 12, 24],
+      });
+      await assertMatchesCpu('Conv2DBackpropInput', { dy: input([1, 8, 8, 8], 1309), filter: input([8, 8, 8, 8], 1310) }, {
+        strides: 1, pad: 'same', dataFormat: 'NHWC', inputShape: [1, 4, 4, 8],
       });
       const x = input([2, 8, 8, 24], 1306, 0.5);
       const y = await runOn('cpu', 'MaxPool', { x }, { filterSize: 2, strides: 2, pad: 'valid' });

@@ -97,3 +97,23 @@ describe('the pthread worker script', () => {
     }
   });
 });
+
+describe('the threaded backend after tf.engine().reset()', () => {
+  test('is created again each time, with its threads, and still equals the cpu backend (10 rounds: more than the 8 pooled workers)', () => {
+    const result = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./wasm-reset-child.ts', import.meta.url))], {
+      env: { ...process.env, CHILD_THREADS: '2', CHILD_ROUNDS: '10' },
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+    assert.equal(result.error, undefined, `child did not finish: ${String(result.error)}`);
+    assert.equal(result.status, 0, result.stderr);
+    const rounds = JSON.parse(result.stdout.trim().split('\n').at(-1)!) as Array<{ created: boolean; threads: number; error: number | null }>;
+    const created = rounds.filter((round) => round.created).length;
+    assert.equal(rounds.length, 10, `the backend was created in only ${created} of 10 rounds: ${result.stderr.split('\n').slice(-5).join(' | ')}`);
+    for (const [round, { created, threads, error }] of rounds.entries()) {
+      assert.ok(created, `round ${round}: tf.setBackend('wasm') failed`);
+      assert.equal(threads, 2, `round ${round}: XNNPACK threads`);
+      assert.ok(error !== null && error <= 1e-5, `round ${round}: relative error ${error} vs cpu`);
+    }
+  });
+});

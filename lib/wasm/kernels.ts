@@ -245,9 +245,17 @@ function filterGradViaConv3D(
   return dw;
 }
 
+/** Whether dy has the shape of the convolution's output (NHWC), as every kernel here assumes. */
+function dyFitsOutput(dy: TensorInfo, info: backend_util.Conv2DInfo): boolean {
+  return util.arraysEqual(dy.shape, [info.batchSize, info.outHeight, info.outWidth, info.outChannels]);
+}
+
 /**
  * dX for `conv2d(x, W)` at stride 1: a convolution of dy with the spatially reversed filter, its
- * in/out channels swapped, padded by (K - 1 - p) on each side. Other cases use the stock kernel.
+ * in/out channels swapped, padded by (K - 1 - p) on each side. Other cases use the stock kernel,
+ * and so does a dy that is not the shape of the convolution's output: `conv2dTranspose` passes its
+ * input as dy unchecked (an 8x8 input with output shape 4x4 and 'same' padding gives a 4x4
+ * convolution output), and the stock kernel reads such a dy with its own strides.
  */
 export function conv2DBackpropInput(stock: StockKernels, native = true): KernelFunc {
   return (args) => {
@@ -258,7 +266,7 @@ export function conv2DBackpropInput(stock: StockKernels, native = true): KernelF
       inputShape, filter.shape as [number, number, number, number], strides, 1, pad, dimRoundingMode, false,
       backend_util.convertConv2DDataFormat(dataFormat),
     );
-    if (!isUnitStride(convInfo) || convInfo.dataFormat !== 'channelsLast') {
+    if (!isUnitStride(convInfo) || convInfo.dataFormat !== 'channelsLast' || !dyFitsOutput(dy, convInfo)) {
       return stock.get('Conv2DBackpropInput')(args) as TensorInfo;
     }
     if (native && convInfo.inChannels % 4 === 0) return inputGradNative(backend, dy, filter, convInfo);
@@ -298,9 +306,10 @@ function inputGradNative(backend: BackendWasm, dy: TensorInfo, filter: TensorInf
 }
 
 /**
- * `Conv2D` and `FusedConv2D` (bias, linear or ReLU activation) through native/train_kernels.c at
- * stride 1 without padding, output channels a multiple of 8 (every layer of the nets); everything
- * else goes to the stock (XNNPACK) kernel.
+ * `Conv2D` and `FusedConv2D` (a bias of one value per output channel, linear or ReLU activation)
+ * through native/train_kernels.c at stride 1 without padding, output channels a multiple of 8
+ * (every layer of the nets); everything else (a broadcast bias among it) goes to the stock
+ * (XNNPACK) kernel.
  */
 export function nativeConv2D(stock: StockKernels, kernelName: 'Conv2D' | 'FusedConv2D'): KernelFunc {
   return (args) => {
@@ -310,7 +319,8 @@ export function nativeConv2D(stock: StockKernels, kernelName: 'Conv2D' | 'FusedC
     const activation = attrs.activation ?? 'linear';
     const fits = x!.shape.length === 4 && filter!.shape[3]! % 8 === 0 && x!.dtype === 'float32' &&
       (attrs.dataFormat ?? 'NHWC') === 'NHWC' && preluActivationWeights === undefined &&
-      (activation === 'linear' || activation === 'relu') && (bias === undefined || bias.shape.length === 1);
+      (activation === 'linear' || activation === 'relu') &&
+      (bias === undefined || (bias.shape.length === 1 && bias.shape[0] === filter!.shape[3] && bias.dtype === 'float32'));
     if (!fits) return stock.get(kernelName)(args) as TensorInfo;
     const info = backend_util.computeConv2DInfo(
       x!.shape as [number, number, number, number], filter!.shape as [number, number, number, number],
@@ -329,10 +339,15 @@ export function nativeConv2D(stock: StockKernels, kernelName: 'Conv2D' | 'FusedC
   };
 }
 
-/** 2x2 windows at stride 2 without padding: the nets' pooling, which the native kernels cover. */
+/**
+ * 2x2 windows at stride 2 without padding: the nets' pooling, which the native kernels cover. The
+ * output must be floor(size / 2) each way, every window inside the input: 'same' padding of an odd
+ * size (padding after only) or a rounding mode of 'ceil' adds a last row or column of part-windows.
+ */
 function isPlain2x2(info: backend_util.Conv2DInfo): boolean {
   return info.filterHeight === 2 && info.filterWidth === 2 && info.strideHeight === 2 && info.strideWidth === 2 &&
-    info.padInfo.top === 0 && info.padInfo.left === 0 && info.dilationHeight === 1 && info.dilationWidth === 1;
+    info.padInfo.top === 0 && info.padInfo.left === 0 && info.dilationHeight === 1 && info.dilationWidth === 1 &&
+    info.outHeight === Math.floor(info.inHeight / 2) && info.outWidth === Math.floor(info.inWidth / 2);
 }
 
 /**

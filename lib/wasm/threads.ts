@@ -13,7 +13,8 @@
  * - reports `threads` logical cores to Emscripten's `emscripten_num_logical_cores` import of this
  *   one instance, because the backend caps its XNNPACK pool at half the cores (1 on a 2-core box);
  * - re-registers the 'wasm' backend factory so that `tf.setBackend('wasm')` builds a `BackendWasm`
- *   on this instance; all kernels registered for 'wasm' keep working;
+ *   on such an instance, a new one each time the backend is created (after `tf.engine().reset()`
+ *   too); all kernels registered for 'wasm' keep working;
  * - undoes what Emscripten's Node glue leaves on the process: the `global.Worker` it assigns and
  *   the `uncaughtException` / `unhandledRejection` listeners it adds; pool workers are `unref`ed so
  *   that they never keep the process alive.
@@ -24,6 +25,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import type { Worker as NodeWorker, WorkerOptions } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import { BackendWasm, getThreadsCount, setThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { UsageError } from '../errors';
@@ -94,7 +96,8 @@ type WasmImports = { env: Record<string, unknown> } & Record<string, Record<stri
 interface WasmInstance { readonly exports: unknown }
 interface WasmModule { readonly kind?: never }
 interface WasmApi {
-  instantiate(bytes: Uint8Array, imports: WasmImports): Promise<{ instance: WasmInstance; module: WasmModule }>;
+  compile(bytes: Uint8Array): Promise<WasmModule>;
+  instantiate(module: WasmModule, imports: WasmImports): Promise<WasmInstance>;
 }
 const wasmApi = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 type Factory = (config: FactoryConfig) => Promise<ThreadedModule>;
@@ -138,6 +141,43 @@ function ensureWorkerShim(workerModulePath: string): string {
   return shimPath;
 }
 
+/** The threaded build's .wasm, compiled once per process (each backend instance instantiates it anew). */
+let compiled: Promise<WasmModule> | null = null;
+
+function compiledThreadedWasm(wasmDir: string): Promise<WasmModule> {
+  compiled ??= wasmApi.compile(fs.readFileSync(path.join(wasmDir, THREADED_WASM)));
+  return compiled;
+}
+
+type WorkerClass = new (filename: string | URL, options?: WorkerOptions) => NodeWorker;
+
+/** `base` with its workers started without this process's --import/--require (tsx's loader among them). */
+function plainWorkerClass(base: WorkerClass): WorkerClass {
+  return class extends base {
+    constructor(filename: string | URL, options?: WorkerOptions) {
+      super(filename, { ...options, execArgv: [] });
+    }
+  };
+}
+
+/**
+ * While the glue runs: it sets `global.Worker` to worker_threads' class and starts its pool of
+ * workers with `new Worker(script)` at once. They run plain CommonJS, so they start without the
+ * process's preloaded modules (tsx's loader cost each worker tenths of a second, and every
+ * backend creation, after `tf.engine().reset()` too, starts a pool).
+ */
+function interceptGlueWorker(): void {
+  let glueWorker: unknown;
+  Object.defineProperty(globalThis, 'Worker', {
+    configurable: true,
+    enumerable: false,
+    get: () => glueWorker,
+    set: (value: unknown) => {
+      glueWorker = typeof value === 'function' ? plainWorkerClass(value as WorkerClass) : value;
+    },
+  });
+}
+
 /** Instantiates the threaded build with a pool that accepts `threads` threads. */
 async function instantiateThreaded(threads: number): Promise<ThreadedModule> {
   const imported = (await import('@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd.js')) as unknown as {
@@ -163,17 +203,17 @@ async function instantiateThreaded(threads: number): Promise<ThreadedModule> {
     instantiateWasm(imports, receive) {
       // The backend sizes its pool as half of this value; answering 2x lifts that cap for this instance only.
       imports.env.emscripten_num_logical_cores = () => 2 * threads;
-      const bytes = fs.readFileSync(path.join(wasmDir, THREADED_WASM));
-      wasmApi.instantiate(bytes, imports).then(
-        (result) => receive(result.instance, result.module),
-        (error: unknown) => {
+      compiledThreadedWasm(wasmDir)
+        .then(async (module) => receive(await wasmApi.instantiate(module, imports), module))
+        .catch((error: unknown) => {
+          compiled = null;
           throw new WasmThreadsError(`the threaded wasm build failed to instantiate (${String(error)}); set ${THREADS_ENV_VAR}=1`);
-        },
-      );
+        });
       return {};
     },
   };
   try {
+    interceptGlueWorker();
     return await factory(config);
   } finally {
     if (workerBefore) Object.defineProperty(globalThis, 'Worker', workerBefore);
@@ -187,13 +227,9 @@ async function instantiateThreaded(threads: number): Promise<ThreadedModule> {
   }
 }
 
-/**
- * Makes 'wasm' in TensorFlow.js resolve to the threaded build with `threads` XNNPACK threads. Call
- * before `tf.setBackend('wasm')`; an existing 'wasm' backend instance is disposed.
- */
-export async function registerThreadedWasmBackend(threads: number): Promise<void> {
+/** The threaded build with the bridge tfjs-backend-wasm's own init() builds. */
+async function threadedModule(threads: number): Promise<ThreadedModule> {
   const module = await instantiateThreaded(threads);
-  // The same bridge tfjs-backend-wasm's own init() builds.
   module.tfjs = {
     init: module.cwrap('init', null, []),
     initWithThreadsCount: module.cwrap('init_with_threads_count', null, ['number']),
@@ -202,10 +238,26 @@ export async function registerThreadedWasmBackend(threads: number): Promise<void
     disposeData: module.cwrap('dispose_data', null, ['number']),
     dispose: module.cwrap('dispose', null, []),
   };
+  return module;
+}
+
+/**
+ * Makes 'wasm' in TensorFlow.js resolve to the threaded build with `threads` XNNPACK threads. Call
+ * before `tf.setBackend('wasm')`; an existing 'wasm' backend instance is disposed.
+ *
+ * Each backend instance gets a module of its own: disposing a BackendWasm (tf.engine().reset(),
+ * tf.removeBackend) ends its module's pthreads for good, so a backend created again on the same
+ * module could not start its thread pool. The first module is made here, so that a failure to
+ * make it reaches the caller; the factory makes the later ones, as the stock backend's does.
+ */
+export async function registerThreadedWasmBackend(threads: number): Promise<void> {
+  let first: ThreadedModule | null = await threadedModule(threads);
   if (tf.findBackendFactory('wasm') !== null) tf.removeBackend('wasm');
   tf.registerBackend(
     'wasm',
-    () => {
+    async () => {
+      const module = first ?? (await threadedModule(threads));
+      first = null;
       setThreadsCount(threads);
       const backend = new BackendWasm(module as unknown as ConstructorParameters<typeof BackendWasm>[0]);
       // XNNPACK's pool threads run for the life of the backend: never let them hold the process open.
