@@ -232,10 +232,10 @@ export type PackageState =
   | { state: 'impostor'; actualName: string };
 
 /**
- * Whether `packageName` is really installed. A folder of that name can hold another package:
- * npm aliases (`"@tensorflow/tfjs-node": "npm:@tensorflow/tfjs@…"`, which danfojs-node's
- * override installs) put @tensorflow/tfjs under the native package's name, so the name inside
- * package.json is checked, not just that resolution succeeds.
+ * Whether `packageName` is really installed. A folder of that name can hold another package: npm
+ * aliases and stand-ins put something else under the native package's name (this project maps
+ * `@tensorflow/tfjs-node`, which danfojs-node loads, to its own packages/tfjs-slim), so the name
+ * inside package.json is checked, not just that resolution succeeds.
  */
 export function inspectPackage(packageName: string, resolveFrom?: string): PackageState {
   const resolver = resolveFrom === undefined ? requireHere : createRequire(resolveFrom);
@@ -252,7 +252,7 @@ export function inspectPackage(packageName: string, resolveFrom?: string): Packa
 
 function notInstalledReason(packageName: string, state: PackageState): string {
   if (state.state === 'impostor') {
-    return `not installed (node_modules/${packageName} holds ${state.actualName} under that name, an npm alias)`;
+    return `not installed (node_modules/${packageName} holds ${state.actualName} under that name: a stand-in, not the native backend)`;
   }
   return `not installed (npm install ${packageName})`;
 }
