@@ -32,6 +32,7 @@ options:
   --no-record           do not write results to the ledger
   --json                print one JSON object per finished run on stdout
   --explain             say why each faster backend was skipped
+  --plot                live charts in the browser (runs, ladder); served until Ctrl-C
   -h, --help            this text`;
 
 type OptionKind = 'string' | 'boolean';
@@ -50,6 +51,7 @@ const OPTIONS: Record<string, OptionKind> = {
   'no-record': 'boolean',
   json: 'boolean',
   explain: 'boolean',
+  plot: 'boolean',
   help: 'boolean',
 };
 const OPTION_NAMES = Object.keys(OPTIONS).map((name) => `--${name}`);
@@ -67,6 +69,8 @@ export interface CliOptions {
   record: boolean;
   json: boolean;
   explain: boolean;
+  /** Serve live charts of the runs (and the ladder) to the browser, until Ctrl-C after the work. */
+  plot: boolean;
   help: boolean;
   /** Lines to show on stderr before the work starts (e.g. runs capped by quick mode). */
   notes: string[];
@@ -160,6 +164,8 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
   const help = flag('help') || command === 'help';
   const steps = help ? [] : checkStepOptions(command, text('step'), text('steps'));
 
+  if (flag('plot') && command === 'backends') throw new UsageError('--plot is for start, train and ladder: backends trains nothing to chart');
+
   const quick = flag('quick') || isQuickMode(env);
   const validationSizeText = text('validation-size');
   const validation = flag('validation') || validationSizeText !== undefined;
@@ -206,6 +212,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
     record: !flag('no-record'),
     json: flag('json'),
     explain: flag('explain'),
+    plot: flag('plot'),
     help,
     notes,
   };

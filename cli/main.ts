@@ -17,6 +17,7 @@ import { formatSummaryTable, makeStepRecord, runJsonLine, summarize, type StepRe
 import { isTrueFlag } from '../lib/options';
 import { USAGE, parseCli, type CliOptions } from './args';
 import { watchInterrupts } from './interrupt';
+import { openLiveCharts, untilStopped, type LiveCharts } from './live-charts';
 import { checkLedgerWritable } from './ledger-probe';
 import { needsRelay, runRelayed } from './relay';
 import { doctor } from './doctor';
@@ -34,7 +35,12 @@ function summarizeFinished(record: StepRecord): StepSummary | null {
 }
 
 /** Runs the options' steps; records each step as it finishes so an interruption loses nothing done. */
-async function runSteps(options: CliOptions, backend: BackendReport, signal: AbortSignal): Promise<StepSummary[]> {
+async function runSteps(
+  options: CliOptions,
+  backend: BackendReport,
+  signal: AbortSignal,
+  charts: LiveCharts | null,
+): Promise<StepSummary[]> {
   const data = await loadData(options);
   const fingerprint = dataHash(data);
   const ledgerDir = defaultLedgerDir(options.quick);
@@ -52,10 +58,18 @@ async function runSteps(options: CliOptions, backend: BackendReport, signal: Abo
       cacheFile: options.quick ? undefined : preprocessedCacheFile(),
       signal,
       onRunStart: (run, seed) => {
-        bar = progressBar(`step ${String(step).padStart(2, '0')} run ${run + 1}/${options.runs} (seed ${seed})`);
+        const label = `step ${String(step).padStart(2, '0')} run ${run + 1}/${options.runs} (seed ${seed})`;
+        bar = progressBar(label);
+        charts?.runStarted(label);
       },
-      onBatch: (_, p) => bar?.onBatch(p),
-      onEpoch: (_, r) => bar?.onEpoch(r),
+      onBatch: (_, p) => {
+        bar?.onBatch(p);
+        charts?.batch(p);
+      },
+      onEpoch: (_, r) => {
+        bar?.onEpoch(r);
+        charts?.epoch(r);
+      },
       onRunEnd: (_, result) => {
         bar?.done(result);
         if (options.json) process.stdout.write(runJsonLine(result) + '\n');
@@ -75,7 +89,10 @@ async function runSteps(options: CliOptions, backend: BackendReport, signal: Abo
       process.stderr.write(`step ${step}: ${measurement.timing}; recorded in ${displayPath(path)}\n`);
     }
     const summary = summarizeFinished(record);
-    if (summary !== null) summaries.push(summary);
+    if (summary !== null) {
+      summaries.push(summary);
+      charts?.stepDone(recipe, summary);
+    }
   }
   return summaries;
 }
@@ -102,8 +119,13 @@ async function main(argv: string[]): Promise<number> {
   // SIGINT, SIGTERM, SIGHUP: finish the current batch, save what finished (marked partial), then
   // exit 130, 143 or 129 (cli/interrupt.ts).
   const interrupts = watchInterrupts((line) => process.stderr.write(line + '\n'));
+  let charts: LiveCharts | null = null;
   try {
-    const summaries = await runSteps(options, backend, interrupts.signal);
+    if (options.plot) {
+      charts = await openLiveCharts({ title: `mnist-speedrun ${options.command}`, ladder: options.command === 'ladder', machine: `here (${backend.name})` });
+      process.stderr.write(`live charts: ${charts.url}\n`);
+    }
+    const summaries = await runSteps(options, backend, interrupts.signal, charts);
     const out = options.json ? process.stderr : process.stdout;
     if (options.command === 'start' && summaries.length === 1) {
       const s = summaries[0]!;
@@ -114,9 +136,16 @@ async function main(argv: string[]): Promise<number> {
     } else {
       out.write(formatSummaryTable(summaries) + '\n');
     }
-    return interrupts.exitCode() ?? EXIT_CODES.ok;
+    const interrupted = interrupts.exitCode();
+    if (interrupted !== null || charts === null) return interrupted ?? EXIT_CODES.ok;
+    interrupts.dispose();
+    charts.setStatus('finished: the charts stay here until Ctrl-C in the terminal');
+    process.stderr.write(`charts stay at ${charts.url} until Ctrl-C\n`);
+    await untilStopped();
+    return EXIT_CODES.ok;
   } finally {
     interrupts.dispose();
+    await charts?.close();
   }
 }
 

@@ -11,6 +11,7 @@ import { createRequire } from 'node:module';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { activateWebGpu, findWebGpuAdapter, type WebGpuAdapterProbe } from './webgpu';
+import { GPU_DEVICE_PATTERNS, gpuDeviceNodes } from './gpu-devices';
 import { setupWasm } from './wasm/setup';
 import { threadsSetting } from './wasm/threads';
 import { UsageError } from './errors';
@@ -231,10 +232,10 @@ export type PackageState =
   | { state: 'impostor'; actualName: string };
 
 /**
- * Whether `packageName` is really installed. A folder of that name can hold another package:
- * npm aliases (`"@tensorflow/tfjs-node": "npm:@tensorflow/tfjs@…"`, which danfojs-node's
- * override installs) put @tensorflow/tfjs under the native package's name, so the name inside
- * package.json is checked, not just that resolution succeeds.
+ * Whether `packageName` is really installed. A folder of that name can hold another package: npm
+ * aliases and stand-ins put something else under the native package's name (this project maps
+ * `@tensorflow/tfjs-node`, which danfojs-node loads, to its own packages/tfjs-slim), so the name
+ * inside package.json is checked, not just that resolution succeeds.
  */
 export function inspectPackage(packageName: string, resolveFrom?: string): PackageState {
   const resolver = resolveFrom === undefined ? requireHere : createRequire(resolveFrom);
@@ -251,7 +252,7 @@ export function inspectPackage(packageName: string, resolveFrom?: string): Packa
 
 function notInstalledReason(packageName: string, state: PackageState): string {
   if (state.state === 'impostor') {
-    return `not installed (node_modules/${packageName} holds ${state.actualName} under that name, an npm alias)`;
+    return `not installed (node_modules/${packageName} holds ${state.actualName} under that name: a stand-in, not the native backend)`;
   }
   return `not installed (npm install ${packageName})`;
 }
@@ -358,11 +359,23 @@ async function probeTensorflowCpu(): Promise<CandidateProbe> {
 
 /**
  * The WebGPU probe on the adapter `find` reports (Dawn's, unless a caller passes another): a
- * software adapter is refused unless `allowSoftware` (an explicit request) says otherwise.
+ * software adapter is refused unless `allowSoftware` (an explicit request) says otherwise. Without
+ * `allowSoftware` (automatic selection) Dawn is not even loaded on a Linux machine with no GPU
+ * device node (`gpuDevices` returns an empty list): it would print the Vulkan loader's warnings and
+ * could only find the software adapter that automatic selection refuses anyway.
  */
-export function webgpuProbe(find: () => Promise<WebGpuAdapterProbe> = findWebGpuAdapter): Probes['webgpu'] {
-  return async (options) => probeWebGpu(await find(), options);
+export function webgpuProbe(
+  find: (options: { allowSoftware: boolean }) => Promise<WebGpuAdapterProbe> = findWebGpuAdapter,
+  gpuDevices: () => string[] | null = () => gpuDeviceNodes(),
+): Probes['webgpu'] {
+  return async (options) => {
+    if (!options.allowSoftware && gpuDevices()?.length === 0) return { usable: false, reason: NO_GPU_DEVICE_REASON };
+    return probeWebGpu(await find(options), options);
+  };
 }
+
+/** Why automatic selection passes WebGPU over on a Linux machine without a GPU. */
+export const NO_GPU_DEVICE_REASON = `no GPU device (${GPU_DEVICE_PATTERNS}), so Dawn was not loaded; --backend webgpu tries Mesa's software adapter`;
 
 async function probeWebGpu(found: WebGpuAdapterProbe, options: { allowSoftware: boolean }): Promise<CandidateProbe> {
   if (found.found === false) return { usable: false, reason: found.reason };

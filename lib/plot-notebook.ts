@@ -3,34 +3,24 @@
  * what every reader sees (GitHub, nbviewer, an untrusted JupyterLab); the optional plotly figure is
  * for live sessions only: an untrusted notebook drops HTML scripts, so it never replaces the PNG.
  */
-import { randomUUID } from 'node:crypto';
 import * as tslab from 'tslab';
 import { renderPng, type PlotlyFigure, type RenderOptions, type TopLevelSpec } from './plot';
-
-/** plotly.js is loaded from its CDN by the live notebook page, not saved into the notebook file. */
-const PLOTLY_CDN = 'https://cdn.plot.ly/plotly-2.35.2.min.js';
+import { plotlyHtml } from './plotly-fragment';
+import { startPlotServer, type PlotServer } from './plot-server';
+import { PLOTLY_SCRIPT_PATH } from './plotly-library';
 
 export function showPng(png: Uint8Array): void {
   tslab.display.png(png);
 }
 
-/** An HTML fragment that draws `figure` with plotly.js in the page that shows it. */
-export function plotlyHtml(figure: PlotlyFigure, heightPx = 420): string {
-  const id = `plot-${randomUUID()}`;
-  // '<' escaped so that a label such as "</script>" cannot end the script early
-  const json = JSON.stringify({ data: figure.data, layout: figure.layout }).replace(/</g, '\\u003c');
-  return [
-    `<div id="${id}" style="width:100%;height:${heightPx}px"></div>`,
-    '<script>',
-    '(function () {',
-    `  var figure = ${json};`,
-    `  function draw() { Plotly.newPlot('${id}', figure.data, figure.layout, { responsive: true }); }`,
-    '  if (window.Plotly) { draw(); return; }',
-    `  var script = document.createElement('script'); script.src = '${PLOTLY_CDN}'; script.onload = draw;`,
-    '  document.head.appendChild(script);',
-    '})();',
-    '</script>',
-  ].join('\n');
+// One server per kernel, started on the first interactive figure; it never keeps the kernel alive.
+let kernelServer: Promise<PlotServer> | null = null;
+
+/** The URL of plotly.js as served by this kernel on 127.0.0.1, for the notebook page to load. */
+export async function kernelPlotlyUrl(): Promise<string> {
+  kernelServer ??= startPlotServer({ title: 'notebook', unref: true });
+  const server = await kernelServer;
+  return new URL(PLOTLY_SCRIPT_PATH, server.url).href;
 }
 
 /**
@@ -42,5 +32,5 @@ export async function showFigure(
   options: RenderOptions & { interactive?: PlotlyFigure } = {},
 ): Promise<void> {
   showPng(await renderPng(spec, options));
-  if (options.interactive !== undefined) tslab.display.html(plotlyHtml(options.interactive));
+  if (options.interactive !== undefined) tslab.display.html(plotlyHtml(options.interactive, await kernelPlotlyUrl()));
 }

@@ -1,11 +1,11 @@
 /**
  * The speedrun's figures, each built twice from the same explicit data: as a vega-lite spec (rendered
  * to PNG in plain Node, the image saved into notebooks, which shows everywhere, GitHub included) and
- * as plotly traces (interactive, for live notebooks and for `nodeplotlib` in scripts).
+ * as plotly traces (interactive, for live notebooks and for the live charts of scripts and the CLI).
  *
  * Builders are pure: data in, spec out. Rendering lives in `renderSvg` / `renderPng`; showing
- * lives in `plot-notebook.ts` (tslab) and `plot-browser.ts` (nodeplotlib), so that scripts do not
- * load the notebook kernel and notebooks do not load a web server.
+ * lives in `plot-notebook.ts` (tslab) and `plot-browser.ts` (a local web server), so that scripts
+ * do not load the notebook kernel. plotly.js itself always comes from node_modules, never a CDN.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { Resvg, type ResvgRenderOptions } from '@resvg/resvg-js';
@@ -13,7 +13,7 @@ import { parse, View } from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import type { Field } from 'vega-lite/build/src/channeldef';
 import type { LayerSpec } from 'vega-lite/build/src/spec';
-import type { Layout, Plot } from 'nodeplotlib';
+import type { Layout as PlotlyLayout, PlotData } from 'plotly.js';
 import { fontFamilyName } from './font-name';
 import { mean, std } from './timing';
 
@@ -54,7 +54,11 @@ export const ORIGINAL_FINAL_ACCURACY: SeedReference = {
 /** The goal every step must reach. */
 export const TARGET_ACCURACY_PCT = 99;
 
-/** An interactive figure: what plotly's `newPlot` and nodeplotlib's `plot` take. */
+/** One plotly trace and a plotly layout, every field optional as plotly.js takes them. */
+export type Plot = Partial<PlotData>;
+export type Layout = Partial<PlotlyLayout>;
+
+/** An interactive figure: what plotly's `newPlot` takes. */
 export interface PlotlyFigure {
   data: Plot[];
   layout: Layout;

@@ -92,11 +92,13 @@ export function summarizeAdapter(
 }
 
 /**
- * Looks for a WebGPU adapter: first a hardware one through Dawn's native backends, then Mesa's
- * software OpenGL. Dawn rejects Mesa's lavapipe Vulkan, and its OpenGL backend only offers the
- * 'compatibility' feature level, hence the second request.
+ * Looks for a WebGPU adapter: first a hardware one through Dawn's native backends, then, unless
+ * `allowSoftware` is false, Mesa's software OpenGL. Dawn rejects Mesa's lavapipe Vulkan, and its
+ * OpenGL backend only offers the 'compatibility' feature level, hence the second request. Without
+ * `allowSoftware` the OpenGL driver is never started, so Mesa writes no shader cache for a probe
+ * whose answer would be refused anyway.
  */
-export async function findWebGpuAdapter(): Promise<WebGpuAdapterProbe> {
+export async function findWebGpuAdapter(options: { allowSoftware?: boolean } = {}): Promise<WebGpuAdapterProbe> {
   let module: DawnModule;
   try {
     dawn ??= loadDawn();
@@ -108,6 +110,7 @@ export async function findWebGpuAdapter(): Promise<WebGpuAdapterProbe> {
   try {
     const native = await tryAdapter(module, 'default', { powerPreference: 'high-performance' });
     if (native && !native.summary.software) return native;
+    if (options.allowSoftware === false) return native ?? NO_HARDWARE_ADAPTER;
     const opengl = await tryAdapter(module, 'opengl', {
       powerPreference: 'high-performance',
       featureLevel: 'compatibility',
@@ -123,6 +126,11 @@ export async function findWebGpuAdapter(): Promise<WebGpuAdapterProbe> {
       'no adapter: no GPU with a Vulkan, Metal or D3D12 driver, and no Mesa EGL/OpenGL (Dawn loads libEGL.so, from libegl-dev on Debian)',
   };
 }
+
+const NO_HARDWARE_ADAPTER: WebGpuAdapterProbe = {
+  found: false,
+  reason: 'no hardware adapter: no GPU with a Vulkan, Metal or D3D12 driver (--backend webgpu also tries Mesa\'s software OpenGL)',
+};
 
 /**
  * Registers TensorFlow.js's 'webgpu' backend on the adapter found and makes it the active one.

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -15,6 +16,7 @@ import {
   explainBackend,
   inspectPackage,
   missingCudaLibraries,
+  NO_GPU_DEVICE_REASON,
   nvidiaGpuNames,
   resolveRequestedName,
   realProbes,
@@ -25,6 +27,7 @@ import {
   type Probes,
 } from '../lib/backend';
 import { EXIT_CODES, UsageError } from '../lib/errors';
+import { gpuDeviceNodes } from '../lib/gpu-devices';
 import { THREADS_ENV_VAR } from '../lib/wasm/threads';
 import { summarizeAdapter, type DawnBackend, type WebGpuAdapterProbe } from '../lib/webgpu';
 
@@ -122,8 +125,10 @@ function webgpuOn(info: { device: string; description: string; vendor: string },
     gpu: {} as GPU,
     adapterOptions: {},
   };
-  return webgpuProbe(async () => described);
+  return webgpuProbe(async () => described, () => A_GPU_NODE);
 }
+/** A machine with a GPU, as far as the device-node check can tell. */
+const A_GPU_NODE = ['/dev/dri/renderD128'];
 const LLVMPIPE = { device: 'llvmpipe (LLVM 15.0.6, 256 bits)', description: 'OpenGL version 4.5 (Core Profile) Mesa 22.3.6', vendor: 'Mesa' };
 const RTX = { device: 'NVIDIA GeForce RTX 4090', description: 'Vulkan driver 550.54', vendor: 'nvidia' };
 
@@ -151,7 +156,7 @@ test('a hardware adapter is taken by automatic selection, a missing one is skipp
     summary: summarizeAdapter({ ...RTX, isFallbackAdapter: true } as typeof RTX, 'default'),
     gpu: {} as GPU,
     adapterOptions: {},
-  }))({ allowSoftware: false });
+  }), () => A_GPU_NODE)({ allowSoftware: false });
   assert.equal(fallbackFlag.usable, false);
   const none = await webgpuProbe(async () => ({ found: false, reason: 'no adapter here' }))({ allowSoftware: true });
   assert.deepEqual(none, { usable: false, reason: 'no adapter here' });
@@ -348,4 +353,38 @@ test(`the CLI: ${THREADS_ENV_VAR}=abc ends 'backends' with exit 2 and names the 
   assert.equal(result.error, undefined, String(result.error));
   assert.equal(result.status, 2, result.stdout + result.stderr);
   assert.ok(result.stderr.includes(`${THREADS_ENV_VAR}='abc'`), result.stderr);
+});
+
+test('without a GPU device node automatic selection skips WebGPU without loading Dawn; an explicit request still probes', async () => {
+  let probed = 0;
+  const probe = webgpuProbe(async () => {
+    probed++;
+    return { found: false, reason: 'Dawn found nothing' };
+  }, () => []);
+  assert.deepEqual(await probe({ allowSoftware: false }), { usable: false, reason: NO_GPU_DEVICE_REASON });
+  assert.equal(probed, 0);
+  assert.match(NO_GPU_DEVICE_REASON, /\/dev\/dri\/renderD\*, \/dev\/nvidia\*.*--backend webgpu/);
+  assert.deepEqual(await probe({ allowSoftware: true }), { usable: false, reason: 'Dawn found nothing' });
+  assert.equal(probed, 1);
+  // where device nodes cannot tell (macOS, Windows) or one exists, Dawn is asked
+  await webgpuProbe(async () => (probed++, { found: false, reason: 'x' }), () => null)({ allowSoftware: false });
+  await webgpuProbe(async () => (probed++, { found: false, reason: 'x' }), () => A_GPU_NODE)({ allowSoftware: false });
+  assert.equal(probed, 3);
+});
+
+test('GPU device nodes: DRM render nodes and NVIDIA nodes on Linux, none elsewhere', async () => {
+  const dev = await mkdtemp(join(tmpdir(), 'dev-'));
+  assert.deepEqual(gpuDeviceNodes('linux', dev), []);
+  await mkdir(join(dev, 'dri'));
+  await writeFile(join(dev, 'dri', 'card0'), '');
+  await writeFile(join(dev, 'null'), '');
+  // a display-only card node is not a render node
+  assert.deepEqual(gpuDeviceNodes('linux', dev), []);
+  await writeFile(join(dev, 'dri', 'renderD128'), '');
+  await writeFile(join(dev, 'nvidia0'), '');
+  await writeFile(join(dev, 'nvidiactl'), '');
+  assert.deepEqual(gpuDeviceNodes('linux', dev), [join(dev, 'dri', 'renderD128'), join(dev, 'nvidia0'), join(dev, 'nvidiactl')]);
+  assert.equal(gpuDeviceNodes('darwin', dev), null);
+  assert.equal(gpuDeviceNodes('win32', dev), null);
+  await rm(dev, { recursive: true });
 });

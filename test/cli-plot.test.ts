@@ -1,0 +1,85 @@
+/**
+ * `--plot` through the real command line: the run's charts (and the ladder) are served while it
+ * trains and after, drawn by a browser without network, through reloads, until Ctrl-C ends it with 0.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { test } from 'node:test';
+import { chromiumMissing, offlineDom, tracesDrawn } from './headless-chromium';
+
+const MNIST_DIR = process.env.MNIST_DIR ?? '../shared/data/mnist';
+
+interface Served {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  /** The DOM of each page load made while the finished run's charts were served. */
+  loads: string[];
+}
+
+/** Runs the CLI with --plot; once it says the charts stay, loads the page `loads` times, then sends Ctrl-C. */
+function servePlots(args: string[], loads: number): Promise<Served> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'cli/main.ts', ...args, '--plot'], {
+      env: { ...process.env, MNIST_DIR, MNIST_SPEEDRUN_BACKEND: '', BROWSER: 'none' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    const doms: string[] = [];
+    let loading = false;
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk));
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk;
+      const stay = /charts stay at (http:\/\/127\.0\.0\.1:\d+\/) until Ctrl-C/.exec(stderr);
+      if (stay === null || loading) return;
+      loading = true;
+      void (async () => {
+        try {
+          for (let i = 0; i < loads; i++) doms.push(await offlineDom(stay[1]!));
+        } catch (error) {
+          reject(error);
+        }
+        child.kill('SIGINT');
+      })();
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), 300_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr, loads: doms });
+    });
+  });
+}
+
+test('train --plot serves the run\'s accuracy, loss and learning rate charts until Ctrl-C, through reloads', { skip: chromiumMissing }, async () => {
+  const { code, stderr, loads } = await servePlots(['train', '--step', '8', '--quick', '--no-record'], 2);
+  assert.equal(code, 0, stderr);
+  assert.match(stderr, /^live charts: http:\/\/127\.0\.0\.1:\d+\/$/m);
+  assert.equal(loads.length, 2, stderr);
+  for (const dom of loads) {
+    // test accuracy, test loss and train loss of the one epoch, and the learning rate per batch
+    assert.equal(tracesDrawn(dom), 4, dom.slice(0, 2000));
+    assert.match(dom, /step 08 run 1\/1 \(seed 1\): test accuracy and loss per epoch/);
+    assert.match(dom, /step 08 run 1\/1 \(seed 1\): learning rate per batch/);
+    assert.match(dom, /finished: the charts stay here until Ctrl-C/);
+  }
+});
+
+test('ladder --plot adds the ladder chart', { skip: chromiumMissing }, async () => {
+  const { code, stderr, loads } = await servePlots(['ladder', '--steps', '8', '--quick', '--no-record'], 1);
+  assert.equal(code, 0, stderr);
+  const dom = loads[0] ?? '';
+  assert.match(dom, /time to 99% per step/);
+  // the ladder's three traces (here, the original, accuracy) beside the run's four
+  assert.equal(tracesDrawn(dom), 7, dom.slice(0, 2000));
+});
+
+test('--plot is refused for backends, which trains nothing', async () => {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'cli/main.ts', 'backends', '--plot'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk));
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  assert.equal(code, 2);
+  assert.match(stderr, /^error: --plot is for start, train and ladder/m);
+});
