@@ -6,7 +6,7 @@ import { resolveRequestedName, type BackendName } from '../lib/backend';
 import { UsageError } from '../lib/errors';
 import { parseIntegerOption, parseSteps } from '../lib/options';
 import { QUICK, isQuickMode } from '../lib/quick';
-import { didYouMean } from './did-you-mean';
+import { didYouMean } from '../lib/did-you-mean';
 
 export const USAGE = `usage: mnist-speedrun <command> [options]
 

@@ -5,6 +5,7 @@
 import { loadMnist, takeSubset, type MnistArrays } from '../lib/data';
 import { preprocessedCacheFile } from '../lib/preprocessed-cache';
 import { describeBackend, useBackend, type BackendReport } from '../lib/backend';
+import { checkEnvironment, debugRequested } from '../lib/environment';
 import { EXIT_CODES, exitCodeFor } from '../lib/errors';
 import { appendToLedger, defaultLedgerDir } from '../lib/ledger';
 import { dataHash } from '../lib/fingerprint';
@@ -14,7 +15,6 @@ import { measureRecipe, type Measurement } from '../lib/measure';
 import { QUICK, quickRecipe } from '../lib/quick';
 import { recipeForStep } from '../lib/recipes';
 import { formatSummaryTable, makeStepRecord, runJsonLine, summarize, type StepRecord, type StepSummary } from '../lib/results';
-import { isTrueFlag } from '../lib/options';
 import { USAGE, parseCli, type CliOptions } from './args';
 import { watchInterrupts } from './interrupt';
 import { checkLedgerWritable } from './ledger-probe';
@@ -33,10 +33,9 @@ function summarizeFinished(record: StepRecord): StepSummary | null {
 }
 
 /** Runs the options' steps; records each step as it finishes so an interruption loses nothing done. */
-async function runSteps(options: CliOptions, backend: BackendReport, signal: AbortSignal): Promise<StepSummary[]> {
+async function runSteps(options: CliOptions, backend: BackendReport, ledgerDir: string, signal: AbortSignal): Promise<StepSummary[]> {
   const data = await loadData(options);
   const fingerprint = dataHash(data);
-  const ledgerDir = defaultLedgerDir(options.quick);
   const machine = describeMachine();
   const summaries: StepSummary[] = [];
   for (const step of options.steps) {
@@ -80,6 +79,8 @@ async function runSteps(options: CliOptions, backend: BackendReport, signal: Abo
 }
 
 async function main(argv: string[]): Promise<number> {
+  // every environment variable against its rule, before any option is acted on or any backend tried
+  checkEnvironment();
   if (needsRelay()) return runRelayed(import.meta.url, argv);
   const options = parseCli(argv);
   if (options.help) {
@@ -87,7 +88,9 @@ async function main(argv: string[]): Promise<number> {
     return EXIT_CODES.ok;
   }
   for (const note of options.notes) process.stderr.write(note + '\n');
-  if (options.record && options.command !== 'backends') await checkLedgerWritable(defaultLedgerDir(options.quick));
+  // where records go (re-recording the reference refuses quick mode) is settled before any work
+  const ledgerDir = options.command === 'backends' ? '' : defaultLedgerDir(options.quick);
+  if (options.record && options.command !== 'backends') await checkLedgerWritable(ledgerDir);
   const explain = options.explain || options.command === 'backends';
   const backend = await useBackend({
     name: options.backend,
@@ -101,7 +104,7 @@ async function main(argv: string[]): Promise<number> {
   // exit 130, 143 or 129 (cli/interrupt.ts).
   const interrupts = watchInterrupts((line) => process.stderr.write(line + '\n'));
   try {
-    const summaries = await runSteps(options, backend, interrupts.signal);
+    const summaries = await runSteps(options, backend, ledgerDir, interrupts.signal);
     const out = options.json ? process.stderr : process.stdout;
     if (options.command === 'start' && summaries.length === 1) {
       const s = summaries[0]!;
@@ -123,7 +126,7 @@ main(process.argv.slice(2)).then(
   (error: unknown) => {
     const message = error instanceof Error ? error.message : String(error);
     process.stderr.write(`error: ${message.split('\n')[0]}\n`);
-    if (isTrueFlag(process.env.MNIST_SPEEDRUN_DEBUG) && error instanceof Error) process.stderr.write(`${error.stack}\n`);
+    if (debugRequested() && error instanceof Error) process.stderr.write(`${error.stack}\n`);
     process.exit(exitCodeFor(error));
   },
 );

@@ -6,6 +6,7 @@
  */
 import { describeBackend, useBackend, type BackendName, type BackendReport } from './backend';
 import { loadMnist, takeSubset, type MnistArrays } from './data';
+import { checkEnvironment } from './environment';
 import { formatBatchAssembly, timeBatchAssembly } from './batch-timing';
 import { preprocessedCacheFile } from './preprocessed-cache';
 import { currentRecipeHashes, formatComparison, ladderFrom, type LadderRow } from './comparison';
@@ -43,6 +44,8 @@ export interface SessionOptions {
 
 /** Picks the backend, loads MNIST, and says what will run on what. */
 export async function startSession(options: SessionOptions = {}): Promise<Session> {
+  // every environment variable against its rule before a backend starts or any data is read
+  checkEnvironment();
   const backend = await useBackend({ name: options.backend });
   const quick = isQuickMode();
   const full = await loadMnist({ dir: options.dataDir });

@@ -28,10 +28,13 @@ describe('resolveThreadCount', () => {
     assert.equal(resolveThreadCount(undefined, {}, 64), MAX_WASM_THREADS);
   });
   test('rejects counts that are not whole numbers', () => {
-    for (const value of ['two', '-1', '1.5', '', ' ', '1e2', '0x4']) {
+    for (const value of ['two', '-1', '1.5', '1e2', '0x4', 'Auto']) {
       assert.throws(() => resolveThreadCount(undefined, { [THREADS_ENV_VAR]: value }, 2), UsageError, `'${value}'`);
     }
     assert.equal(resolveThreadCount(undefined, { [THREADS_ENV_VAR]: ' 2 ' }, 8), 2);
+    // empty is unset, as for every setting (lib/environment.ts): every core
+    assert.equal(resolveThreadCount(undefined, { [THREADS_ENV_VAR]: '' }, 3), 3);
+    assert.equal(resolveThreadCount(undefined, { [THREADS_ENV_VAR]: ' ' }, 3), 3);
     assert.throws(() => resolveThreadCount(1.5, {}, 2), UsageError);
   });
 });
