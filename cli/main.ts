@@ -2,7 +2,7 @@
  * The command line: `mnist-speedrun start | train | ladder | backends`. Every failure ends with a
  * one-line reason on stderr and a non-zero exit code (README: "Exit codes").
  */
-import { loadMnist, takeSubset, type MnistArrays } from '../lib/data';
+import { checkIsFolder, loadMnist, takeSubset, type MnistArrays } from '../lib/data';
 import { preprocessedCacheFile } from '../lib/preprocessed-cache';
 import { describeBackend, useBackend, type BackendReport } from '../lib/backend';
 import { checkEnvironment, debugRequested } from '../lib/environment';
@@ -88,6 +88,8 @@ async function main(argv: string[]): Promise<number> {
     return EXIT_CODES.ok;
   }
   for (const note of options.notes) process.stderr.write(note + '\n');
+  // a --data that is no folder fails here, as MNIST_DIR does, not after a backend has started
+  if (options.data !== undefined && options.command !== 'backends') checkIsFolder(options.data, '--data');
   // where records go (re-recording the reference refuses quick mode) is settled before any work
   const ledgerDir = options.command === 'backends' ? '' : defaultLedgerDir(options.quick);
   if (options.record && options.command !== 'backends') await checkLedgerWritable(ledgerDir);

@@ -94,8 +94,11 @@ function mnistFolderIn(dir: string): string {
   return foldersFor(dir).find((folder) => MNIST_FILES.some((file) => presentPaths(folder, file).length > 0)) ?? dir;
 }
 
-/** Throws unless `dir` is an existing folder, saying what it is instead and naming `source`. */
-function checkIsFolder(dir: string, source: string): void {
+/**
+ * Throws a MnistNotFoundError (exit 3) unless `dir` is an existing folder, saying what it is
+ * instead and naming `source` ('--data'); the CLI calls it before it picks a backend.
+ */
+export function checkIsFolder(dir: string, source: string): void {
   let stat: fs.Stats;
   try {
     stat = fs.statSync(dir);

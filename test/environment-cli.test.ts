@@ -209,3 +209,18 @@ describe('what must not stop a run', () => {
     }
   });
 });
+
+describe('--data is checked before any work too, like MNIST_DIR', () => {
+  test('--data naming a file: exit 3 in one line, before a backend is chosen', async () => {
+    const outcome = await run('cli/main.ts', [...TRAIN, '--data', aFile], {}, 60_000);
+    assert.equal(outcome.code, 3, outcome.stderr);
+    assert.equal(outcome.stderr.trim().split('\n').length, 1, `expected one line (no backend chosen), got:\n${outcome.stderr}`);
+    assert.match(outcome.stderr, /^error: --data .* is a file; a folder is expected/);
+  });
+
+  test("an empty --data is refused with exit 2, not taken for a folder named ''", async () => {
+    const outcome = await run('cli/main.ts', [...TRAIN, '--data='], {}, 60_000);
+    assert.equal(outcome.code, 2, outcome.stderr);
+    assert.equal(outcome.stderr.trim(), "error: --data needs a folder holding MNIST, got ''; give the folder, or leave --data out to use MNIST_DIR or the cache");
+  });
+});
