@@ -8,6 +8,7 @@ import { describeBackend, useBackend, type BackendReport } from '../lib/backend'
 import { checkEnvironment, debugRequested } from '../lib/environment';
 import { EXIT_CODES, exitCodeFor } from '../lib/errors';
 import { appendToLedger, defaultLedgerDir } from '../lib/ledger';
+import { checkLedgerWritable } from '../lib/ledger-probe';
 import { dataHash } from '../lib/fingerprint';
 import { describeMachine } from '../lib/machine';
 import { displayPath } from '../lib/project-root';
@@ -17,7 +18,6 @@ import { recipeForStep } from '../lib/recipes';
 import { formatSummaryTable, makeStepRecord, runJsonLine, summarize, type StepRecord, type StepSummary } from '../lib/results';
 import { USAGE, parseCli, type CliOptions } from './args';
 import { watchInterrupts } from './interrupt';
-import { checkLedgerWritable } from './ledger-probe';
 import { needsRelay, runRelayed } from './relay';
 import { progressBar, type ProgressBar } from './progress';
 

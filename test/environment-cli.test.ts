@@ -13,7 +13,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { UsageError } from '../lib/errors';
+import { LedgerError, UsageError } from '../lib/errors';
 import { mnistDir, sameFiles, snapshot, writeOriginal } from './mnist-layouts';
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
@@ -162,6 +162,22 @@ test("a notebook's startSession refuses a bad setting before it starts a backend
   } finally {
     if (before === undefined) delete process.env.MNIST_SPEEDRUN_FONT;
     else process.env.MNIST_SPEEDRUN_FONT = before;
+  }
+});
+
+test("a notebook's startSession refuses a ledger it cannot write before it starts a backend or trains", async () => {
+  const { startSession } = await import('../lib/notebook');
+  const ledger = path.join(aFile, 'ledger');
+  const before = process.env.MNIST_SPEEDRUN_LEDGER;
+  process.env.MNIST_SPEEDRUN_LEDGER = ledger;
+  try {
+    // before the check, the first step trained for minutes and then failed to record
+    await assert.rejects(startSession({ dataDir: path.join(tempRoot, 'no-mnist-here') }), (error: unknown) =>
+      error instanceof LedgerError && error.exitCode === 6 &&
+      error.message === `cannot write the results ledger folder ${ledger} (ENOTDIR): fix its permissions or set MNIST_SPEEDRUN_LEDGER to a writable folder`);
+  } finally {
+    if (before === undefined) delete process.env.MNIST_SPEEDRUN_LEDGER;
+    else process.env.MNIST_SPEEDRUN_LEDGER = before;
   }
 });
 
