@@ -26,13 +26,16 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { locateMnist, MNIST_FILES, type MnistLocation } from '../lib/data';
-import { EXIT_CODES, exitCodeFor } from '../lib/errors';
+import { checkEnvironment, debugRequested } from '../lib/environment';
+import { EXIT_CODES, exitCodeFor, UsageError } from '../lib/errors';
+import { didYouMean } from '../lib/did-you-mean';
 import { childFailureLine } from './child-failure';
 import { NET_NAMES, type NetName } from '../lib/recipes';
 import type { VariantOptions, VariantResult } from './variant';
 
 const benchDir = path.dirname(fileURLToPath(import.meta.url));
 const projectRoot = path.dirname(benchDir);
+const FLAGS = ['--quick', '--cpu', '--no-step08', '--no-pytorch'];
 const flags = new Set(process.argv.slice(2));
 const quick = flags.has('--quick');
 const cores = os.availableParallelism();
@@ -86,19 +89,21 @@ function stepVariants(): Array<{ label: string; options: VariantOptions }> {
   return variants;
 }
 
-/** A Python that can import torch, if any. */
-function findTorchPython(): string | null {
-  for (const candidate of [process.env['PYTHON'], 'python3', '/usr/bin/python3'].filter((c): c is string => !!c)) {
+/** A Python that can import torch: the one PYTHON names (no other), else python3 on the PATH or in /usr/bin; or why none. */
+function findTorchPython(): string | { skipped: string } {
+  const chosen = process.env['PYTHON'];
+  const candidates = chosen ? [chosen] : ['python3', '/usr/bin/python3'];
+  for (const candidate of candidates) {
     const probe = spawnSync(candidate, ['-c', 'import torch'], { encoding: 'utf8' });
     if (probe.status === 0) return candidate;
   }
-  return null;
+  return { skipped: chosen ? `PYTHON=${chosen} cannot import torch` : 'no Python with torch (apt-get install python3-torch, or set PYTHON)' };
 }
 
 function runPytorch(mnistDir: string): { seconds: number; testAccuracy: number; torch: string } | { skipped: string } {
   if (flags.has('--no-pytorch')) return { skipped: '--no-pytorch' };
   const python = findTorchPython();
-  if (python === null) return { skipped: 'no Python with torch (apt-get install python3-torch, or set PYTHON)' };
+  if (typeof python !== 'string') return python;
   const child = spawnSync(python, [path.join(benchDir, 'pytorch_step08.py')], {
     env: { ...process.env, MNIST_DIR: mnistDir, TORCH_THREADS: String(cores) }, encoding: 'utf8',
   });
@@ -155,6 +160,11 @@ function runStep08(location: MnistLocation): { wasm: NonNullable<VariantResult['
 
 async function main(): Promise<number> {
   const startedAt = new Date();
+  // every flag and environment variable against its rule before anything is found, spawned or timed
+  for (const flag of flags) {
+    if (!FLAGS.includes(flag)) throw new UsageError(`unknown bench flag '${flag}'${didYouMean(flag, FLAGS)}: flags are ${FLAGS.join(', ')}`);
+  }
+  checkEnvironment();
   const step08 = !flags.has('--no-step08');
   // MNIST first, before minutes of timing: missing, foreign or damaged data fails here, as in the CLI.
   const location = step08 ? await locateMnist() : null;
@@ -203,7 +213,7 @@ main().then(
   (error: unknown) => {
     const message = error instanceof Error ? error.message : String(error);
     process.stderr.write(`error: ${message.split('\n')[0]}\n`);
-    if (process.env.MNIST_SPEEDRUN_DEBUG && error instanceof Error) process.stderr.write(`${error.stack}\n`);
+    if (debugRequested() && error instanceof Error) process.stderr.write(`${error.stack}\n`);
     process.exit(exitCodeFor(error));
   },
 );

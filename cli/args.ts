@@ -6,7 +6,7 @@ import { resolveRequestedName, type BackendName } from '../lib/backend';
 import { UsageError } from '../lib/errors';
 import { parseIntegerOption, parseSteps } from '../lib/options';
 import { QUICK, isQuickMode } from '../lib/quick';
-import { didYouMean } from './did-you-mean';
+import { didYouMean } from '../lib/did-you-mean';
 
 export const USAGE = `usage: mnist-speedrun <command> [options]
 
@@ -148,6 +148,12 @@ function checkStepOptions(command: string, step: string | undefined, steps: stri
   return [8];
 }
 
+/** --data as given; an empty value (`--data=`, `--data ""`) names no folder and is refused. */
+function checkData(data: string | undefined): string | undefined {
+  if (data === '') throw new UsageError("--data needs a folder holding MNIST, got ''; give the folder, or leave --data out to use MNIST_DIR or the cache");
+  return data;
+}
+
 /** Parses and checks every option before any work starts. */
 export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): CliOptions {
   const { values, positionals } = splitArgs(argv);
@@ -205,7 +211,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
     runs,
     seed,
     backend: resolveRequestedName(text('backend'), env),
-    data: text('data'),
+    data: checkData(text('data')),
     validationCount,
     quick,
     warmUp: !flag('no-warm-up'),

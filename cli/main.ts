@@ -2,11 +2,13 @@
  * The command line: `mnist-speedrun start | train | ladder | backends | doctor`. Every failure ends with a
  * one-line reason on stderr and a non-zero exit code (README: "Exit codes").
  */
-import { loadMnist, takeSubset, type MnistArrays } from '../lib/data';
+import { checkIsFolder, loadMnist, takeSubset, type MnistArrays } from '../lib/data';
 import { preprocessedCacheFile } from '../lib/preprocessed-cache';
 import { describeBackend, useBackend, type BackendReport } from '../lib/backend';
+import { checkEnvironment, debugRequested } from '../lib/environment';
 import { EXIT_CODES, exitCodeFor } from '../lib/errors';
 import { appendToLedger, defaultLedgerDir } from '../lib/ledger';
+import { checkLedgerWritable } from '../lib/ledger-probe';
 import { dataHash } from '../lib/fingerprint';
 import { describeMachine } from '../lib/machine';
 import { displayPath } from '../lib/project-root';
@@ -14,11 +16,9 @@ import { measureRecipe, type Measurement } from '../lib/measure';
 import { QUICK, quickRecipe } from '../lib/quick';
 import { recipeForStep } from '../lib/recipes';
 import { formatSummaryTable, makeStepRecord, runJsonLine, summarize, type StepRecord, type StepSummary } from '../lib/results';
-import { isTrueFlag } from '../lib/options';
 import { USAGE, parseCli, type CliOptions } from './args';
 import { watchInterrupts } from './interrupt';
 import { openLiveCharts, untilStopped, type LiveCharts } from './live-charts';
-import { checkLedgerWritable } from './ledger-probe';
 import { needsRelay, runRelayed } from './relay';
 import { doctor } from './doctor';
 import { progressBar, type ProgressBar } from './progress';
@@ -38,12 +38,12 @@ function summarizeFinished(record: StepRecord): StepSummary | null {
 async function runSteps(
   options: CliOptions,
   backend: BackendReport,
+  ledgerDir: string,
   signal: AbortSignal,
   charts: LiveCharts | null,
 ): Promise<StepSummary[]> {
   const data = await loadData(options);
   const fingerprint = dataHash(data);
-  const ledgerDir = defaultLedgerDir(options.quick);
   const machine = describeMachine();
   const summaries: StepSummary[] = [];
   for (const step of options.steps) {
@@ -98,6 +98,8 @@ async function runSteps(
 }
 
 async function main(argv: string[]): Promise<number> {
+  // every environment variable against its rule, before any option is acted on or any backend tried
+  checkEnvironment();
   if (needsRelay()) return runRelayed(import.meta.url, argv);
   const options = parseCli(argv);
   if (options.help) {
@@ -106,7 +108,11 @@ async function main(argv: string[]): Promise<number> {
   }
   for (const note of options.notes) process.stderr.write(note + '\n');
   if (options.command === 'doctor') return doctor({ data: options.data, backend: options.backend }, (line) => process.stdout.write(line + '\n'));
-  if (options.record && options.command !== 'backends') await checkLedgerWritable(defaultLedgerDir(options.quick));
+  // a --data that is no folder fails here, as MNIST_DIR does, not after a backend has started
+  if (options.data !== undefined && options.command !== 'backends') checkIsFolder(options.data, '--data');
+  // where records go (re-recording the reference refuses quick mode) is settled before any work
+  const ledgerDir = options.command === 'backends' ? '' : defaultLedgerDir(options.quick);
+  if (options.record && options.command !== 'backends') await checkLedgerWritable(ledgerDir);
   const explain = options.explain || options.command === 'backends';
   const backend = await useBackend({
     name: options.backend,
@@ -125,7 +131,7 @@ async function main(argv: string[]): Promise<number> {
       charts = await openLiveCharts({ title: `mnist-speedrun ${options.command}`, ladder: options.command === 'ladder', machine: `here (${backend.name})` });
       process.stderr.write(`live charts: ${charts.url}\n`);
     }
-    const summaries = await runSteps(options, backend, interrupts.signal, charts);
+    const summaries = await runSteps(options, backend, ledgerDir, interrupts.signal, charts);
     const out = options.json ? process.stderr : process.stdout;
     if (options.command === 'start' && summaries.length === 1) {
       const s = summaries[0]!;
@@ -154,7 +160,7 @@ main(process.argv.slice(2)).then(
   (error: unknown) => {
     const message = error instanceof Error ? error.message : String(error);
     process.stderr.write(`error: ${message.split('\n')[0]}\n`);
-    if (isTrueFlag(process.env.MNIST_SPEEDRUN_DEBUG) && error instanceof Error) process.stderr.write(`${error.stack}\n`);
+    if (debugRequested() && error instanceof Error) process.stderr.write(`${error.stack}\n`);
     process.exit(exitCodeFor(error));
   },
 );

@@ -7,9 +7,10 @@
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { CLI_CHILD } from '../lib/environment';
 import { INTERRUPT_SIGNALS, signalExitCode } from './interrupt';
 
-const CHILD_ENV = 'MNIST_SPEEDRUN_CLI_CHILD';
+const CHILD_ENV = CLI_CHILD;
 
 /** True in the process the `tsx` command started (its preflight script is preloaded), unless this is already the relayed child. */
 export function needsRelay(execArgv: readonly string[] = process.execArgv, env: NodeJS.ProcessEnv = process.env): boolean {

@@ -16,11 +16,11 @@ import { setupWasm } from './wasm/setup';
 import { threadsSetting } from './wasm/threads';
 import { UsageError } from './errors';
 import { projectRoot } from './project-root';
+import { BACKEND, BACKEND_NAMES, readSetting, type BackendName } from './environment';
 
-export type BackendName = 'auto' | 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
-export const BACKEND_NAMES: readonly BackendName[] = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'];
+export { BACKEND_NAMES, type BackendName };
 /** Environment variable read when no backend is passed in. */
-export const BACKEND_ENV_VAR = 'MNIST_SPEEDRUN_BACKEND';
+export const BACKEND_ENV_VAR = BACKEND.name;
 
 /** The candidates of automatic selection, fastest first. */
 export type CandidateId = 'tensorflow-gpu' | 'webgpu' | 'tensorflow-cpu' | 'wasm' | 'cpu';
@@ -114,17 +114,19 @@ export async function useBackend(request: BackendRequest = {}): Promise<BackendR
   return report;
 }
 
-/** The explicit name, else the env var, else 'auto'; an unknown name is a usage error. */
+/**
+ * The explicit name, else MNIST_SPEEDRUN_BACKEND (lib/environment.ts's rule), else 'auto'. An
+ * unknown name is a usage error (exit 2), never a reason to pick another backend.
+ */
 export function resolveRequestedName(
   name: string | undefined,
   env: Record<string, string | undefined>,
 ): BackendName {
-  const chosen = name ?? (env[BACKEND_ENV_VAR]?.trim() || 'auto');
-  if (!(BACKEND_NAMES as readonly string[]).includes(chosen)) {
-    const from = name === undefined ? `${BACKEND_ENV_VAR}=${chosen}` : `backend '${chosen}'`;
-    throw new BackendError(`unknown ${from}: use one of ${BACKEND_NAMES.join(', ')}`, 2);
+  if (name === undefined) return readSetting(BACKEND, env) ?? 'auto';
+  if (!(BACKEND_NAMES as readonly string[]).includes(name)) {
+    throw new BackendError(`unknown backend '${name}': use one of ${BACKEND_NAMES.join(', ')}`, 2);
   }
-  return chosen as BackendName;
+  return name as BackendName;
 }
 
 /** One line for logs and result rows: `webgpu: WebGPU (…) on llvmpipe (…)`. */

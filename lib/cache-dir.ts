@@ -6,17 +6,16 @@
  */
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { readSetting, XDG_CACHE_HOME, type Env } from './environment';
 
+export type { Env };
 export const CACHE_DIR_NAME = 'mnist-speedrun';
-
-export type Env = Readonly<Record<string, string | undefined>>;
 
 /**
  * `$XDG_CACHE_HOME/mnist-speedrun`, else `~/.cache/mnist-speedrun`. The XDG spec says a relative
  * XDG_CACHE_HOME is invalid and must be ignored, so it is.
  */
 export function userCacheDir(env: Env = process.env, homeDir: string = os.homedir()): string {
-  const xdg = env.XDG_CACHE_HOME;
-  const base = xdg !== undefined && path.isAbsolute(xdg) ? xdg : path.join(homeDir, '.cache');
+  const base = readSetting(XDG_CACHE_HOME, env) ?? path.join(homeDir, '.cache');
   return path.join(base, CACHE_DIR_NAME);
 }

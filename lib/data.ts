@@ -12,6 +12,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type * as tf from '@tensorflow/tfjs-core';
 import { userCacheDir, type Env } from './cache-dir';
+import { MIRRORS, MNIST_DIR, readSetting } from './environment';
 import { defaultProgress, downloadVerified, DownloadError, removeStaleTempFilesIn, type ProgressCallback } from './download';
 import { decodeIdxImages, decodeIdxLabels, PIXELS_PER_IMAGE } from './idx';
 import {
@@ -26,7 +27,6 @@ import {
   type MnistFile,
 } from './mnist-files';
 import { makeRng, permutation } from './random';
-import { UsageError } from './errors';
 
 export type { DownloadProgress } from './download';
 export { PIXELS_PER_IMAGE } from './idx';
@@ -94,8 +94,11 @@ function mnistFolderIn(dir: string): string {
   return foldersFor(dir).find((folder) => MNIST_FILES.some((file) => presentPaths(folder, file).length > 0)) ?? dir;
 }
 
-/** Throws unless `dir` is an existing folder, saying what it is instead and naming `source`. */
-function checkIsFolder(dir: string, source: string): void {
+/**
+ * Throws a MnistNotFoundError (exit 3) unless `dir` is an existing folder, saying what it is
+ * instead and naming `source` ('--data'); the CLI calls it before it picks a backend.
+ */
+export function checkIsFolder(dir: string, source: string): void {
   let stat: fs.Stats;
   try {
     stat = fs.statSync(dir);
@@ -158,22 +161,9 @@ function findInUserFolder(dir: string, source: string): Found {
   return findAll(mnistFolderIn(dir), source);
 }
 
-/** Mirrors from env MNIST_SPEEDRUN_MIRRORS: base URLs separated by spaces or commas; set but empty: none. */
+/** Mirrors from env MNIST_SPEEDRUN_MIRRORS (lib/environment.ts): base URLs separated by spaces or commas; set but empty: none. */
 export function mirrorsFromEnv(env: Env): readonly string[] | undefined {
-  const value = env.MNIST_SPEEDRUN_MIRRORS;
-  if (value === undefined) return undefined;
-  return value.split(/[\s,]+/).filter(Boolean).map((url) => {
-    let parsed: URL;
-    try {
-      parsed = new URL(url);
-    } catch {
-      throw new UsageError(`MNIST_SPEEDRUN_MIRRORS: '${url}' is not a URL; give base URLs such as ${MNIST_MIRRORS[0]}`);
-    }
-    if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') {
-      throw new UsageError(`MNIST_SPEEDRUN_MIRRORS: '${url}' is not an http(s) URL`);
-    }
-    return url.endsWith('/') ? url : `${url}/`;
-  });
+  return readSetting(MIRRORS, env);
 }
 
 /**
@@ -219,8 +209,9 @@ async function find(options: LoadMnistOptions): Promise<Found> {
   // A killed download or cache write leaves a temporary file that no later write would clean.
   removeStaleTempFilesIn(cacheDir);
   if (options.dir !== undefined) return findInUserFolder(options.dir, options.dirLabel ?? '--data');
-  const envDir = env.MNIST_DIR !== undefined && env.MNIST_DIR !== '' ? env.MNIST_DIR : undefined;
-  if (envDir !== undefined) return findInUserFolder(envDir, 'MNIST_DIR');
+  // MNIST_DIR's rule (lib/environment.ts) refuses a path that is not a folder, with exit 3 like --data
+  const envDir = readSetting(MNIST_DIR, env);
+  if (envDir !== undefined) return findAll(mnistFolderIn(envDir), 'MNIST_DIR');
   return findInCache(cacheDir, options, env);
 }
 

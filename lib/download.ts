@@ -97,7 +97,10 @@ function isStale(filePath: string, pid: number, nowMs: number): boolean {
   }
 }
 
-/** Removes the entries of `destDir` matching `pattern` (group 1: the writer's pid) whose writer is gone. */
+/**
+ * Removes the entries of `destDir` matching `pattern` (group 1: the writer's pid) whose writer is
+ * gone. Cleaning is best effort: one that cannot be removed (a read-only folder) is left in place.
+ */
 function removeStale(destDir: string, pattern: RegExp): string[] {
   let entries: fs.Dirent[];
   try {
@@ -111,7 +114,11 @@ function removeStale(destDir: string, pattern: RegExp): string[] {
     const match = entry.isFile() ? pattern.exec(entry.name) : null;
     const filePath = path.join(destDir, entry.name);
     if (!match || !isStale(filePath, Number(match[1]), nowMs)) continue;
-    fs.rmSync(filePath, { force: true });
+    try {
+      fs.rmSync(filePath, { force: true });
+    } catch {
+      continue;
+    }
     removed.push(entry.name);
   }
   return removed;

@@ -14,14 +14,15 @@ import { randomBytes } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from './atomic-file';
+import { LEDGER, QUICK, readSetting, REFERENCE } from './environment';
 import { LedgerError, UsageError } from './errors';
 import { projectRoot } from './project-root';
 import { isQuickMode } from './quick';
 import { RECIPES } from './recipes';
 import { comparisonKey, type StepRecord } from './results';
 
-export const LEDGER_ENV_VAR = 'MNIST_SPEEDRUN_LEDGER';
-export const REFERENCE_ENV_VAR = 'MNIST_SPEEDRUN_REFERENCE';
+export const LEDGER_ENV_VAR = LEDGER.name;
+export const REFERENCE_ENV_VAR = REFERENCE.name;
 
 /** The committed reference ledger: the runs behind the README and the saved notebooks. */
 export function referenceLedgerDir(): string {
@@ -30,16 +31,13 @@ export function referenceLedgerDir(): string {
 
 /** Your own ledger (MNIST_SPEEDRUN_LEDGER, else `results/yours/`); quick runs in its `quick/` folder. */
 export function userLedgerDir(quick: boolean, env: NodeJS.ProcessEnv = process.env): string {
-  const base = env[LEDGER_ENV_VAR] || join(projectRoot(), 'results', 'yours');
+  const base = readSetting(LEDGER, env) ?? join(projectRoot(), 'results', 'yours');
   return quick ? join(base, 'quick') : base;
 }
 
-/** True when MNIST_SPEEDRUN_REFERENCE asks to re-record the reference results; checked strictly. */
+/** True when MNIST_SPEEDRUN_REFERENCE asks to re-record the reference results (lib/environment.ts's yes/no rule). */
 export function isReferenceRecording(env: NodeJS.ProcessEnv = process.env): boolean {
-  const value = env[REFERENCE_ENV_VAR];
-  if (value === undefined || value === '' || value === '0') return false;
-  if (value === '1') return true;
-  throw new UsageError(`${REFERENCE_ENV_VAR}=${value} is not allowed: use 1 to re-record the reference results, or leave it unset`);
+  return readSetting(REFERENCE, env) ?? false;
 }
 
 /**
@@ -48,7 +46,11 @@ export function isReferenceRecording(env: NodeJS.ProcessEnv = process.env): bool
  */
 export function recordingLedgerDir(quick: boolean, env: NodeJS.ProcessEnv = process.env): string {
   if (!isReferenceRecording(env)) return userLedgerDir(quick, env);
-  if (quick) throw new UsageError(`${REFERENCE_ENV_VAR}=1 records reference results, which are full runs: not with quick mode`);
+  if (quick) {
+    throw new UsageError(
+      `${REFERENCE_ENV_VAR}=1 records reference results, which are full runs: not with quick mode; unset ${REFERENCE_ENV_VAR}, or drop --quick and ${QUICK.name}`,
+    );
+  }
   return referenceLedgerDir();
 }
 
@@ -88,6 +90,9 @@ export function recordProblem(value: unknown): string | null {
   if (typeof reference !== 'object' || reference === null || !isFiniteNumber(reference.seconds) || !isFiniteNumber(reference.accuracy)) {
     return 'reference is missing its seconds or accuracy';
   }
+  // the ladder divides by the original's seconds: 0 would print an Infinityx speed-up
+  if (reference.seconds <= 0) return `reference.seconds must be above 0, got ${reference.seconds}`;
+  if (reference.accuracy <= 0 || reference.accuracy > 100) return `reference.accuracy must be a percentage, got ${reference.accuracy}`;
   if (!Array.isArray(r.runs) || r.runs.length === 0) return 'runs is missing or empty';
   for (const [i, run] of (r.runs as unknown[]).entries()) {
     if (typeof run !== 'object' || run === null) return `run ${i + 1} is not an object`;

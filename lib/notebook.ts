@@ -6,6 +6,8 @@
  */
 import { describeBackend, useBackend, type BackendName, type BackendReport } from './backend';
 import { loadMnist, takeSubset, type MnistArrays } from './data';
+import { checkEnvironment } from './environment';
+import { checkLedgerWritable } from './ledger-probe';
 import { formatBatchAssembly, timeBatchAssembly } from './batch-timing';
 import { preprocessedCacheFile } from './preprocessed-cache';
 import { currentRecipeHashes, formatComparison, ladderFrom, type LadderRow } from './comparison';
@@ -43,14 +45,18 @@ export interface SessionOptions {
 
 /** Picks the backend, loads MNIST, and says what will run on what. */
 export async function startSession(options: SessionOptions = {}): Promise<Session> {
-  const backend = await useBackend({ name: options.backend });
+  // every environment variable against its rule before a backend starts or any data is read
+  checkEnvironment();
   const quick = isQuickMode();
+  // quick results go to their own folder, and a user's runs never into the committed reference;
+  // a ledger that cannot be written fails now, not when the first step has trained
+  const ledgerDir = recordingLedgerDir(quick);
+  const recordsReference = isReferenceRecording();
+  await checkLedgerWritable(ledgerDir, '');
+  const backend = await useBackend({ name: options.backend });
   const full = await loadMnist({ dir: options.dataDir });
   const data = quick ? takeSubset(full, QUICK.trainCount, QUICK.testCount) : full;
   const machine = describeMachine();
-  // quick results go to their own folder, and a user's runs never into the committed reference
-  const ledgerDir = recordingLedgerDir(quick);
-  const recordsReference = isReferenceRecording();
   console.log(describeBackend(backend));
   console.log(
     `machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}, ` +

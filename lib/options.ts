@@ -120,11 +120,6 @@ export function parseIntegerOption(field: string, text: string, min: number, max
   return value;
 }
 
-/** True for an environment flag set to a true value ('1', 'true', 'yes', 'on'); '0', 'false', '' and unset are false. */
-export function isTrueFlag(value: string | undefined): boolean {
-  return value !== undefined && ['1', 'true', 'yes', 'on'].includes(value.trim().toLowerCase());
-}
-
 /** Parses a number given as text for option `field`; NaN, empty and partial numbers are rejected. */
 export function parseNumberOption(field: string, text: string): number {
   const value = text.trim() === '' ? Number.NaN : Number(text);

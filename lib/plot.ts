@@ -15,6 +15,7 @@ import type { Field } from 'vega-lite/build/src/channeldef';
 import type { LayerSpec } from 'vega-lite/build/src/spec';
 import type { Layout as PlotlyLayout, PlotData } from 'plotly.js';
 import { fontFamilyName } from './font-name';
+import { FONT, readSetting } from './environment';
 import { mean, std } from './timing';
 
 export type { TopLevelSpec };
@@ -445,13 +446,13 @@ const FONT_CANDIDATES = [
   'C:\\Windows\\Fonts\\arial.ttf',
 ];
 
-/** The font file charts are drawn with: `MNIST_SPEEDRUN_FONT`, else the first candidate present. */
+/**
+ * The font file charts are drawn with: `MNIST_SPEEDRUN_FONT` (a readable font file, else a
+ * UsageError naming it: lib/environment.ts), else the first candidate present.
+ */
 export function findFontFile(env: NodeJS.ProcessEnv = process.env): string {
-  const chosen = env.MNIST_SPEEDRUN_FONT;
-  if (chosen !== undefined && chosen !== '') {
-    if (!existsSync(chosen)) throw new FontNotFoundError();
-    return chosen;
-  }
+  const chosen = readSetting(FONT, env);
+  if (chosen !== undefined) return chosen;
   const found = FONT_CANDIDATES.find((file) => existsSync(file));
   if (found === undefined) throw new FontNotFoundError();
   return found;

@@ -173,10 +173,14 @@ function removeDeadWritersTempFiles(file: string): void {
   }
 }
 
+/** Cache files this process could not write: not tried again (a full disk would cost a 220 MB write per run), nor warned about again. */
+const unwritableFiles = new Set<string>();
+
 /**
  * The preprocessed splits from `cacheFile` when it is valid, else computed and the file rewritten.
- * The cache is optional: when the file cannot be written (read-only or full disk, no permission),
- * the splits computed in memory are returned, and `warn` is told once, naming the file.
+ * The cache is optional: when the file cannot be written (read-only or full disk, no permission, a
+ * file where a folder should be), the splits computed in memory are returned and `warn` is told,
+ * naming the file, once per process: later runs of the same process use memory without trying.
  */
 export function preprocessWithCache(
   sources: readonly Split[],
@@ -194,11 +198,13 @@ export function preprocessWithCache(
     }
   }
   const splits = sources.map(preprocess);
+  if (unwritableFiles.has(path.resolve(cacheFile))) return { splits, cache: 'unwritable' };
   try {
     writePreprocessedCache(cacheFile, sources, splits);
   } catch (error) {
     if (error instanceof PreprocessedCacheError) throw error;
     const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    unwritableFiles.add(path.resolve(cacheFile));
     warn(`warning: cannot write the preprocessed cache ${cacheFile} (${reason}); training from memory`);
     return { splits, cache: 'unwritable' };
   }

@@ -1,8 +1,10 @@
 /**
  * Quick mode: every notebook and CLI run on a small subset with a short budget, so CI can execute
- * all eight notebooks in minutes. Switched on by MNIST_SPEEDRUN_QUICK=1 (or the CLI's --quick).
+ * all eight notebooks in minutes. Switched on by MNIST_SPEEDRUN_QUICK=1 (or the CLI's --quick);
+ * the variable takes the yes/no values of lib/environment.ts, anything else is refused.
  * Its results are marked quick in the ledger and never compared with full runs.
  */
+import { QUICK as QUICK_SETTING, readSetting, type Env } from './environment';
 import type { Recipe } from './recipes';
 
 export interface QuickSettings {
@@ -18,9 +20,9 @@ export interface QuickSettings {
 
 export const QUICK: QuickSettings = { trainCount: 2048, testCount: 512, maxEpochs: 2, runs: 2, seeds: 3 };
 
-export function isQuickMode(env: NodeJS.ProcessEnv = process.env): boolean {
-  const value = env.MNIST_SPEEDRUN_QUICK;
-  return value !== undefined && value !== '' && value !== '0' && value.toLowerCase() !== 'false';
+/** True when MNIST_SPEEDRUN_QUICK asks for quick mode; a value its rule refuses is a UsageError. */
+export function isQuickMode(env: Env = process.env): boolean {
+  return readSetting(QUICK_SETTING, env) ?? false;
 }
 
 /** The recipe cut to the quick budget: fewer epochs, otherwise unchanged. */

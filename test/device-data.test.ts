@@ -139,6 +139,12 @@ describe('the one-file preprocessed cache', () => {
     checkValues(arrays, result.splits);
     assert.equal(warnings.length, 1);
     assert.match(warnings[0]!, /cannot write the preprocessed cache .*not-a-folder\/cache\.bin \((ENOTDIR|EEXIST)\); training from memory/);
+
+    // a second run of the same process neither tries again nor warns again
+    const again = preprocessWithCache([arrays.train, arrays.test], file, (message) => warnings.push(message));
+    assert.equal(again.cache, 'unwritable');
+    checkValues(arrays, again.splits);
+    assert.equal(warnings.length, 1, warnings.join('\n'));
   });
 });
 

@@ -13,6 +13,7 @@ import {
   referenceLedgerDir,
   userLedgerDir,
 } from '../lib/ledger';
+import { ladderFrom } from '../lib/comparison';
 import { projectRoot } from '../lib/project-root';
 import { LAPTOP, makeRecord, SERVER, TEST_HASHES } from './ledger-records';
 
@@ -80,6 +81,27 @@ test('a bad ledger file is reported and skipped; reading never moves, renames or
   for (const [name, text] of Object.entries(files)) assert.equal(await readFile(join(dir, name), 'utf8'), text);
 });
 
+test('a ladder read from a ledger with impossible records skips and names each, and shows no NaN or Infinity', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'ledger-'));
+  // step 1 is the ladder's first row, the one every speed-up is divided by
+  for (const step of [1, 4, 8]) await appendToLedger(makeRecord(step, `2026-01-0${step}T00:00:00.000Z`), dir);
+  const good = makeRecord(1, '2026-02-01T00:00:00.000Z');
+  const bad: Record<string, unknown> = {
+    'step99.json': { ...good, step: 99 },
+    'no-runs.json': { ...good, runs: [] },
+    'zero-seconds.json': { ...good, runs: [{ ...good.runs[0], seconds: 0 }] },
+    'zero-reference.json': { ...good, reference: { ...good.reference, seconds: 0 } },
+  };
+  for (const [name, record] of Object.entries(bad)) await writeFile(join(dir, name), JSON.stringify(record));
+  const { records, problems } = await readLedger(dir);
+  assert.equal(records.length, 3);
+  for (const name of Object.keys(bad)) assert.ok(problems.some((p) => p.includes(name)), `${name} not reported: ${problems.join('; ')}`);
+  const rows = ladderFrom(records, TEST_HASHES);
+  assert.deepEqual(rows.map((row) => row.step), [1, 4, 8]);
+  const text = JSON.stringify(rows, (_, value: unknown) => (typeof value === 'number' && !Number.isFinite(value) ? String(value) : value));
+  assert.doesNotMatch(text, /NaN|Infinity/, text);
+});
+
 test('many readers at once of a ledger with bad files all succeed', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'ledger-'));
   await appendToLedger(makeRecord(4, '2026-01-01T00:00:00.000Z'), dir);
@@ -124,6 +146,9 @@ test('records of any shape are judged without throwing, and the reason is named'
     [{ ...good, recipeHash: undefined }, /recipeHash is missing/],
     [{ ...good, date: 'yesterday' }, /not a date/],
     [{ ...good, threads: 0 }, /threads/],
+    [{ ...good, reference: { ...good.reference, seconds: 0 } }, /reference.seconds must be above 0, got 0/],
+    [{ ...good, reference: { ...good.reference, seconds: -1 } }, /reference.seconds must be above 0/],
+    [{ ...good, reference: { ...good.reference, accuracy: 990 } }, /reference.accuracy must be a percentage, got 990/],
   ];
   for (const [value, reason] of cases) assert.match(recordProblem(value) ?? 'valid', reason);
   assert.equal(recordProblem(good), null);
@@ -157,7 +182,8 @@ test('user runs go to your ledger, quick runs to its quick folder, never to the 
   assert.equal(recordingLedgerDir(false, { MNIST_SPEEDRUN_REFERENCE: '1' }), referenceLedgerDir());
   assert.equal(recordingLedgerDir(false, { MNIST_SPEEDRUN_REFERENCE: '0' }), join(root, 'results', 'yours'));
   assert.throws(() => recordingLedgerDir(true, { MNIST_SPEEDRUN_REFERENCE: '1' }), /reference results, which are full runs: not with quick mode/);
-  assert.throws(() => recordingLedgerDir(false, { MNIST_SPEEDRUN_REFERENCE: 'yes' }), /MNIST_SPEEDRUN_REFERENCE=yes is not allowed: use 1/);
+  assert.equal(recordingLedgerDir(false, { MNIST_SPEEDRUN_REFERENCE: 'yes' }), referenceLedgerDir());
+  assert.throws(() => recordingLedgerDir(false, { MNIST_SPEEDRUN_REFERENCE: 'maybe' }), /MNIST_SPEEDRUN_REFERENCE='maybe' is not allowed: use 1, true, yes or on/);
 });
 
 test('a quick record never sits in a full ledger folder', async () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { UsageError } from '../lib/errors';
-import { isTrueFlag, parseIntegerOption, parseNumberOption, parseSteps, validateRecipe } from '../lib/options';
+import { parseIntegerOption, parseNumberOption, parseSteps, validateRecipe } from '../lib/options';
 import { RECIPES, recipeDiff, recipeForStep, type Recipe } from '../lib/recipes';
 
 test('every recipe of the ladder is valid', () => {
@@ -66,9 +66,4 @@ test('integer options take plain decimal digits within their range only', () => 
   }
   assert.throws(() => parseIntegerOption('--runs', '1001', 1, 1000), /got '1001'/);
   assert.throws(() => parseIntegerOption('--seed', '9007199254740992', 0, Number.MAX_SAFE_INTEGER), /from 0 to 9,007,199,254,740,991/);
-});
-
-test('an environment flag is true only for a true value', () => {
-  for (const value of ['1', 'true', 'TRUE', 'yes', 'on']) assert.equal(isTrueFlag(value), true, value);
-  for (const value of [undefined, '', '0', 'false', 'no', 'off', 'False']) assert.equal(isTrueFlag(value), false, String(value));
 });

@@ -9,7 +9,6 @@ import {
   epochCurvesPlotly,
   epochCurvesSpec,
   findFontFile,
-  FontNotFoundError,
   ladderPlotly,
   ladderSpec,
   learningRateSpec,
@@ -23,6 +22,7 @@ import {
   type LadderPoint,
   type TopLevelSpec,
 } from '../lib/plot';
+import { UsageError } from '../lib/errors';
 
 const epochs: EpochPoint[] = [
   { epoch: 1, testAccuracyPct: 98.1, testLoss: 0.061, trainLoss: 0.21 },
@@ -209,10 +209,12 @@ test("a font file's family comes from its name table", (t) => {
   }
   const notAFont = join(mkdtempSync(join(tmpdir(), 'plot-test-')), 'not-a-font.ttf');
   writeFileSync(notAFont, 'this is not a font file at all, just some text');
-  assert.throws(() => chartFont({ MNIST_SPEEDRUN_FONT: notAFont }), FontNotFoundError);
+  assert.throws(() => chartFont({ MNIST_SPEEDRUN_FONT: notAFont }), (error: unknown) =>
+    error instanceof UsageError && error.message.includes(`MNIST_SPEEDRUN_FONT='${notAFont}' is not allowed: it is not a TrueType or OpenType font`));
 });
 
-test('a font named in MNIST_SPEEDRUN_FONT must exist', () => {
-  assert.throws(() => findFontFile({ MNIST_SPEEDRUN_FONT: '/nonexistent/font.ttf' }), FontNotFoundError);
+test('a font named in MNIST_SPEEDRUN_FONT must exist: a usage error naming it, never a quiet fallback to another font', () => {
+  assert.throws(() => findFontFile({ MNIST_SPEEDRUN_FONT: '/nonexistent/font.ttf' }), (error: unknown) =>
+    error instanceof UsageError && /^MNIST_SPEEDRUN_FONT='\/nonexistent\/font\.ttf' is not allowed: it does not exist; use a readable TrueType/.test(error.message));
   assert.match(findFontFile({}), /\.ttf$/i);
 });

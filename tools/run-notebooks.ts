@@ -20,6 +20,7 @@ import { basename, delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KernelInstallError, prefixJupyterPath, registerKernel, tslabBinary } from '../lib/tslab-kernel';
 import { ensureDist } from './build-dist';
+import { checkEnvironment } from '../lib/environment';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const DRIVER = join(REPO_ROOT, 'tools', 'run_notebook.py');
@@ -163,6 +164,8 @@ export function parseArgs(argv: readonly string[], defaults: RunOptions): { opti
 
 async function main(): Promise<number> {
   const { options, notebooks: chosen } = parseArgs(process.argv.slice(2), defaultOptions());
+  // the kernels inherit this environment: a bad setting fails here once, not in every notebook
+  checkEnvironment();
   const notebooks = chosen.length > 0 ? chosen : defaultNotebooks();
   if (notebooks.length === 0) {
     console.error('no notebooks found (notebooks/0*.ipynb)');

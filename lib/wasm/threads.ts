@@ -29,11 +29,10 @@ import type { Worker as NodeWorker, WorkerOptions } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import { BackendWasm, getThreadsCount, setThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { UsageError } from '../errors';
+import { MAX_WASM_THREADS, readSetting, WASM_THREADS } from '../environment';
 
-/** Emscripten pre-spawns this many workers (`pthreadPoolSize=8` in the 4.22 glue); more would need a
- * `Worker` constructor after we have removed the global one. */
-export const MAX_WASM_THREADS = 8;
-export const THREADS_ENV_VAR = 'MNIST_SPEEDRUN_WASM_THREADS';
+export { MAX_WASM_THREADS };
+export const THREADS_ENV_VAR = WASM_THREADS.name;
 /** tfjs-backend-wasm's own priority for 'wasm'. */
 const WASM_BACKEND_PRIORITY = 2;
 const THREADED_JS = 'tfjs-backend-wasm-threaded-simd.js';
@@ -43,23 +42,13 @@ export class WasmThreadsError extends Error {
   override name = 'WasmThreadsError';
 }
 
-const ALLOWED_THREADS = `'auto' or a whole number from 0 (0 and 1: one thread; more than ${MAX_WASM_THREADS} counts as ${MAX_WASM_THREADS})`;
-
 /**
  * The thread count `MNIST_SPEEDRUN_WASM_THREADS` asks for: 'auto' when unset, else 'auto' or a
- * count. Set to anything else (empty included) it is a usage error naming the variable, its value
+ * count (lib/environment.ts's rule). Anything else is a usage error naming the variable, its value
  * and the allowed values: a typo must stop the run, not send it to a slower backend.
  */
 export function threadsSetting(env: NodeJS.ProcessEnv = process.env): number | 'auto' {
-  const value = env[THREADS_ENV_VAR];
-  if (value === undefined) return 'auto';
-  const trimmed = value.trim();
-  if (trimmed === 'auto') return 'auto';
-  const parsed = /^\d+$/.test(trimmed) ? Number(trimmed) : Number.NaN;
-  if (!Number.isSafeInteger(parsed)) {
-    throw new UsageError(`${THREADS_ENV_VAR}='${value}' is not a thread count: use ${ALLOWED_THREADS}`);
-  }
-  return Math.max(1, parsed);
+  return readSetting(WASM_THREADS, env) ?? 'auto';
 }
 
 /**
