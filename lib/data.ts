@@ -9,6 +9,7 @@
  * one-file preprocessed cache (lib/preprocessed-cache.ts).
  */
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import type * as tf from '@tensorflow/tfjs-core';
 import { userCacheDir, type Env } from './cache-dir';
@@ -65,6 +66,8 @@ export interface LoadMnistOptions {
   env?: Env;
   /** Give up on a mirror that sends nothing for this long (default 30 s). */
   stallTimeoutMs?: number;
+  /** Told when the cache folder cannot be written (default: a line on stderr). */
+  onWarning?: (message: string) => void;
 }
 
 /** Where MNIST was found: one verified file per entry of MNIST_FILES, in that order. */
@@ -183,11 +186,14 @@ async function findInCache(cacheDir: string, options: LoadMnistOptions, env: Env
     );
   }
   const onProgress = defaultProgress(options.onProgress);
-  for (const file of missing) {
+  // the cache is optional: one that cannot be written costs a warning, and the files are
+  // downloaded into a folder of this run's own, removed when the process ends
+  const destDir = missing.length === 0 ? cacheDir : writableOrTemporary(cacheDir, options.onWarning ?? ((m) => console.warn(m)));
+  for (const file of destDir === cacheDir ? missing : MNIST_FILES) {
     try {
       await downloadVerified(file, {
         mirrors,
-        destDir: cacheDir,
+        destDir,
         onProgress,
         fetchImpl: options.fetchImpl,
         stallTimeoutMs: options.stallTimeoutMs,
@@ -200,7 +206,24 @@ async function findInCache(cacheDir: string, options: LoadMnistOptions, env: Env
       );
     }
   }
-  return findAll(cacheDir, 'the cache folder', fix);
+  return findAll(destDir, destDir === cacheDir ? 'the cache folder' : 'the download folder', fix);
+}
+
+/** `dir` when a file can be created in it; else a new temporary folder, after one warning naming `dir`. */
+function writableOrTemporary(dir: string, warn: (message: string) => void): string {
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+    const probe = path.join(dir, `.write-probe-${process.pid}`);
+    fs.writeFileSync(probe, '');
+    fs.rmSync(probe);
+    return dir;
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    const temporary = fs.mkdtempSync(path.join(os.tmpdir(), 'mnist-speedrun-download-'));
+    process.once('exit', () => fs.rmSync(temporary, { recursive: true, force: true }));
+    warn(`warning: cannot write the MNIST cache ${dir} (${reason}); downloading into ${temporary} for this run only`);
+    return temporary;
+  }
 }
 
 async function find(options: LoadMnistOptions): Promise<Found> {

@@ -221,6 +221,18 @@ describe('loadMnist with downloads', () => {
     assert.equal(fs.readFileSync(corrupt, 'utf8'), 'garbage');
   });
 
+  it('downloads into a folder of its own, after one warning naming the cache, when the cache cannot be written', async () => {
+    const blocker = path.join(tempDir(), 'a-file');
+    fs.writeFileSync(blocker, 'where the cache folder should be');
+    const cacheDir = path.join(blocker, 'cache');
+    const warnings: string[] = [];
+    const arrays = await loadMnist({ cacheDir, env: {}, mirrors: [mirror('good')], onWarning: (m) => warnings.push(m) });
+    assert.equal(arrays.train.count, 60_000);
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0]!, /^warning: cannot write the MNIST cache .*a-file\/cache \((ENOTDIR|EEXIST)\); downloading into .*mnist-speedrun-download-.* for this run only$/);
+    assert.equal(fs.readFileSync(blocker, 'utf8'), 'where the cache folder should be');
+  });
+
   it('downloads only the files missing from the cache, keeping those there', async () => {
     const cacheDir = tempDir();
     for (const file of MNIST_FILES.slice(0, 3)) fs.writeFileSync(path.join(cacheDir, file.name), served.get(file.name)!);
