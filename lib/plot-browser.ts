@@ -67,10 +67,26 @@ export async function openChartPage(figures: readonly PlotlyFigure[], options: B
   // a port in NODEPLOTLIB_PORT also stops nodeplotlib from opening a browser itself (BROWSER is ours)
   process.env.NODEPLOTLIB_PORT ??= '0';
   const port = nodeplotlibPort();
+  // nodeplotlib starts its server without handing back the promise: its failure (a port in use)
+  // would surface as an unhandled rejection and a stack
+  let onFailure: (reason: unknown) => void = () => {};
+  const failed = new Promise<never>((_, reject) => {
+    onFailure = (reason) => {
+      const cause = reason instanceof Error ? reason.message : String(reason);
+      reject(new Error(`nodeplotlib could not start its server (${cause}): set NODEPLOTLIB_PORT to a free port, or leave it unset`));
+    };
+  });
+  process.once('unhandledRejection', onFailure);
   const { plot } = (await import('nodeplotlib')) as unknown as { plot: Plot };
   // all in this task, before nodeplotlib's server (started by the first) reads them
   const charts = figures.map((figure) => liveChart(plot, figure));
-  const url = `http://127.0.0.1:${await port}/`;
+  let listening: number;
+  try {
+    listening = await Promise.race([port, failed]);
+  } finally {
+    process.off('unhandledRejection', onFailure);
+  }
+  const url = `http://127.0.0.1:${listening}/`;
   if (options.open !== false) openBrowser(url, options.env);
   return { url, charts };
 }
