@@ -1,10 +1,10 @@
 /**
- * `--plot`: the runs (and for `ladder` the ladder) as live charts in the browser, fed by the same
- * callbacks as the progress bars. After the work the page stays served until Ctrl-C.
+ * `--plot`: the runs (and for `ladder` the ladder) as live charts in the browser (nodeplotlib, via
+ * lib/plot-browser.ts), fed by the same callbacks as the progress bars. After the work the page
+ * stays served until Ctrl-C.
  */
 import { epochCurvesPlotly, ladderPlotly, learningRatePlotly, type EpochPoint, type LadderPoint, type PlotlyFigure } from '../lib/plot';
-import { plotInBrowser } from '../lib/plot-browser';
-import type { PlotServer } from '../lib/plot-server';
+import { openChartPage, type LiveChart } from '../lib/plot-browser';
 import type { Recipe } from '../lib/recipes';
 import type { StepSummary } from '../lib/results';
 import type { BatchProgress, EpochRecord } from '../lib/train';
@@ -21,8 +21,6 @@ export interface LiveCharts {
   epoch(record: EpochRecord): void;
   /** A step's summary, for the ladder chart (ladder only). */
   stepDone(recipe: Recipe, summary: StepSummary): void;
-  setStatus(status: string): void;
-  close(): Promise<void>;
 }
 
 /** A figure with only a title, until a run has its first point. */
@@ -48,8 +46,12 @@ export function ladderPoint(recipe: Recipe, summary: StepSummary): LadderPoint {
   };
 }
 
-export async function openLiveCharts(options: { title: string; ladder: boolean; machine: string; open?: boolean }): Promise<LiveCharts> {
-  const server: PlotServer = await plotInBrowser([], { title: options.title, status: 'starting', open: options.open });
+export async function openLiveCharts(options: { ladder: boolean; machine: string; open?: boolean }): Promise<LiveCharts> {
+  // every chart from the start (lib/plot-browser.ts says why); the ladder's waits for the first step
+  const figures = [waiting('test accuracy and loss per epoch (after the first epoch)'), waiting('learning rate per batch')];
+  if (options.ladder) figures.push(waiting('the ladder: time per step (after the first step)'));
+  const page = await openChartPage(figures, { open: options.open });
+  const [run, rate, ladderChart] = page.charts as [LiveChart, LiveChart, LiveChart | undefined];
   let label = '';
   let points: EpochPoint[] = [];
   let rates: number[] = [];
@@ -58,16 +60,15 @@ export async function openLiveCharts(options: { title: string; ladder: boolean; 
 
   const drawRates = (): void => {
     lastRateDrawMs = Date.now();
-    server.show('lr', learningRatePlotly(rates, { title: `${label}: learning rate per batch` }));
+    rate.show(learningRatePlotly(rates, { title: `${label}: learning rate per batch` }));
   };
   return {
-    url: server.url,
+    url: page.url,
     runStarted(runLabel) {
       label = runLabel;
       points = [];
       rates = [];
-      server.setStatus(`training ${label}`);
-      server.show('run', waiting(`${label}: test accuracy and loss per epoch (after the first epoch)`));
+      run.show(waiting(`${label}: test accuracy and loss per epoch (after the first epoch)`));
       drawRates();
     },
     batch(progress) {
@@ -81,15 +82,13 @@ export async function openLiveCharts(options: { title: string; ladder: boolean; 
       const point = epochPoint(record);
       if (point === null) return;
       points.push(point);
-      server.show('run', epochCurvesPlotly(points, { title: `${label}: test accuracy and loss per epoch` }));
+      run.show(epochCurvesPlotly(points, { title: `${label}: test accuracy and loss per epoch` }));
     },
     stepDone(recipe, summary) {
       if (!options.ladder) return;
       ladder.push(ladderPoint(recipe, summary));
-      server.show('ladder', ladderPlotly(ladder, { machine: options.machine }));
+      ladderChart?.show(ladderPlotly(ladder, { machine: options.machine }));
     },
-    setStatus: (status) => server.setStatus(status),
-    close: () => server.close(),
   };
 }
 

@@ -128,7 +128,7 @@ async function main(argv: string[]): Promise<number> {
   let charts: LiveCharts | null = null;
   try {
     if (options.plot) {
-      charts = await openLiveCharts({ title: `mnist-speedrun ${options.command}`, ladder: options.command === 'ladder', machine: `here (${backend.name})` });
+      charts = await openLiveCharts({ ladder: options.command === 'ladder', machine: `here (${backend.name})` });
       process.stderr.write(`live charts: ${charts.url}\n`);
     }
     const summaries = await runSteps(options, backend, ledgerDir, interrupts.signal, charts);
@@ -145,13 +145,12 @@ async function main(argv: string[]): Promise<number> {
     const interrupted = interrupts.exitCode();
     if (interrupted !== null || charts === null) return interrupted ?? EXIT_CODES.ok;
     interrupts.dispose();
-    charts.setStatus('finished: the charts stay here until Ctrl-C in the terminal');
     process.stderr.write(`charts stay at ${charts.url} until Ctrl-C\n`);
     await untilStopped();
     return EXIT_CODES.ok;
   } finally {
+    // the chart server (if any) ends with the process
     interrupts.dispose();
-    await charts?.close();
   }
 }
 

@@ -18,7 +18,7 @@ let kernelServer: Promise<PlotServer> | null = null;
 
 /** The URL of plotly.js as served by this kernel on 127.0.0.1, for the notebook page to load. */
 export async function kernelPlotlyUrl(): Promise<string> {
-  kernelServer ??= startPlotServer({ title: 'notebook', unref: true });
+  kernelServer ??= startPlotServer({ unref: true });
   const server = await kernelServer;
   return new URL(PLOTLY_SCRIPT_PATH, server.url).href;
 }

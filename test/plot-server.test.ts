@@ -1,6 +1,6 @@
 /**
- * The live-chart server and the notebook's interactive fragment, drawn by a real browser with the
- * network unusable: plotly.js must come from this machine, and a reload must find the server up.
+ * The kernel's plotly.js server and the notebook's interactive fragment, drawn by a real browser
+ * with the network unusable: plotly.js must come from this machine.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -9,71 +9,30 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { test } from 'node:test';
 import { browserCommand } from '../lib/open-browser';
-import { epochCurvesPlotly, learningRatePlotly } from '../lib/plot';
+import { learningRatePlotly } from '../lib/plot';
 import { startPlotServer } from '../lib/plot-server';
 import { plotlyHtml } from '../lib/plotly-fragment';
 import { chromiumMissing, offlineDom, tracesDrawn } from './headless-chromium';
 
-const CURVES = epochCurvesPlotly(
-  [
-    { epoch: 1, testAccuracyPct: 98.2, testLoss: 0.061, trainLoss: 0.21 },
-    { epoch: 2, testAccuracyPct: 99.1, testLoss: 0.031, trainLoss: 0.05 },
-  ],
-  { title: 'curves of run A' },
-);
 const RATES = learningRatePlotly([0.1, 0.4, 1.0, 0.5, 0.01], { title: 'rates of run A' });
 
-test('the server answers the page, the charts as JSON and plotly.js, and nothing else', async () => {
-  const server = await startPlotServer({ title: 'a <title>', status: 'running' });
+test('the server answers plotly.js from node_modules, and nothing else', async () => {
+  const server = await startPlotServer();
   try {
     assert.match(server.url, /^http:\/\/127\.0\.0\.1:\d+\/$/);
-    const page = await fetch(server.url);
-    assert.equal(page.status, 200);
-    const html = await page.text();
-    assert.match(html, /<title>a &lt;title&gt;<\/title>/);
-    assert.doesNotMatch(html, /https?:\/\/(?!127\.0\.0\.1)/, 'the page names no other host');
     const library = await fetch(new URL('/plotly.min.js', server.url));
     assert.equal(library.status, 200);
     assert.match(await library.text(), /plotly\.js v2\.35\.2/);
+    assert.equal((await fetch(server.url)).status, 404);
     assert.equal((await fetch(new URL('/elsewhere', server.url))).status, 404);
-
-    const before = (await (await fetch(new URL('/board.json', server.url))).json()) as { version: number; charts: unknown[] };
-    assert.deepEqual(before.charts, []);
-    server.show('curves', CURVES);
-    server.show('curves', CURVES);
-    const after = (await (await fetch(new URL('/board.json', server.url))).json()) as { version: number; charts: Array<{ id: string }> };
-    assert.ok(after.version > before.version);
-    assert.deepEqual(after.charts.map((chart) => chart.id), ['curves'], 'showing an id again replaces its chart');
-  } finally {
-    await server.close();
-  }
-});
-
-test('a browser without network draws the charts, and again after a reload and an update', { skip: chromiumMissing }, async () => {
-  const server = await startPlotServer({ title: 'live charts', status: 'training' });
-  try {
-    server.show('curves', CURVES);
-    server.show('rates', RATES);
-    const first = await offlineDom(server.url);
-    assert.match(first, /class="main-svg"/);
-    // three curves (test accuracy, test loss, train loss) and the learning rate
-    assert.equal(tracesDrawn(first), 4, first.slice(0, 3000));
-    assert.match(first, /curves of run A/);
-    assert.match(first, /rates of run A/);
-
-    // the first page has gone away; a reload finds the server up and the newer charts
-    server.show('curves', epochCurvesPlotly([{ epoch: 1, testAccuracyPct: 97.5, testLoss: 0.08 }], { title: 'curves of run B' }));
-    const reloaded = await offlineDom(server.url);
-    assert.match(reloaded, /curves of run B/);
-    assert.doesNotMatch(reloaded, /curves of run A/);
-    assert.equal(tracesDrawn(reloaded), 3);
+    assert.equal((await fetch(new URL('/plotly.min.js', server.url), { method: 'POST' })).status, 405);
   } finally {
     await server.close();
   }
 });
 
 test('the notebook fragment draws with plotly.js from the kernel, and draws nothing from a CDN offline', { skip: chromiumMissing }, async () => {
-  const server = await startPlotServer({ title: 'kernel' });
+  const server = await startPlotServer();
   const dir = await mkdtemp(join(tmpdir(), 'fragment-'));
   try {
     const local = join(dir, 'local.html');
