@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { userCacheDir } from '../lib/cache-dir';
+import { checkEnvironment } from '../lib/environment';
 import { DataError } from '../lib/errors';
 import { MNIST_FILES, locateMnist, MnistNotFoundError } from '../lib/data';
 import { distState } from '../lib/dist-state';
@@ -136,6 +137,7 @@ export async function runChecks(options: DoctorOptions, env: Env = process.env, 
   const { check: python, python: found } = checkPython(env);
   return [
     checkNode(root),
+    checkSettings(env),
     python,
     checkFrontEnd(env),
     checkKernel(found, env),
@@ -143,6 +145,16 @@ export async function runChecks(options: DoctorOptions, env: Env = process.env, 
     checkNotebookLibrary(root),
     checkBackend(options.backend, env),
   ];
+}
+
+/** Every MNIST_SPEEDRUN_* variable (and MNIST_DIR, XDG_CACHE_HOME) against its rule. */
+function checkSettings(env: Env): Check {
+  try {
+    checkEnvironment(env);
+    return { name: 'settings', ok: true, detail: 'every environment variable is allowed' };
+  } catch (error) {
+    return { name: 'settings', ok: false, detail: (error as Error).message.split('\n')[0]! };
+  }
 }
 
 export function formatCheck(check: Check): string {

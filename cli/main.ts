@@ -98,8 +98,9 @@ async function runSteps(
 }
 
 async function main(argv: string[]): Promise<number> {
-  // every environment variable against its rule, before any option is acted on or any backend tried
-  checkEnvironment();
+  // every environment variable against its rule, before any option is acted on or any backend
+  // tried; doctor reports them as one of its checks instead
+  if (argv[0] !== 'doctor') checkEnvironment();
   if (needsRelay()) return runRelayed(import.meta.url, argv);
   const options = parseCli(argv);
   if (options.help) {

@@ -73,7 +73,7 @@ test('doctor: python3 without Jupyter, no jupyter command, a bare tslab kernel, 
   assert.match(run.line('mnist'), /or put train-images-idx3-ubyte\.gz, .* in a folder and set MNIST_DIR to it/);
   assert.match(run.line('notebooks'), /^OK   notebooks /);
   assert.match(run.line('backend'), /^OK   backend +(tensorflow|webgpu|wasm|cpu): .*\(chosen automatically\)$/);
-  assert.match(run.stdout, /^3 of 7 checks failed$/m);
+  assert.match(run.stdout, /^3 of 8 checks failed$/m);
 });
 
 test('doctor: a PYTHON without Jupyter is the one checked, named with what to install; a bad backend setting fails its check', { skip, timeout: 300_000 }, (t) => {
@@ -88,7 +88,8 @@ test('doctor: a PYTHON without Jupyter is the one checked, named with what to in
   assert.ok(line.startsWith(`FAIL python    no Python with Jupyter (jupyter_client and IPython) found (tried PYTHON=${python}: No module named 'jupyter_client')`), line);
   assert.match(line, /python3 -m pip install jupyterlab.*or set PYTHON to a python that has it$/);
   assert.match(run.line('kernel'), /^FAIL kernel +cannot look up Jupyter kernels without a Python that has Jupyter/);
-  assert.match(run.line('backend'), /^FAIL backend +MNIST_SPEEDRUN_WASM_THREADS='lots' is not a thread count: use /);
+  assert.match(run.line('settings'), /^FAIL settings +MNIST_SPEEDRUN_WASM_THREADS='lots' is not allowed: /);
+  assert.match(run.line('backend'), /^FAIL backend +MNIST_SPEEDRUN_WASM_THREADS='lots' is not allowed: /);
   assert.match(run.line('mnist'), new RegExp(`^OK   mnist +${MNIST_DIR.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}.* \\(from MNIST_DIR\\): 4 files, SHA-256 verified$`));
 });
 
@@ -102,5 +103,5 @@ test('doctor: everything set up with npm run kernel: every check OK, exit 0', { 
   assert.equal(run.status, 0, run.stdout);
   assert.equal(run.line('kernel'), `OK   kernel    ${join(dir, 'data', 'kernels', 'tslab', 'kernel.json')} starts ${tslabBinary(root)}`);
   assert.match(run.line('jupyter'), /^OK   jupyter +jupyter (lab|notebook) \d/);
-  assert.match(run.stdout, /^all 7 checks passed$/m);
+  assert.match(run.stdout, /^all 8 checks passed$/m);
 });
