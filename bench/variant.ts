@@ -17,6 +17,7 @@ import { createOptimizer } from '../lib/optimizer';
 import { NET_NAMES, recipeForStep, type NetName, type Recipe } from '../lib/recipes';
 import { trainRecipe } from '../lib/train';
 import type { KernelSet } from '../lib/wasm/kernels';
+import type { NativeBuildName } from '../lib/wasm/native-build';
 import { setupWasm } from '../lib/wasm/setup';
 
 export interface VariantOptions {
@@ -35,19 +36,23 @@ export interface VariantOptions {
 
 export interface VariantResult {
   options: VariantOptions;
+  /** process.version of the child that ran it. */
+  node: string;
   threads: number;
   kernels: string[];
+  /** Which build of the native kernels the tuned set ran (lib/wasm/native-build.ts); null otherwise. */
+  nativeBuild: NativeBuildName | null;
   /** Median ms per training step, by net ('step'). */
   msPerStep?: Partial<Record<NetName, number>>;
   /** Step 08 ('step08'): wall seconds of the epoch plus the test pass, and its result. */
   step08?: { seconds: number; epochs: number; testAccuracy: number | null };
 }
 
-async function activate(options: VariantOptions): Promise<{ threads: number; kernels: string[] }> {
+async function activate(options: VariantOptions): Promise<{ threads: number; kernels: string[]; nativeBuild: NativeBuildName | null }> {
   tf.env().set('PROD', true);
   if (options.backend === 'cpu') {
     if (!(await tf.setBackend('cpu'))) throw new Error('the cpu backend failed to initialise');
-    return { threads: 1, kernels: [] };
+    return { threads: 1, kernels: [], nativeBuild: null };
   }
   return setupWasm({ threads: options.threads, tunedKernels: options.tunedKernels, kernelSet: options.kernelSet });
 }
@@ -98,7 +103,7 @@ export async function runStep08(recipe: Recipe, data: MnistArrays, seed: number)
 async function main(): Promise<void> {
   const options = JSON.parse(process.argv[2] ?? '{}') as VariantOptions;
   const active = await activate(options);
-  const result: VariantResult = { options, ...active };
+  const result: VariantResult = { options, node: process.version, ...active };
   const seed = options.seed ?? 1;
   if (options.kind === 'step') {
     result.msPerStep = {};

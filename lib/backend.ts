@@ -12,6 +12,7 @@ import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { activateWebGpu, findWebGpuAdapter, type WebGpuAdapterProbe } from './webgpu';
 import { GPU_DEVICE_PATTERNS, gpuDeviceNodes } from './gpu-devices';
+import { NATIVE_BUILDS, NativeBuildError, simdSetting } from './wasm/native-build';
 import { setupWasm } from './wasm/setup';
 import { threadsSetting } from './wasm/threads';
 import { UsageError } from './errors';
@@ -55,8 +56,8 @@ export interface UsableCandidate {
   label: string;
   device: string;
   threads?: number;
-  /** May refine the threads once the backend is up (wasm knows them only then). */
-  activate(): Promise<{ threads?: number }>;
+  /** May refine the threads and the label once the backend is up (wasm knows them only then). */
+  activate(): Promise<{ threads?: number; label?: string }>;
 }
 export type CandidateProbe = UsableCandidate | { usable: false; reason: string };
 
@@ -108,6 +109,7 @@ export async function useBackend(request: BackendRequest = {}): Promise<BackendR
   const requested = resolveRequestedName(request.name, request.env ?? process.env);
   // settings are checked before any backend starts: a bad one is the user's to fix, not a skip
   threadsSetting(process.env);
+  simdSetting(process.env);
   const probes: Probes = { ...realProbes, ...request.probes };
   const report = requested === 'auto' ? await selectAutomatically(probes) : await selectExplicitly(requested, probes);
   if (request.explain) for (const line of explainBackend(report)) (request.log ?? console.log)(line);
@@ -149,9 +151,12 @@ export function explainBackend(report: BackendReport): string[] {
 
 type Attempt = { ok: true; report: Omit<BackendReport, 'skipped' | 'requested'> } | { ok: false; reason: string };
 
-/** Only "this backend cannot run here" is a reason to try the next one; a usage error is raised. */
+/**
+ * Only "this backend cannot run here" is a reason to try the next one; a usage error, or a kernel
+ * build asked for by name that this runtime cannot run, is raised.
+ */
 function unavailable(error: unknown): Attempt {
-  if (error instanceof UsageError) throw error;
+  if (error instanceof UsageError || error instanceof NativeBuildError) throw error;
   return { ok: false, reason: `failed to initialise: ${messageOf(error)}` };
 }
 
@@ -165,8 +170,8 @@ async function attempt(probe: () => Promise<CandidateProbe>): Promise<Attempt> {
   // `=== false` rather than `!`: the notebooks' non-strict compiler narrows only on equality
   if (found.usable === false) return { ok: false, reason: found.reason };
   try {
-    const { threads } = await found.activate();
-    const report = { name: found.name, label: found.label, device: found.device, threads: threads ?? found.threads };
+    const { threads, label } = await found.activate();
+    const report = { name: found.name, label: label ?? found.label, device: found.device, threads: threads ?? found.threads };
     if (report.threads === undefined) delete report.threads;
     return { ok: true, report };
   } catch (error) {
@@ -405,10 +410,20 @@ async function probeWasm(): Promise<CandidateProbe> {
   return {
     usable: true,
     name: 'wasm',
-    label: 'WebAssembly (XNNPACK)',
+    label: 'WebAssembly (XNNPACK + native kernels)',
     device: cpuDescription(),
-    activate: async () => ({ threads: (await setupWasm()).threads }),
+    activate: async () => {
+      // the label names the build of the project's kernels that was loaded: relaxed SIMD (fused
+      // multiply-add) where the runtime has it, plain SIMD otherwise
+      const { threads, nativeBuild } = await setupWasm();
+      return { threads, label: wasmLabel(nativeBuild === null ? null : NATIVE_BUILDS[nativeBuild].label) };
+    },
   };
+}
+
+/** 'WebAssembly (XNNPACK + native kernels: relaxed SIMD, fused multiply-add)'. */
+function wasmLabel(nativeBuild: string | null): string {
+  return nativeBuild === null ? 'WebAssembly (XNNPACK)' : `WebAssembly (XNNPACK + native kernels: ${nativeBuild})`;
 }
 
 async function probeCpu(): Promise<CandidateProbe> {

@@ -144,6 +144,16 @@ export const WASM_THREADS: Setting<number | 'auto'> = {
   },
 };
 
+export const WASM_SIMD: Setting<'auto' | 'simd' | 'relaxed'> = {
+  name: 'MNIST_SPEEDRUN_WASM_SIMD',
+  trim: true,
+  allowed: 'auto (relaxed SIMD, with fused multiply-add, where the runtime has it), simd or relaxed',
+  parse: (value) => {
+    if (value === 'auto' || value === 'simd' || value === 'relaxed') return value;
+    throw new Refusal('');
+  },
+};
+
 export const QUICK = yesNo('MNIST_SPEEDRUN_QUICK', 'quick mode: a small subset and a short budget');
 
 export const LEDGER: Setting<string> = {
@@ -182,7 +192,7 @@ export const DEBUG = yesNo('MNIST_SPEEDRUN_DEBUG', 'print the stack trace of an 
 
 /** Every setting, in the order the README's table lists them. */
 export const SETTINGS: ReadonlyArray<Setting<unknown>> = [
-  MNIST_DIR, MIRRORS, XDG_CACHE_HOME, BACKEND, WASM_THREADS, QUICK, LEDGER, REFERENCE, FONT, DEBUG,
+  MNIST_DIR, MIRRORS, XDG_CACHE_HOME, BACKEND, WASM_THREADS, WASM_SIMD, QUICK, LEDGER, REFERENCE, FONT, DEBUG,
 ];
 
 /** Set by the CLI for the child it runs its work in (cli/relay.ts); not a user setting. */

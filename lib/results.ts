@@ -38,6 +38,11 @@ export interface StepRecord {
   dataHash: string;
   backend: string;
   device: string;
+  /**
+   * The backend in words, as describeBackend prints it: for wasm, which build of the native kernels
+   * ran (relaxed SIMD with fused multiply-add, or plain SIMD). Absent from records made before it.
+   */
+  backendLabel?: string;
   /** Worker threads the backend used, where it says (wasm); null elsewhere. */
   threads: number | null;
   /** CPU, cores, memory, platform, Node and TensorFlow.js versions, and the load when recorded. */
@@ -65,7 +70,7 @@ export function toRunRecord(result: RunResult): RunRecord {
 }
 
 export interface StepRecordContext {
-  backend: { name: string; device: string; threads?: number };
+  backend: { name: string; label?: string; device: string; threads?: number };
   machine: MachineInfo;
   source: RecordSource;
   quick: boolean;
@@ -86,6 +91,7 @@ export function makeStepRecord(recipe: Recipe, results: readonly RunResult[], co
     dataHash: context.dataHash,
     backend: context.backend.name,
     device: context.backend.device,
+    ...(context.backend.label === undefined ? {} : { backendLabel: context.backend.label }),
     threads: context.backend.threads ?? null,
     machine: { ...context.machine, loadAverage: currentLoadAverage() },
     date: (context.date ?? new Date()).toISOString(),

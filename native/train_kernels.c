@@ -5,7 +5,9 @@
  * offset into the tfjs heap: kernels read tfjs tensors and write tfjs-allocated outputs in place,
  * with no copies. The module therefore owns NO memory of its own: no static data, no C stack
  * (no arrays or address-taken locals), no libc; scratch space is passed in by the caller.
- * tools/build-wasm.sh builds it twice: for the plain heap and for the threaded build's shared heap.
+ * tools/build-wasm.sh builds it twice: for the plain heap and for the threaded build's shared heap;
+ * and both again with relaxed SIMD (-mrelaxed-simd), where every multiply-add below is one fused
+ * f32x4.relaxed_madd (one rounding instead of two) instead of f32x4.mul then f32x4.add.
  *
  * Layouts are TensorFlow's: NHWC activations, HWIO filters, all float32, stride 1, no dilation.
  * Sums over the batch are exact to float32 rounding of per-image partial sums: each image's
@@ -23,6 +25,17 @@ typedef double f64;
 INLINE v128_t load4(const f32 *p) { return wasm_v128_load(p); }
 INLINE void store4(f32 *p, v128_t v) { wasm_v128_store(p, v); }
 INLINE v128_t splat(const f32 *p) { return wasm_v128_load32_splat(p); }
+
+/* acc + a * b, lane by lane: fused where the build has relaxed SIMD (the runtime may round once or
+ * twice, as its hardware does), multiply then add otherwise. */
+#ifdef __wasm_relaxed_simd__
+typedef float f32x4 __attribute__((__vector_size__(16), __aligned__(16)));
+INLINE v128_t madd(v128_t acc, v128_t a, v128_t b) {
+  return (v128_t)__builtin_wasm_relaxed_madd_f32x4((f32x4)a, (f32x4)b, (f32x4)acc);
+}
+#else
+INLINE v128_t madd(v128_t acc, v128_t a, v128_t b) { return wasm_f32x4_add(acc, wasm_f32x4_mul(a, b)); }
+#endif
 
 /* totals[0..3] (float64) += v (float32x4). */
 INLINE void add_to_f64(f64 *totals, v128_t v) {
@@ -65,7 +78,7 @@ INLINE void filter_grad_block(const f32 *x, const f32 *dy, f64 *totals, const Co
       for (int v = 0; v < CBV; v++) g[v] = load4(dyrow + 4 * v);
       for (int r = 0; r < RB; r++) {
         v128_t xv = splat(xrow + r);
-        for (int v = 0; v < CBV; v++) acc[r][v] = wasm_f32x4_add(acc[r][v], wasm_f32x4_mul(xv, g[v]));
+        for (int v = 0; v < CBV; v++) acc[r][v] = madd(acc[r][v], xv, g[v]);
       }
     }
   }
@@ -125,7 +138,7 @@ INLINE void filter_grad1_block(const f32 *x, const f32 *dy, f64 *totals, const C
       for (int v = 0; v < CBV; v++) g[v] = load4(dyrow + 4 * v);
       for (int r = 0; r < RB; r++) {
         v128_t xv = splat(xrow + r);
-        for (int v = 0; v < CBV; v++) acc[r][v] = wasm_f32x4_add(acc[r][v], wasm_f32x4_mul(xv, g[v]));
+        for (int v = 0; v < CBV; v++) acc[r][v] = madd(acc[r][v], xv, g[v]);
       }
     }
   }
@@ -191,7 +204,7 @@ INLINE void conv_block(const f32 *xb, const f32 *w, const f32 *bias, f32 *yp, co
         for (int v = 0; v < CBV; v++) wv[v] = load4(wp + 4 * v);
         for (int p = 0; p < P; p++) {
           v128_t xv = splat(xq[p] + c);
-          for (int v = 0; v < CBV; v++) acc[p][v] = wasm_f32x4_add(acc[p][v], wasm_f32x4_mul(xv, wv[v]));
+          for (int v = 0; v < CBV; v++) acc[p][v] = madd(acc[p][v], xv, wv[v]);
         }
       }
     }
@@ -215,8 +228,8 @@ INLINE void conv1_block(const f32 *xb, const f32 *w, const f32 *bias, f32 *yp, c
       v128_t w0 = load4(wrow), w1 = load4(wrow + 4);
       for (int p = 0; p < P; p++) {
         v128_t xv = splat(xrow + kx + p);
-        acc[p][0] = wasm_f32x4_add(acc[p][0], wasm_f32x4_mul(xv, w0));
-        acc[p][1] = wasm_f32x4_add(acc[p][1], wasm_f32x4_mul(xv, w1));
+        acc[p][0] = madd(acc[p][0], xv, w0);
+        acc[p][1] = madd(acc[p][1], xv, w1);
       }
     }
   }
@@ -275,7 +288,7 @@ INLINE void input_grad_block(const f32 *dyb, const f32 *wt, f32 *dxp, const Conv
         for (int p = 0; p < P; p++) gv[p] = splat(g + p * s->co + o);
         for (int v = 0; v < CBV; v++) {
           v128_t wv = load4(wk + 4 * v);
-          for (int p = 0; p < P; p++) acc[p][v] = wasm_f32x4_add(acc[p][v], wasm_f32x4_mul(gv[p], wv));
+          for (int p = 0; p < P; p++) acc[p][v] = madd(acc[p][v], gv[p], wv);
         }
       }
     }
@@ -359,7 +372,7 @@ INLINE void matmul_block(const f32 *a, const f32 *b, int b_stride, const f32 *bi
     for (int v = 0; v < CBV; v++) bv[v] = load4(bk + 4 * v);
     for (int p = 0; p < P; p++) {
       v128_t av = splat(ap[p] + k * sk);
-      for (int v = 0; v < CBV; v++) acc[p][v] = wasm_f32x4_add(acc[p][v], wasm_f32x4_mul(av, bv[v]));
+      for (int v = 0; v < CBV; v++) acc[p][v] = madd(acc[p][v], av, bv[v]);
     }
   }
   v128_t zero = wasm_f32x4_splat(0.0f);

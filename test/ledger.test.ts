@@ -15,6 +15,8 @@ import {
 } from '../lib/ledger';
 import { ladderFrom } from '../lib/comparison';
 import { projectRoot } from '../lib/project-root';
+import { RECIPES } from '../lib/recipes';
+import { makeStepRecord } from '../lib/results';
 import { LAPTOP, makeRecord, SERVER, TEST_HASHES } from './ledger-records';
 
 const isRoot = process.getuid?.() === 0;
@@ -273,4 +275,23 @@ test('a run of the real CLI records into your ledger and leaves git status as it
   } finally {
     for (const name of created) await rm(join(quickDir, name), { force: true });
   }
+});
+
+test('a record keeps the backend label, which names the wasm kernel build; records without one still read', async () => {
+  const label = 'WebAssembly (XNNPACK + native kernels: relaxed SIMD, fused multiply-add)';
+  const recipe = RECIPES[7]!;
+  const run = {
+    step: 8, slug: recipe.slug, net: recipe.net, seed: 1, backend: 'wasm', seconds: 9.5, epochs: 1, testAccuracy: 99.1, testLoss: 0.03,
+    validationAccuracy: null, stoppedEarly: false, partial: false, history: [], batchLosses: [], learningRates: [],
+  };
+  const context = { machine: SERVER, source: 'cli' as const, quick: false, dataHash: 'data-full' };
+  const record = makeStepRecord(recipe, [run], { ...context, backend: { name: 'wasm', label, device: 'test CPU', threads: 2 } });
+  assert.equal(record.backendLabel, label);
+  const dir = await mkdtemp(join(tmpdir(), 'ledger-'));
+  await appendToLedger(record, dir);
+  assert.deepEqual((await readLedger(dir)).records.map((r) => r.backendLabel), [label]);
+  const unlabelled = makeStepRecord(recipe, [run], { ...context, backend: { name: 'cpu', device: 'test CPU' } });
+  assert.equal('backendLabel' in unlabelled, false);
+  assert.equal(recordProblem(unlabelled), null);
+  assert.equal(recordProblem({ ...record, backendLabel: 7 }), 'backendLabel is not text');
 });

@@ -64,7 +64,15 @@ describe('threaded wasm backend', () => {
   });
 });
 
-/** Runs the 2-thread child with its own temp folder; returns the pthread worker scripts it loaded. */
+/** The worker shim lib/wasm/threads.ts writes for Emscripten's pthreads. */
+const SHIM_NAME = 'pthread-worker.cjs';
+
+/**
+ * Runs the 2-thread child with its own temp folder; returns the pthread worker scripts it loaded.
+ * Only the engine's shims: other workers of the process (Node's module-loader thread, esbuild's
+ * service worker under tsx on Node 24, whose script is a shared file in node_modules) are not
+ * the engine's to vouch for, and the test must never write to them.
+ */
 function runChildIn(tmp: string): string[] {
   const result = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./wasm-threads-child.ts', import.meta.url))], {
     env: { ...process.env, CHILD_THREADS: '2', TMPDIR: tmp, NODE_DEBUG: 'worker' },
@@ -75,7 +83,7 @@ function runChildIn(tmp: string): string[] {
   assert.equal(result.status, 0, result.stderr);
   // NODE_DEBUG=worker logs "create new worker <script> ..." for every worker the process starts
   const scripts = [...result.stderr.matchAll(/create new worker (\S+\.c?js) /g)].map((m) => m[1]!);
-  return [...new Set(scripts)];
+  return [...new Set(scripts)].filter((script) => path.basename(script) === SHIM_NAME);
 }
 
 describe('the pthread worker script', () => {
@@ -89,6 +97,8 @@ describe('the pthread worker script', () => {
       assert.ok(first.length > 0, `no pthread worker script was loaded from the temp folder ${tmp}`);
       for (const script of first) {
         assert.notEqual(path.dirname(script), tmp, `${script} sits in the shared temp folder itself`);
+        // the shim lives under the child's TMPDIR; anything else is never written by this test
+        assert.ok(script.startsWith(tmp + path.sep), `${script} is not under the child's temp folder ${tmp}`);
         // what another user of the machine could leave there: code that runs, then does the real work
         const original = fs.existsSync(script) ? fs.readFileSync(script, 'utf8') : "throw new Error('planted');";
         fs.mkdirSync(path.dirname(script), { recursive: true });

@@ -3,8 +3,9 @@
  * the wasm backend's own heap: the module imports the backend's WebAssembly.Memory, so a kernel
  * reads its input tensors and writes a `makeOutput` tensor in place, with no copies.
  *
- * Two builds of the same source: one for the single-threaded backend's plain memory, one for the
- * threaded backend's shared memory. The kernels run on the calling thread.
+ * Two modules of the same source: one for the single-threaded backend's plain memory, one for the
+ * threaded backend's shared memory; each in two builds, plain SIMD and relaxed SIMD (fused
+ * multiply-add), of which ./native-build picks one per process. The kernels run on the calling thread.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -12,10 +13,12 @@ import { Worker } from 'node:worker_threads';
 import type { TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { projectRoot } from '../project-root';
+import { NATIVE_BUILDS, nativeBuild, type NativeBuildName } from './native-build';
 
 // from the project root, not import.meta: notebooks load this file as CommonJS through tslab
 const NATIVE_DIR = path.join(projectRoot(), 'native');
-export const NATIVE_FILES = { plain: 'train_kernels.wasm', shared: 'train_kernels-shared.wasm' } as const;
+/** Every committed module: both heaps of both builds. */
+export const NATIVE_FILES: readonly string[] = Object.values(NATIVE_BUILDS).flatMap((build) => [build.plain, build.shared]);
 
 /** Exports of native/train_kernels.c; every pointer is a byte offset into the tfjs heap. */
 export interface NativeExports {
@@ -61,6 +64,8 @@ export class NativeKernelsError extends Error {
 
 /** The kernels on one backend heap, and the helper thread that shares it (shared heaps only). */
 interface NativeRunner {
+  /** The build whose module was instantiated. */
+  build: NativeBuildName;
   exports: NativeExports;
   helper: Helper | null;
 }
@@ -82,13 +87,14 @@ function runner(backend: BackendWasm): NativeRunner {
   const known = runners.get(heap);
   if (known !== undefined) return known;
   const { memory, shared } = heapMemory(heap);
-  const file = path.join(NATIVE_DIR, shared ? NATIVE_FILES.shared : NATIVE_FILES.plain);
+  const build = nativeBuild();
+  const file = path.join(NATIVE_DIR, shared ? NATIVE_BUILDS[build].shared : NATIVE_BUILDS[build].plain);
   if (!fs.existsSync(file)) {
-    throw new NativeKernelsError(`${file} is missing: run tools/build-wasm.sh (needs clang and lld)`);
+    throw new NativeKernelsError(`${file} is missing: run tools/build-wasm.sh (needs clang-16 and lld-16)`);
   }
   const bytes = fs.readFileSync(file);
   const instance = new wasmApi.Instance(new wasmApi.Module(bytes), { env: { memory } });
-  const created: NativeRunner = { exports: instance.exports as NativeExports, helper: shared ? startHelper(heap, memory, bytes) : null };
+  const created: NativeRunner = { build, exports: instance.exports as NativeExports, helper: shared ? startHelper(heap, memory, bytes) : null };
   runners.set(heap, created);
   if (created.helper !== null) stopHelperWithBackend(backend, created.helper);
   return created;
@@ -97,6 +103,11 @@ function runner(backend: BackendWasm): NativeRunner {
 /** The native kernels bound to `backend`'s heap (instantiated on first use). */
 export function nativeKernels(backend: BackendWasm): NativeExports {
   return runner(backend).exports;
+}
+
+/** Which build of the native kernels runs on `backend`'s heap (instantiating them if not yet done). */
+export function nativeKernelBuild(backend: BackendWasm): NativeBuildName {
+  return runner(backend).build;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -8,7 +8,8 @@
  *   1 thread 57-65 ms/step, 2 threads 48-50 ms/step (the machine shared with other work).
  *   With the native kernels single-threaded, 2 threads gained almost nothing (60-65 vs 60-62).
  * - Kernels: the training kernels of ./kernels (tuned: native SIMD kernels of native/, run on the
- *   backend's heap, split over the batch with one helper thread when threaded), or for benchmarks
+ *   backend's heap, split over the batch with one helper thread when threaded; their relaxed-SIMD
+ *   build, with fused multiply-adds, where the runtime has it: ./native-build), or for benchmarks
  *   the earlier XNNPACK-composed set (`kernelSet: 'composed'`) or only the one kernel the stock
  *   backend lacks to train at all (`tunedKernels: false`).
  *
@@ -17,8 +18,11 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { assertKernelsRegistered, createKernelInstaller } from './kernels';
 import type { KernelSet } from './kernels';
+import { nativeKernelBuild } from './native';
+import { nativeBuild, type NativeBuildName } from './native-build';
 import { activeWasmThreads, registerThreadedWasmBackend, resolveThreadCount } from './threads';
 
 export interface WasmSetupOptions {
@@ -34,6 +38,8 @@ export interface WasmSetupReport {
   threads: number;
   /** Names of the kernels this project registered for the wasm backend. */
   kernels: string[];
+  /** Which build of the native kernels the tuned set runs (./native-build); null for the other sets. */
+  nativeBuild: NativeBuildName | null;
 }
 
 /** What the process's 'wasm' backend currently is; the backend registry is process-wide. */
@@ -75,15 +81,19 @@ async function ensureThreads(state: EngineState, threads: number): Promise<void>
 export async function setupWasm(options: WasmSetupOptions = {}): Promise<WasmSetupReport> {
   const state = engineState();
   const threads = resolveThreadCount(options.threads);
+  const set: KernelSet = options.kernelSet ?? (options.tunedKernels === false ? 'stock' : 'tuned');
+  // before the backend starts: relaxed SIMD asked for where the runtime has none fails here
+  if (set === 'tuned') nativeBuild();
   await ensureThreads(state, threads);
   const ok = await tf.setBackend('wasm');
   if (!ok) throw new Error('the wasm backend failed to initialise: check that @tensorflow/tfjs-backend-wasm is installed');
   await tf.ready();
-  const set: KernelSet = options.kernelSet ?? (options.tunedKernels === false ? 'stock' : 'tuned');
   if (state.kernelSet !== set) {
     state.kernels = state.installKernels(set);
     state.kernelSet = set;
   }
   assertKernelsRegistered();
-  return { threads: activeWasmThreads(), kernels: [...state.kernels] };
+  // the tuned set's module is instantiated now, so that the report says which build was loaded
+  const build = set === 'tuned' ? nativeKernelBuild(tf.backend() as BackendWasm) : null;
+  return { threads: activeWasmThreads(), kernels: [...state.kernels], nativeBuild: build };
 }

@@ -1,0 +1,57 @@
+/**
+ * A training step against the machine's peak: for each net, ms per step, the GFLOP/s that makes
+ * (bench/flops.ts's count over the step's time), and what share that is of the f32x4 peak
+ * (bench/peak.ts) of the same arithmetic (plain or fused multiply-add) on the same threads.
+ */
+import type { NetName } from '../lib/recipes';
+import type { NativeBuildName } from '../lib/wasm/native-build';
+import type { PeakResult } from './peak';
+
+export interface NetRoofline {
+  msPerStep: number;
+  gflops: number;
+  /** Of the peak of the build's multiply-add on the variant's threads; null where that was not measured. */
+  percentOfPeak: number | null;
+}
+
+/** GFLOP/s of `flops` done in `ms`, and its share of `peakGflops`. */
+export function rooflineOf(flops: number, ms: number, peakGflops: number | undefined): NetRoofline {
+  const gflops = flops / (ms / 1000) / 1e9;
+  return { msPerStep: ms, gflops, percentOfPeak: peakGflops === undefined || peakGflops <= 0 ? null : (100 * gflops) / peakGflops };
+}
+
+/** The peak a build is held against: the fused multiply-add's for relaxed SIMD, mul + add's otherwise. */
+export function peakFor(peak: PeakResult | undefined, build: NativeBuildName, threads: number): number | undefined {
+  if (peak === undefined) return undefined;
+  return (build === 'relaxed' ? peak.fused : peak.plain)?.[threads];
+}
+
+export interface RooflineRow {
+  variant: string;
+  nets: Partial<Record<NetName, NetRoofline>>;
+}
+
+/** One line per variant: per net `ms  GFLOP/s  % of peak`. */
+export function formatRoofline(rows: RooflineRow[], nets: NetName[]): string {
+  const header = ['variant', ...nets.flatMap((n) => [`${n} ms`, 'GFLOP/s', '% peak'])];
+  const body = rows.map((row) => [
+    row.variant,
+    ...nets.flatMap((n) => {
+      const cell = row.nets[n];
+      if (cell === undefined) return ['-', '-', '-'];
+      return [cell.msPerStep.toFixed(1), cell.gflops.toFixed(1), cell.percentOfPeak === null ? '-' : `${cell.percentOfPeak.toFixed(0)}%`];
+    }),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
+  const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
+}
+
+/** 'plain 1 thread 20.1, 2 threads 39.8 GFLOP/s; fused ...'. */
+export function formatPeak(peak: PeakResult): string {
+  const part = (name: string, byThreads: Record<number, number> | null): string =>
+    byThreads === null
+      ? `${name}: not available (no relaxed SIMD)`
+      : `${name} ${Object.entries(byThreads).map(([t, g]) => `${t} thread${t === '1' ? '' : 's'} ${g.toFixed(1)}`).join(', ')} GFLOP/s`;
+  return `${part('mul+add', peak.plain)}; ${part('fused multiply-add', peak.fused)}`;
+}
