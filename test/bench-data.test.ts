@@ -5,21 +5,14 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { FASHION_DIR, fashionSkip, GZ_NAMES, mnistDir } from './mnist-layouts';
+import { tempDirFactory } from './temp-dirs';
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
-const tempRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'mnist-bench-data-test-'));
-let tempCount = 0;
-function tempDir(): string {
-  const dir = path.join(tempRoot, String(tempCount++));
-  fs.mkdirSync(dir);
-  return dir;
-}
-after(() => fs.rmSync(tempRoot, { recursive: true, force: true }));
+const tempDir = tempDirFactory('mnist-bench-data-test-');
 
 interface Outcome {
   code: number | null;

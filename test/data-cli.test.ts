@@ -5,9 +5,8 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import {
   FASHION_DIR,
   fashionSkip,
@@ -20,15 +19,9 @@ import {
   writeTorchvisionTree,
   writeUncompressed,
 } from './mnist-layouts';
+import { tempDirFactory } from './temp-dirs';
 
-const tempRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'mnist-data-cli-test-'));
-let tempCount = 0;
-function tempDir(): string {
-  const dir = path.join(tempRoot, String(tempCount++));
-  fs.mkdirSync(dir);
-  return dir;
-}
-after(() => fs.rmSync(tempRoot, { recursive: true, force: true }));
+const tempDir = tempDirFactory('mnist-data-cli-test-');
 
 interface Outcome {
   code: number | null;

@@ -1,11 +1,9 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
@@ -16,23 +14,17 @@ import {
   MNIST_MIRRORS,
   MnistNotFoundError,
   normalise,
-  normalisePixel,
   takeSubset,
   type MnistArrays,
-  type Split,
 } from '../lib/data';
+import { indexedSplit, indicesOfSplit } from './indexed-split';
+import { tempDirFactory } from './temp-dirs';
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const mnistDir = path.resolve(repoRoot, process.env.MNIST_DIR ?? '../shared/data/mnist');
 const FILES = ['train-images-idx3-ubyte.gz', 'train-labels-idx1-ubyte.gz', 't10k-images-idx3-ubyte.gz', 't10k-labels-idx1-ubyte.gz'];
 
-const tempRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'mnist-data-test-'));
-let tempCount = 0;
-function tempDir(): string {
-  const dir = path.join(tempRoot, String(tempCount++));
-  fs.mkdirSync(dir);
-  return dir;
-}
+const tempDir = tempDirFactory('mnist-data-test-');
 
 /** A temp copy of the MNIST folder, with `name` replaced by `bytes` when given. */
 function copyOfMnist(replace?: { name: string; bytes: Uint8Array }): string {
@@ -73,27 +65,6 @@ function escape(text: string): RegExp {
   return new RegExp(text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
 }
 
-/** A split whose image i carries i in its first two pixels, so any reordering can be read back. */
-function indexedSplit(count: number): Split {
-  const images = new Uint8Array(count * 784);
-  const labels = new Uint8Array(count);
-  for (let i = 0; i < count; i++) {
-    images[i * 784] = i & 255;
-    images[i * 784 + 1] = i >> 8;
-    labels[i] = i % 10;
-  }
-  return { images, labels, count };
-}
-
-const byteOfNormalised = new Map<number, number>(Array.from({ length: 256 }, (_, b) => [normalisePixel(b), b]));
-
-function indicesOf(x: tf.Tensor4D): number[] {
-  const values = x.dataSync();
-  const out: number[] = [];
-  for (let i = 0; i < x.shape[0]; i++) out.push(byteOfNormalised.get(values[i * 784]!)! + 256 * byteOfNormalised.get(values[i * 784 + 1]!)!);
-  return out;
-}
-
 let real: MnistArrays;
 
 before(async () => {
@@ -101,8 +72,6 @@ before(async () => {
   await tf.setBackend('cpu');
   real = await loadMnist({ dir: mnistDir, env: {} });
 });
-
-after(() => fs.rmSync(tempRoot, { recursive: true, force: true }));
 
 describe('loadMnist from a folder', () => {
   it('returns 60,000 + 10,000 samples equal to the files bodies', () => {
@@ -129,7 +98,7 @@ describe('loadMnist from a folder', () => {
   });
 
   it('rejects a missing folder, naming it and where it came from', async () => {
-    const missing = path.join(tempRoot, 'no-such-folder');
+    const missing = path.join(tempDir(), 'no-such-folder');
     await rejectsWith(missing, MnistNotFoundError, [escape(missing), /does not exist/, /from --data/, /t10k-labels-idx1-ubyte\.gz/]);
     let caught: unknown;
     try {
@@ -231,7 +200,7 @@ describe('normalising and subsets', () => {
     const held = holdOutValidation(split, 500, 7);
     assert.equal(held.validation.count, 500);
     assert.equal(held.train.count, 2500);
-    const decode = (s: Split): number[] => Array.from({ length: s.count }, (_, i) => s.images[i * 784]! + 256 * s.images[i * 784 + 1]!);
+    const decode = indicesOfSplit;
     const validation = decode(held.validation);
     const train = decode(held.train);
     assert.deepEqual([...validation, ...train].sort((a, b) => a - b), Array.from({ length: 3000 }, (_, i) => i));

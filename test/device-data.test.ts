@@ -1,27 +1,21 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { loadMnist, normalise, takeSubset, type MnistArrays } from '../lib/data';
 import { batchesPerEpoch, deviceBatches, inSavedOrder, loadDeviceMnist, loadDeviceSplit, SAVED_ORDER_SEED } from '../lib/device-data';
 import { preprocessWithCache } from '../lib/preprocessed-cache';
 import { indexedSplit, indicesOf, indicesOfSplit } from './indexed-split';
+import { tempDirFactory } from './temp-dirs';
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const mnistDir = path.resolve(repoRoot, process.env.MNIST_DIR ?? '../shared/data/mnist');
 
-const tempRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'mnist-device-test-'));
-let tempCount = 0;
-function tempDir(): string {
-  const dir = path.join(tempRoot, String(tempCount++));
-  fs.mkdirSync(dir);
-  return dir;
-}
+const tempDir = tempDirFactory('mnist-device-test-');
 
 let real: MnistArrays;
 
@@ -30,8 +24,6 @@ before(async () => {
   await tf.setBackend('cpu');
   real = await loadMnist({ dir: mnistDir, env: {} });
 });
-
-after(() => fs.rmSync(tempRoot, { recursive: true, force: true }));
 
 describe('the one-file preprocessed cache', () => {
   const small = (): MnistArrays => takeSubset(real, 600, 100);

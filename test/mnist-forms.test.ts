@@ -7,9 +7,8 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { loadMnist, MnistChecksumError, MNIST_FILES, MnistNotFoundError, type MnistArrays } from '../lib/data';
 import { DataError } from '../lib/errors';
 import {
@@ -28,15 +27,9 @@ import {
   writeTorchvisionTree,
   writeUncompressed,
 } from './mnist-layouts';
+import { tempDirFactory } from './temp-dirs';
 
-const tempRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'mnist-forms-test-'));
-let tempCount = 0;
-function tempDir(): string {
-  const dir = path.join(tempRoot, String(tempCount++));
-  fs.mkdirSync(dir);
-  return dir;
-}
-after(() => fs.rmSync(tempRoot, { recursive: true, force: true }));
+const tempDir = tempDirFactory('mnist-forms-test-');
 
 /** Nothing listens on port 1 of the loopback: a download fails at once. */
 const UNREACHABLE = ['http://127.0.0.1:1/'];
