@@ -34,8 +34,8 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { locateMnist, MNIST_FILES, type MnistLocation } from '../lib/data';
-import { checkEnvironment, debugRequested } from '../lib/environment';
-import { EXIT_CODES, exitCodeFor, UsageError } from '../lib/errors';
+import { checkEnvironment } from '../lib/environment';
+import { EXIT_CODES, UsageError } from '../lib/errors';
 import { didYouMean } from '../lib/did-you-mean';
 import { describeMachine } from '../lib/machine';
 import { NATIVE_BUILDS, RELAXED_MADD_PROBE, RELAXED_SIMD_FLAG, SIMD_ENV_VAR, type NativeBuildName } from '../lib/wasm/native-build';
@@ -45,6 +45,7 @@ import type { PeakResult } from './peak';
 import { formatPeak, formatRoofline, peakFor, rooflineOf, type RooflineRow } from './roofline';
 import { NET_NAMES, type NetName } from '../lib/recipes';
 import type { VariantOptions, VariantResult } from './variant';
+import { exitWhenDone } from '../lib/exit';
 
 const benchDir = path.dirname(fileURLToPath(import.meta.url));
 const projectRoot = path.dirname(benchDir);
@@ -349,12 +350,4 @@ async function main(): Promise<number> {
   return EXIT_CODES.ok;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    const message = error instanceof Error ? error.message : String(error);
-    process.stderr.write(`error: ${message.split('\n')[0]}\n`);
-    if (debugRequested() && error instanceof Error) process.stderr.write(`${error.stack}\n`);
-    process.exit(exitCodeFor(error));
-  },
-);
+exitWhenDone(main());

@@ -5,8 +5,8 @@
 import { checkIsFolder, loadMnist, takeSubset, type MnistArrays } from '../lib/data';
 import { preprocessedCacheFile } from '../lib/preprocessed-cache';
 import { describeBackend, useBackend, type BackendReport } from '../lib/backend';
-import { checkEnvironment, debugRequested } from '../lib/environment';
-import { EXIT_CODES, exitCodeFor } from '../lib/errors';
+import { checkEnvironment } from '../lib/environment';
+import { EXIT_CODES } from '../lib/errors';
 import { appendToLedger, defaultLedgerDir } from '../lib/ledger';
 import { checkLedgerWritable } from '../lib/ledger-probe';
 import { dataHash } from '../lib/fingerprint';
@@ -22,6 +22,7 @@ import { openLiveCharts, untilStopped, type LiveCharts } from './live-charts';
 import { needsRelay, runRelayed } from './relay';
 import { doctor } from './doctor';
 import { progressBar, type ProgressBar } from './progress';
+import { exitWhenDone } from '../lib/exit';
 
 async function loadData(options: CliOptions): Promise<MnistArrays> {
   const data = await loadMnist({ dir: options.data });
@@ -155,12 +156,4 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    const message = error instanceof Error ? error.message : String(error);
-    process.stderr.write(`error: ${message.split('\n')[0]}\n`);
-    if (debugRequested() && error instanceof Error) process.stderr.write(`${error.stack}\n`);
-    process.exit(exitCodeFor(error));
-  },
-);
+exitWhenDone(main(process.argv.slice(2)));
