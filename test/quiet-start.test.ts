@@ -4,14 +4,12 @@
  * and no GPU driver cache is written into the user's home.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { gpuDeviceNodes } from '../lib/gpu-devices';
-
-const MNIST_DIR = process.env.MNIST_DIR ?? '../shared/data/mnist';
+import { cli } from './run-cli';
 
 // What the CLI itself writes on stderr in a quick `start`: the backend it chose, the progress of
 // the run, and where the record went.
@@ -22,25 +20,6 @@ const EXPECTED_LINES: RegExp[] = [
   /^step 08 run 1\/1 \(seed 1\): finished in [\d.]+ s, test accuracy [\d.]+%$/,
   /^step 8: .+; recorded in .+$/,
 ];
-
-function run(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'cli/main.ts', ...args], {
-      env: { ...process.env, MNIST_DIR, MNIST_SPEEDRUN_BACKEND: '', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 300_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 async function namesIn(dir: string): Promise<string[]> {
   return readdir(dir).catch(() => []);
@@ -54,7 +33,7 @@ test(
     const home = await mkdtemp(join(tmpdir(), 'quiet-home-'));
     const cache = join(home, 'xdg-cache');
     try {
-      const { code, stdout, stderr } = await run(['start', '--quick'], {
+      const { code, stdout, stderr } = await cli(['start', '--quick'], {
         HOME: home,
         XDG_CACHE_HOME: cache,
         MNIST_SPEEDRUN_LEDGER: join(home, 'ledger'),
