@@ -11,27 +11,28 @@ import { join } from 'node:path';
 export const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 export const chromiumMissing = existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM} (set CHROMIUM)`;
 
+/** Headless, sandbox-free, quiet, with a profile of its own and every name but 127.0.0.1 unresolvable. */
+function offlineFlags(profile: string): string[] {
+  return [
+    '--headless',
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--no-first-run',
+    `--user-data-dir=${profile}`,
+    // every name fails to resolve: a script from a CDN cannot load; the tests' servers answer on 127.0.0.1
+    '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1',
+  ];
+}
+
 export async function offlineDom(url: string, budgetMs = 5000): Promise<string> {
   const profile = await mkdtemp(join(tmpdir(), 'chromium-profile-'));
   try {
     return await new Promise<string>((resolve, reject) => {
       const child = spawn(
         CHROMIUM,
-        [
-          '--headless',
-          '--no-sandbox',
-          '--disable-gpu',
-          '--disable-background-networking',
-          '--disable-component-update',
-          '--no-first-run',
-          `--user-data-dir=${profile}`,
-          // every name fails to resolve: a script from a CDN cannot load; the tests' servers answer
-          // on 127.0.0.1
-          '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1',
-          `--virtual-time-budget=${budgetMs}`,
-          '--dump-dom',
-          url,
-        ],
+        [...offlineFlags(profile), `--virtual-time-budget=${budgetMs}`, '--dump-dom', url],
         { stdio: ['ignore', 'pipe', 'pipe'] },
       );
       let dom = '';
@@ -66,18 +67,7 @@ export async function liveDom(url: string, ready: (dom: string) => boolean, time
   const profile = await mkdtemp(join(tmpdir(), 'chromium-profile-'));
   const child = spawn(
     CHROMIUM,
-    [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--no-first-run',
-      `--user-data-dir=${profile}`,
-      '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1',
-      '--remote-debugging-pipe',
-      'about:blank',
-    ],
+    [...offlineFlags(profile), '--remote-debugging-pipe', 'about:blank'],
     { stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'] },
   );
   child.stderr?.resume();
