@@ -29,10 +29,10 @@ async function loadData(options: CliOptions): Promise<MnistArrays> {
   return options.quick ? takeSubset(data, QUICK.trainCount, QUICK.testCount) : data;
 }
 
-/** The summary of a step's finished runs only (an interrupted run is recorded, not averaged); null if none finished. */
+/** The summary of a step's finished runs (summarize leaves an interrupted run out); null if none finished. */
 function summarizeFinished(record: StepRecord): StepSummary | null {
-  const finished = record.runs.filter((run) => !run.partial);
-  return finished.length === 0 ? null : summarize({ ...record, runs: finished });
+  const summary = summarize(record);
+  return summary.runs === 0 ? null : summary;
 }
 
 /** Runs the options' steps; records each step as it finishes so an interruption loses nothing done. */

@@ -123,7 +123,6 @@ export function ladderFrom(records: readonly StepRecord[], hashes: ReadonlyMap<n
   const firstSeconds = summarize(first).secondsMean;
   return chosen.map((record) => {
     const summary = summarize(record);
-    const finished = record.runs.filter((r) => !r.partial);
     return {
       step: record.step,
       slug: record.slug,
@@ -135,7 +134,7 @@ export function ladderFrom(records: readonly StepRecord[], hashes: ReadonlyMap<n
       accuracy: summary.accuracyMean,
       accuracyStd: summary.accuracyStd,
       runs: summary.runs,
-      reached99: finished.filter((r) => r.testAccuracy !== null && r.testAccuracy >= 99).length,
+      reached99: summary.reached99,
       originalSeconds: record.reference.seconds,
       originalSpeedUp: first.reference.seconds / record.reference.seconds,
       where: whereLabel(record),

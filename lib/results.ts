@@ -126,6 +126,8 @@ export interface StepSummary {
   epochsMean: number;
   accuracyMean: number;
   accuracyStd: number;
+  /** Finished runs whose test accuracy reached 99%. */
+  reached99: number;
   partial: boolean;
 }
 
@@ -143,6 +145,7 @@ export function summarize(record: Pick<StepRecord, 'step' | 'change' | 'runs' | 
     epochsMean: mean(finished.map((r) => r.epochs)),
     accuracyMean: mean(accuracies),
     accuracyStd: std(accuracies),
+    reached99: accuracies.filter((a) => a >= 99).length,
     partial: record.partial,
   };
 }
