@@ -163,11 +163,11 @@ export const INSTALL_HINTS: Record<Exclude<BackendName, 'auto'>, string> = {
 
 /** Makes a backend active and says which, on what, and why faster ones were passed over. */
 export async function useBackend(request: BackendRequest = {}): Promise<BackendReport> {
-  const requested = resolveRequestedName(request.name, request.env ?? process.env);
+  const env = request.env ?? process.env;
+  const requested = resolveRequestedName(request.name, env);
   // settings are checked before any backend starts: a bad one is the user's to fix, not a skip
   threadsSetting(process.env);
   simdSetting(process.env);
-  const env = request.env ?? process.env;
   const probes: Probes = { ...realProbes, ...request.probes };
   const report =
     requested === 'auto'
@@ -354,7 +354,9 @@ async function timingsFor(
   probes: Probes,
   options: AutomaticOptions,
 ): Promise<{ timings: Array<CandidateTiming<CandidateId>>; timedAt: string; how: 'timed' | 'remembered'; file: string | null }> {
-  const parts = choiceKeyParts(candidates, options.net);
+  // the wasm settings are read from this process's environment, as the backends (and the timing
+  // children, which inherit it) read them
+  const parts = choiceKeyParts(candidates, options.net, process.env);
   const key = choiceKey(parts);
   if (!options.retime) {
     const lookup = readChoice(options.file, key);

@@ -277,12 +277,16 @@ test('a candidate whose timing fails is passed over with the reason; the fastest
   assert.match(describeBackend(report), /fastest of webgpu 10 ms\/step, wasm 45 ms\/step, tensorflow-gpu failed \(no CUDA device found\)/);
 });
 
-test('every timing failing falls back to starting the candidates in order, then to cpu', async () => {
+test('candidates whose timing failed are not started here; with none timed, plain JavaScript runs and nothing is remembered', async () => {
   const env = cacheEnv();
-  const f = fakes({ webgpu: 'x', wasm: 'y', cpu: 1 }, ['webgpu', 'wasm']);
+  const f = fakes({ webgpu: 'Dawn crashed', wasm: 'timed out', cpu: 1 });
   const report = await useBackend({ probes: f.probes, env, net: NET });
   assert.deepEqual(f.activated, ['cpu']);
   assert.equal(report.choice?.how, 'only');
+  assert.deepEqual(report.skipped.slice(-2), [
+    { candidate: 'webgpu', reason: 'failed to initialise: Dawn crashed' },
+    { candidate: 'wasm', reason: 'failed to initialise: timed out' },
+  ]);
   assert.equal(existsSync(choiceFile(env)), false, 'a choice was remembered although nothing was timed');
 });
 
