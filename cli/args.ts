@@ -31,7 +31,7 @@ options:
   --no-warm-up          skip the untimed warm-up run
   --no-record           do not write results to the ledger
   --json                print one JSON object per finished run on stdout
-  --explain             say why each faster backend was skipped
+  --explain             time the candidate backends again (auto), say why others were skipped
   --plot                live charts in the browser (runs, ladder); served until Ctrl-C
   -h, --help            this text`;
 

@@ -119,6 +119,8 @@ async function main(argv: string[]): Promise<number> {
   const backend = await useBackend({
     name: options.backend,
     explain,
+    // automatic selection times the net of the highest step asked for (the ladder's fastest net)
+    net: recipeForStep(options.steps.length > 0 ? Math.max(...options.steps) : 8),
     log: (line) => process.stderr.write(line + '\n'),
   });
   if (!explain) process.stderr.write(describeBackend(backend) + '\n');

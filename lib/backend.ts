@@ -1,15 +1,31 @@
 /**
  * Which TensorFlow.js backend runs: an explicit choice, or else the fastest one this machine can
- * load, in the order native GPU, WebGPU on a hardware adapter, native CPU, wasm, cpu. The report
- * always says what ran, on which device, and why each faster candidate was passed over; an
- * explicit choice that cannot load is an error with the install command, never a quiet fallback.
+ * start. Automatic selection does not assume that a GPU is faster: where more than one candidate
+ * (native GPU, WebGPU on a hardware adapter, native CPU, wasm) can start, it times a few training
+ * steps of the net on each, in a child process per candidate so that their drivers' messages and
+ * caches stay out of the run, keeps the fastest and remembers it per machine
+ * (lib/backend-choice.ts). The report always says what ran, on which device, how it was chosen and
+ * why the other candidates were passed over; an explicit choice that cannot load is an error with
+ * the install command, never a quiet fallback.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { cpus } from 'node:os';
-import { dirname, join } from 'node:path';
+import { cpus, homedir } from 'node:os';
+import { dirname, join, sep } from 'node:path';
+import {
+  chooseFastest,
+  choiceFile,
+  choiceKey,
+  formatTimings,
+  readChoice,
+  writeChoice,
+  type CandidateTiming,
+  type ChoiceKeyParts,
+} from './backend-choice';
+import { machineKey, describeMachine } from './machine';
+import { recipeForStep, type Recipe } from './recipes';
 import { activateWebGpu, findWebGpuAdapter, type WebGpuAdapterProbe } from './webgpu';
 import { GPU_DEVICE_PATTERNS, gpuDeviceNodes } from './gpu-devices';
 import { NATIVE_BUILDS, NativeBuildError, simdSetting } from './wasm/native-build';
@@ -17,7 +33,7 @@ import { setupWasm } from './wasm/setup';
 import { threadsSetting } from './wasm/threads';
 import { UsageError } from './errors';
 import { projectRoot } from './project-root';
-import { BACKEND, BACKEND_NAMES, readSetting, type BackendName } from './environment';
+import { BACKEND, BACKEND_NAMES, RETIME, readSetting, type BackendName } from './environment';
 
 export { BACKEND_NAMES, type BackendName };
 /** Environment variable read when no backend is passed in. */
@@ -47,7 +63,27 @@ export interface BackendReport {
   threads?: number;
   /** What was asked for: 'auto' or an explicit name. */
   requested: BackendName;
+  /** How automatic selection chose (absent for an explicit request). */
+  choice?: BackendChoice;
 }
+
+/**
+ * How automatic selection chose: the only candidate that could start; the fastest of those timed
+ * now; or the fastest of those timed before, as remembered for this machine.
+ */
+export type BackendChoice =
+  | { how: 'only'; why: string }
+  | {
+      how: 'timed' | 'remembered';
+      timings: Array<CandidateTiming<CandidateId>>;
+      /** ISO time of the timing. */
+      timedAt: string;
+      /** The file the choice is remembered in, or null when it could not be written. */
+      file: string | null;
+    };
+
+/** The net whose training steps are timed: the recipe's net at its batch size, with its optimizer. */
+export type TimedNet = Pick<Recipe, 'net' | 'batchSize' | 'optimizer'>;
 
 /** A candidate that can run here; `activate` makes it the active backend. */
 export interface UsableCandidate {
@@ -56,8 +92,11 @@ export interface UsableCandidate {
   label: string;
   device: string;
   threads?: number;
-  /** May refine the threads and the label once the backend is up (wasm knows them only then). */
-  activate(): Promise<{ threads?: number; label?: string }>;
+  /**
+   * May refine the threads, the label and the device once the backend is up (wasm knows its
+   * threads only then, WebGPU its adapter).
+   */
+  activate(): Promise<{ threads?: number; label?: string; device?: string }>;
 }
 export type CandidateProbe = UsableCandidate | { usable: false; reason: string };
 
@@ -68,6 +107,12 @@ export interface Probes {
   tensorflowCpu(): Promise<CandidateProbe>;
   wasm(): Promise<CandidateProbe>;
   cpu(): Promise<CandidateProbe>;
+  /**
+   * Milliseconds per training step of `net` on `candidate`, or why it could not be timed. The real
+   * one starts the candidate in a child process (cli/backend-probe.ts), so a loser's driver never
+   * loads here.
+   */
+  time(candidate: CandidateId, net: TimedNet): Promise<CandidateTiming<CandidateId>>;
 }
 
 export interface BackendRequest {
@@ -81,6 +126,18 @@ export interface BackendRequest {
   env?: Record<string, string | undefined>;
   /** Where `explain` prints (default console.log). */
   log?: (line: string) => void;
+  /**
+   * The net automatic selection times (default: step 8's). The CLI passes the recipe it will
+   * train, so the choice is the fastest for that net and batch size.
+   */
+  net?: TimedNet;
+  /**
+   * Time the candidates again instead of reusing the remembered choice (default: the variable
+   * MNIST_SPEEDRUN_RETIME; `explain` re-times too, to print every candidate's time).
+   */
+  retime?: boolean;
+  /** Where one-line notes go (a choice file that cannot be read or written); default stderr. */
+  note?: (line: string) => void;
 }
 
 /** A backend that was asked for and cannot run here (exit code 4), or an unknown name (2). */
@@ -106,12 +163,21 @@ export const INSTALL_HINTS: Record<Exclude<BackendName, 'auto'>, string> = {
 
 /** Makes a backend active and says which, on what, and why faster ones were passed over. */
 export async function useBackend(request: BackendRequest = {}): Promise<BackendReport> {
-  const requested = resolveRequestedName(request.name, request.env ?? process.env);
+  const env = request.env ?? process.env;
+  const requested = resolveRequestedName(request.name, env);
   // settings are checked before any backend starts: a bad one is the user's to fix, not a skip
   threadsSetting(process.env);
   simdSetting(process.env);
   const probes: Probes = { ...realProbes, ...request.probes };
-  const report = requested === 'auto' ? await selectAutomatically(probes) : await selectExplicitly(requested, probes);
+  const report =
+    requested === 'auto'
+      ? await selectAutomatically(probes, {
+          net: request.net ?? recipeForStep(8),
+          retime: request.explain === true || request.retime === true || (request.retime === undefined && (readSetting(RETIME, env) ?? false)),
+          file: choiceFile(env),
+          note: request.note ?? ((line) => process.stderr.write(line + '\n')),
+        })
+      : await selectExplicitly(requested, probes);
   if (request.explain) for (const line of explainBackend(report)) (request.log ?? console.log)(line);
   return report;
 }
@@ -131,17 +197,39 @@ export function resolveRequestedName(
   return name as BackendName;
 }
 
-/** One line for logs and result rows: `webgpu: WebGPU (…) on llvmpipe (…)`. */
+/**
+ * One line for logs: `wasm: WebAssembly (…) on AMD EPYC …, 2 threads (chosen automatically: the
+ * only candidate here: no GPU device, tfjs-node not installed)`, or `(requested)`.
+ */
 export function describeBackend(report: BackendReport): string {
   const threads = report.threads === undefined ? '' : `, ${report.threads} thread${report.threads === 1 ? '' : 's'}`;
-  const how = report.requested === 'auto' ? 'chosen automatically' : 'requested';
+  const how = report.requested !== 'auto' ? 'requested' : report.choice === undefined ? 'chosen automatically' : `chosen automatically: ${describeChoice(report.choice)}`;
   return `${report.name}: ${report.label} on ${report.device}${threads} (${how})`;
 }
 
-/** describeBackend's line followed by one line per skipped candidate. */
+/**
+ * 'the only candidate here: no GPU device, tfjs-node not installed', or 'fastest of wasm 45
+ * ms/step, webgpu 120 ms/step; timed 2026-12-01, remembered in ~/.cache/mnist-speedrun/backend-choice.json'.
+ */
+export function describeChoice(choice: BackendChoice, home: string = homedir()): string {
+  if (choice.how === 'only') return `the only candidate here${choice.why === '' ? '' : `: ${choice.why}`}`;
+  const where = choice.file === null ? 'not remembered' : `remembered in ${tildePath(choice.file, home)}`;
+  const when = `timed ${choice.timedAt.slice(0, 10)}`;
+  return `fastest of ${formatTimings(choice.timings)}; ${when}, ${where}`;
+}
+
+/** `path` with the home folder written as ~. */
+function tildePath(path: string, home: string): string {
+  return home !== '' && path.startsWith(home + sep) ? `~${path.slice(home.length)}` : path;
+}
+
+/** describeBackend's line, then one line per candidate timed and one per skipped candidate. */
 export function explainBackend(report: BackendReport): string[] {
+  const choice = report.choice;
+  const timings = choice !== undefined && choice.how !== 'only' ? choice.timings : [];
   return [
     describeBackend(report),
+    ...timings.map((t) => `  timed ${CANDIDATE_LABELS[t.candidate]}: ${'msPerStep' in t ? `${t.msPerStep.toFixed(1)} ms per training step` : `failed (${t.failed})`}`),
     ...report.skipped.map((s) => `  skipped ${CANDIDATE_LABELS[s.candidate]}: ${s.reason}`),
   ];
 }
@@ -170,8 +258,8 @@ async function attempt(probe: () => Promise<CandidateProbe>): Promise<Attempt> {
   // `=== false` rather than `!`: the notebooks' non-strict compiler narrows only on equality
   if (found.usable === false) return { ok: false, reason: found.reason };
   try {
-    const { threads, label } = await found.activate();
-    const report = { name: found.name, label: label ?? found.label, device: found.device, threads: threads ?? found.threads };
+    const { threads, label, device } = await found.activate();
+    const report = { name: found.name, label: label ?? found.label, device: device ?? found.device, threads: threads ?? found.threads };
     if (report.threads === undefined) delete report.threads;
     return { ok: true, report };
   } catch (error) {
@@ -194,16 +282,166 @@ function probeFor(id: CandidateId, probes: Probes, allowSoftwareGpu: boolean): (
   }
 }
 
-async function selectAutomatically(probes: Probes): Promise<BackendReport> {
+interface AutomaticOptions {
+  net: TimedNet;
+  retime: boolean;
+  /** The choice file (lib/backend-choice.ts). */
+  file: string;
+  note: (line: string) => void;
+}
+
+/**
+ * Probes every candidate but cpu without starting it; one that can start is the choice, several
+ * are timed (or their remembered timing reused) and the fastest that starts here is taken; cpu
+ * only when nothing else can start.
+ */
+async function selectAutomatically(probes: Probes, options: AutomaticOptions): Promise<BackendReport> {
   const skipped: BackendReport['skipped'] = [];
+  const usable: Array<{ candidate: CandidateId; found: UsableCandidate }> = [];
   for (const candidate of CANDIDATE_ORDER) {
+    if (candidate === 'cpu') continue;
     // a software adapter is slower than every CPU backend, so automatic selection never takes it
-    const result = await attempt(probeFor(candidate, probes, false));
-    if (result.ok === true) return { ...result.report, skipped, requested: 'auto' };
+    const found = await probeOnly(probeFor(candidate, probes, false));
+    if (found.usable === false) skipped.push({ candidate, reason: found.reason });
+    else usable.push({ candidate, found });
+  }
+  let order = usable.map((u) => u.candidate);
+  let choice: BackendChoice | null = null;
+  if (usable.length > 1) {
+    const timed = await timingsFor(order, probes, options);
+    choice = { how: timed.how, timings: timed.timings, timedAt: timed.timedAt, file: timed.file };
+    // fastest first; a candidate that could not be timed is passed over with the reason
+    order = timed.timings
+      .filter((t): t is { candidate: CandidateId; msPerStep: number } => 'msPerStep' in t)
+      .sort((a, b) => a.msPerStep - b.msPerStep)
+      .map((t) => t.candidate);
+    for (const t of timed.timings) if ('failed' in t) skipped.push({ candidate: t.candidate, reason: `failed to initialise: ${t.failed}` });
+  }
+  for (const candidate of order) {
+    const result = await activateFound(usable.find((u) => u.candidate === candidate)!.found);
+    if (result.ok === true) return { ...result.report, skipped, requested: 'auto', choice: choice ?? { how: 'only', why: whyOnly(skipped) } };
     skipped.push({ candidate, reason: result.reason });
   }
+  // plain JavaScript only when nothing else could start
+  const cpu = await attempt(probeFor('cpu', probes, false));
+  if (cpu.ok === true) return { ...cpu.report, skipped, requested: 'auto', choice: { how: 'only', why: whyOnly(skipped) } };
+  skipped.push({ candidate: 'cpu', reason: cpu.reason });
   const reasons = skipped.map((s) => `${s.candidate}: ${s.reason}`).join('; ');
   throw new BackendError(`no TensorFlow.js backend could start (${reasons}); reinstall with npm ci`);
+}
+
+/** A probe's answer, a throw counting as 'failed to initialise'; nothing is started. */
+async function probeOnly(probe: () => Promise<CandidateProbe>): Promise<CandidateProbe> {
+  try {
+    return await probe();
+  } catch (error) {
+    const failed = unavailable(error);
+    return { usable: false, reason: failed.ok === false ? failed.reason : 'failed to initialise' };
+  }
+}
+
+async function activateFound(found: UsableCandidate): Promise<Attempt> {
+  return attempt(async () => found);
+}
+
+/**
+ * The timings of `candidates`: the remembered ones when the key matches and no re-timing is
+ * asked for, else timed now, one candidate at a time, and remembered (a file that cannot be
+ * read or written costs one note, never the run).
+ */
+async function timingsFor(
+  candidates: CandidateId[],
+  probes: Probes,
+  options: AutomaticOptions,
+): Promise<{ timings: Array<CandidateTiming<CandidateId>>; timedAt: string; how: 'timed' | 'remembered'; file: string | null }> {
+  // the wasm settings are read from this process's environment, as the backends (and the timing
+  // children, which inherit it) read them
+  const parts = choiceKeyParts(candidates, options.net, process.env);
+  const key = choiceKey(parts);
+  if (!options.retime) {
+    const lookup = readChoice(options.file, key);
+    if (lookup.found !== null) {
+      const timings = lookup.found.timings.filter((t): t is CandidateTiming<CandidateId> => (candidates as string[]).includes(t.candidate));
+      if (timings.length > 0 && chooseFastest(timings) !== null) return { timings, timedAt: lookup.found.timedAt, how: 'remembered', file: options.file };
+    } else if (lookup.note !== undefined) {
+      options.note(lookup.note);
+    }
+  }
+  const timings: Array<CandidateTiming<CandidateId>> = [];
+  for (const candidate of candidates) timings.push(await probes.time(candidate, options.net));
+  const timedAt = new Date().toISOString();
+  const chosen = chooseFastest(timings);
+  if (chosen === null) return { timings, timedAt, how: 'timed', file: null };
+  const problem = await writeChoice(options.file, key, parts, { chosen, timings, timedAt });
+  if (problem !== null) options.note(problem);
+  return { timings, timedAt, how: 'timed', file: problem === null ? options.file : null };
+}
+
+/** The packages whose versions change how fast a candidate trains. */
+const TIMED_PACKAGES = [
+  '@tensorflow/tfjs-core',
+  '@tensorflow/tfjs-node-gpu',
+  '@tensorflow/tfjs-node',
+  '@tensorflow/tfjs-backend-webgpu',
+  'webgpu',
+  '@tensorflow/tfjs-backend-wasm',
+];
+
+/**
+ * What the remembered choice depends on: this machine, the candidates that can start, Node and
+ * the packages' versions, the wasm settings, and the net at its batch size.
+ */
+export function choiceKeyParts(candidates: readonly CandidateId[], net: TimedNet, env: Record<string, string | undefined> = process.env): ChoiceKeyParts {
+  const versions: Record<string, string> = { node: process.versions.node };
+  for (const packageName of TIMED_PACKAGES) {
+    const state = inspectPackage(packageName);
+    if (state.state === 'installed') versions[packageName] = packageVersion(state.dir);
+  }
+  for (const name of ['MNIST_SPEEDRUN_WASM_THREADS', 'MNIST_SPEEDRUN_WASM_SIMD']) {
+    const value = env[name]?.trim();
+    if (value) versions[name] = value;
+  }
+  return { machine: machineKey(describeMachine()), candidates, versions, net: `${net.net}@${net.batchSize}` };
+}
+
+function packageVersion(dir: string): string {
+  try {
+    return (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { version?: string }).version ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** Why the other candidates are not candidates, in a few words each: 'no GPU device, tfjs-node not installed'. */
+export function whyOnly(skipped: BackendReport['skipped']): string {
+  return skipped.map((s) => shortReason(s.candidate, s.reason)).join(', ');
+}
+
+const PACKAGE_OF: Partial<Record<CandidateId, string>> = {
+  'tensorflow-gpu': 'tfjs-node-gpu',
+  'tensorflow-cpu': 'tfjs-node',
+};
+
+function shortReason(candidate: CandidateId, reason: string): string {
+  if (reason === NO_GPU_DEVICE_REASON) return 'no GPU device';
+  if (reason.startsWith('not installed') && PACKAGE_OF[candidate] !== undefined) return `${PACKAGE_OF[candidate]} not installed`;
+  if (reason.startsWith('no CUDA libraries')) return 'no CUDA libraries';
+  const cut = reason.search(/ \(|: /);
+  const short = cut > 0 ? reason.slice(0, cut) : reason;
+  return short.includes(candidate) ? short : `${candidate}: ${short}`;
+}
+
+/**
+ * Starts one candidate as automatic selection would (WebGPU on hardware adapters only), for the
+ * child process that times it: its report, or why it cannot start here.
+ */
+export async function startCandidate(
+  candidate: CandidateId,
+  probes: Partial<Probes> = {},
+): Promise<{ ok: true; report: BackendReport } | { ok: false; reason: string }> {
+  const result = await attempt(probeFor(candidate, { ...realProbes, ...probes }, false));
+  if (result.ok === false) return result;
+  return { ok: true, report: { ...result.report, skipped: [], requested: 'auto' } };
 }
 
 // An explicit name may cover two candidates: 'tensorflow' is the GPU build, else a CPU one.
@@ -444,10 +682,92 @@ async function probeCpu(): Promise<CandidateProbe> {
   };
 }
 
+/**
+ * Automatic selection's WebGPU probe: `full` (which loads Dawn and asks it for an adapter) runs
+ * only when the candidate is started, so a machine with a GPU whose WebGPU then loses the timing
+ * never loads Dawn in this process (its stderr warnings and shader cache stay out). Without a GPU
+ * device node, or without the webgpu package, WebGPU is no candidate. An explicit request
+ * (`allowSoftware`) probes at once.
+ */
+export function deferredWebgpuProbe(
+  full: Probes['webgpu'] = webgpuProbe(),
+  gpuDevices: () => string[] | null = () => gpuDeviceNodes(),
+  installed: () => boolean = () => inspectPackage('webgpu').state === 'installed',
+): Probes['webgpu'] {
+  return async (options) => {
+    if (options.allowSoftware) return full(options);
+    const nodes = gpuDevices();
+    if (nodes?.length === 0) return { usable: false, reason: NO_GPU_DEVICE_REASON };
+    if (!installed()) return { usable: false, reason: 'not installed (npm install webgpu)' };
+    return {
+      usable: true,
+      name: 'webgpu',
+      label: 'WebGPU (Dawn)',
+      device: nodes === null ? 'the GPU' : nodes.join(', '),
+      activate: async () => {
+        const found = await full(options);
+        if (found.usable === false) throw new Error(found.reason);
+        const started = await found.activate();
+        return { label: started.label ?? found.label, device: started.device ?? found.device, threads: started.threads ?? found.threads };
+      },
+    };
+  };
+}
+
+/** Marks a child's result line among anything a library prints on stdout (cli/backend-probe.ts). */
+export const PROBE_PREFIX = 'backend-probe:';
+
+/** What the timing child prints after PROBE_PREFIX. */
+export type ChildTiming = { ok: true; msPerStep: number; text: string } | { ok: false; text: string };
+
+/** Longest a timing child may take (start-up, the candidate's start, 4 steps). */
+const CHILD_TIMEOUT_MS = 180_000;
+
+/**
+ * Times `candidate` in a child process (`cli/backend-probe.ts time <candidate> <net>`): its
+ * stderr (Dawn's and the Vulkan loader's warnings) is kept from the terminal and Mesa's shader
+ * cache is off, so a candidate that loses leaves nothing behind.
+ */
+export function childTimer(root?: string): Probes['time'] {
+  return (candidate, net) =>
+    new Promise((resolve) => {
+      root ??= projectRoot();
+      // the wasm engine's relaxed-SIMD build needs the same runtime flags as this process
+      const flags = process.execArgv.filter((flag) => flag.startsWith('--experimental-wasm'));
+      const child = spawn(
+        process.execPath,
+        [...flags, '--import', 'tsx', join(root, 'cli', 'backend-probe.ts'), 'time', candidate, JSON.stringify({ net: net.net, batchSize: net.batchSize, optimizer: net.optimizer })],
+        {
+          cwd: root,
+          env: { ...process.env, MESA_SHADER_CACHE_DISABLE: 'true', MESA_GLSL_CACHE_DISABLE: 'true' },
+          stdio: ['ignore', 'pipe', 'pipe'],
+          timeout: CHILD_TIMEOUT_MS,
+        },
+      );
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      const settle = (why: string | null): void => {
+        const line = stdout.split('\n').find((l) => l.startsWith(PROBE_PREFIX));
+        if (line !== undefined) {
+          const result = JSON.parse(line.slice(PROBE_PREFIX.length)) as ChildTiming;
+          resolve(result.ok === true ? { candidate, msPerStep: result.msPerStep } : { candidate, failed: result.text });
+          return;
+        }
+        const last = stderr.trim().split('\n').pop();
+        resolve({ candidate, failed: `the timing process ended without a result (${why ?? (last || 'no message')})` });
+      };
+      child.on('error', (error) => settle(error.message));
+      child.on('close', (code, signal) => settle(signal !== null ? `killed by ${signal}` : code === 0 ? null : `exit status ${code}`));
+    });
+}
+
 /** The probes used unless a request replaces some. */
 export const realProbes: Probes = {
   tensorflowGpu: probeTensorflowGpu,
-  webgpu: webgpuProbe(),
+  webgpu: deferredWebgpuProbe(),
+  time: childTimer(),
   tensorflowCpu: probeTensorflowCpu,
   wasm: probeWasm,
   cpu: probeCpu,

@@ -132,6 +132,8 @@ export const BACKEND: Setting<BackendName> = {
   },
 };
 
+export const RETIME = yesNo('MNIST_SPEEDRUN_RETIME', 'automatic selection times the backends again instead of reusing the remembered choice');
+
 export const WASM_THREADS: Setting<number | 'auto'> = {
   name: 'MNIST_SPEEDRUN_WASM_THREADS',
   trim: true,
@@ -192,7 +194,7 @@ export const DEBUG = yesNo('MNIST_SPEEDRUN_DEBUG', 'print the stack trace of an 
 
 /** Every setting, in the order the README's table lists them. */
 export const SETTINGS: ReadonlyArray<Setting<unknown>> = [
-  MNIST_DIR, MIRRORS, XDG_CACHE_HOME, BACKEND, WASM_THREADS, WASM_SIMD, QUICK, LEDGER, REFERENCE, FONT, DEBUG,
+  MNIST_DIR, MIRRORS, XDG_CACHE_HOME, BACKEND, RETIME, WASM_THREADS, WASM_SIMD, QUICK, LEDGER, REFERENCE, FONT, DEBUG,
 ];
 
 /** Set by the CLI for the child it runs its work in (cli/relay.ts); not a user setting. */

@@ -29,6 +29,7 @@ import {
 import { EXIT_CODES, UsageError } from '../lib/errors';
 import { gpuDeviceNodes } from '../lib/gpu-devices';
 import { THREADS_ENV_VAR } from '../lib/wasm/threads';
+import { tempDirFactory } from './temp-dirs';
 import { summarizeAdapter, type DawnBackend, type WebGpuAdapterProbe } from '../lib/webgpu';
 
 // ---------------------------------------------------------------------------------------------
@@ -43,6 +44,9 @@ interface Fakes {
   /** The allowSoftware flag each webgpu probe call received. */
   webgpuAllowSoftware: boolean[];
 }
+
+/** The fake timer's ms per step: in the old order of preference unless a test says otherwise. */
+const FAKE_MS: Record<CandidateId, number> = { 'tensorflow-gpu': 10, webgpu: 20, 'tensorflow-cpu': 30, wasm: 40, cpu: 50 };
 
 const TF_NAMES: Record<CandidateId, string> = {
   'tensorflow-gpu': 'tensorflow',
@@ -84,11 +88,13 @@ function fakeProbes(behaviour: Partial<Record<CandidateId, Behaviour>>): Fakes {
       tensorflowCpu: make('tensorflow-cpu'),
       wasm: make('wasm'),
       cpu: make('cpu'),
+      time: async (candidate) => ({ candidate, msPerStep: FAKE_MS[candidate] }),
     },
   };
 }
 
-const noEnv = {};
+// no backend variable set, and a choice file in a temporary folder, never the user's cache
+const noEnv = { XDG_CACHE_HOME: tempDirFactory('backend-test-cache-')() };
 
 test('automatic selection takes each candidate when every faster one is absent, and says why', async () => {
   for (const [index, expected] of CANDIDATE_ORDER.entries()) {
@@ -230,7 +236,7 @@ test('describeBackend is one line with backend, device and threads; explain adds
   const report = await useBackend({ probes: fakes.probes, env: noEnv, explain: true, log: (l) => lines.push(l) });
   const line = describeBackend(report);
   assert.doesNotMatch(line, /\n/);
-  assert.match(line, /^wasm: fake wasm on device of wasm, 2 threads \(chosen automatically\)$/);
+  assert.equal(line, 'wasm: fake wasm on device of wasm, 2 threads (chosen automatically: the only candidate here: tensorflow-gpu not installed, webgpu not installed, tensorflow-cpu not installed)');
   assert.deepEqual(lines, explainBackend(report));
   assert.equal(lines.length, 4);
   assert.match(lines[2], /WebGPU.*webgpu not installed/);

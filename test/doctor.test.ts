@@ -72,7 +72,7 @@ test('doctor: python3 without Jupyter, no jupyter command, a bare tslab kernel, 
   assert.ok(run.line('mnist').startsWith(`FAIL mnist     not in the cache ${join(cache, 'mnist-speedrun')}, and MNIST_DIR is not set: download it now with`), run.line('mnist'));
   assert.match(run.line('mnist'), /or put train-images-idx3-ubyte\.gz, .* in a folder and set MNIST_DIR to it/);
   assert.match(run.line('notebooks'), /^OK   notebooks /);
-  assert.match(run.line('backend'), /^OK   backend +(tensorflow|webgpu|wasm|cpu): .*\(chosen automatically\)$/);
+  assert.match(run.line('backend'), /^OK   backend +(tensorflow|webgpu|wasm|cpu): .*\(chosen automatically: (the only candidate here: .+|fastest of .+ ms\/step.*; timed \d{4}-\d\d-\d\d, (remembered in .+|not remembered))\)$/);
   assert.match(run.stdout, /^3 of 8 checks failed$/m);
 });
 

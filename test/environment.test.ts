@@ -20,6 +20,7 @@ import {
   QUICK,
   readSetting,
   REFERENCE,
+  RETIME,
   SETTINGS,
   WASM_THREADS,
   XDG_CACHE_HOME,
@@ -52,7 +53,7 @@ function refusal(setting: Setting<unknown>, value: string): SpeedrunError {
 }
 
 describe('yes/no settings take the same spellings', () => {
-  for (const setting of [QUICK, REFERENCE, DEBUG]) {
+  for (const setting of [QUICK, REFERENCE, RETIME, DEBUG]) {
     test(setting.name, () => {
       for (const value of ['1', 'true', 'TRUE', 'Yes', 'on', ' on ']) assert.equal(readSetting(setting, { [setting.name]: value }), true, value);
       for (const value of ['0', 'false', 'False', 'no', 'OFF']) assert.equal(readSetting(setting, { [setting.name]: value }), false, value);
