@@ -6,31 +6,16 @@
  */
 import * as tslab from 'tslab';
 import * as tslabJupyter from 'tslab/dist/jupyter';
+import { isNumericColumn, plain, rowsOf, textTable, type TableLike } from './text-table';
 
-export interface TableLike {
-  columns: readonly string[];
-  /** One array per row (a one-column frame may give plain values: each is then a row of one). */
-  values: ReadonlyArray<unknown>;
-}
-
-function rowsOf(table: TableLike): ReadonlyArray<ReadonlyArray<unknown>> {
-  return table.values.map((row) => (Array.isArray(row) ? row : [row]));
-}
+export { textTable, type TableLike };
 
 function escapeHtml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
-function plain(value: unknown): string {
-  return value === null || value === undefined ? '' : String(value);
-}
-
 function cell(value: unknown): string {
   return escapeHtml(plain(value));
-}
-
-function isNumericColumn(rows: ReadonlyArray<ReadonlyArray<unknown>>, c: number): boolean {
-  return rows.length > 0 && rows.every((row) => typeof row[c] === 'number');
 }
 
 /** An HTML table of `table`, numbers right-aligned, with an optional caption. */
@@ -42,21 +27,6 @@ export function tableHtml(table: TableLike, caption?: string): string {
   const body = rows.map((row) => `<tr>${row.map((value, c) => `<td${align(c)}>${cell(value)}</td>`).join('')}</tr>`).join('\n');
   const title = caption === undefined ? '' : `<caption style="text-align:left;font-weight:bold">${cell(caption)}</caption>`;
   return `<table>${title}<thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table>`;
-}
-
-/**
- * The same table as aligned plain text (numbers right-aligned), caption on the first line: what a
- * terminal or a plain Node script shows.
- */
-export function textTable(table: TableLike, caption?: string): string {
-  const rows = rowsOf(table);
-  const cells = [table.columns.map(plain), ...rows.map((row) => table.columns.map((_, c) => plain(row[c])))];
-  const widths = table.columns.map((_, c) => Math.max(...cells.map((row) => row[c]!.length)));
-  const numeric = table.columns.map((_, c) => isNumericColumn(rows, c));
-  const line = (row: readonly string[]): string =>
-    row.map((text, c) => (numeric[c] ? text.padStart(widths[c]!) : text.padEnd(widths[c]!))).join('  ').trimEnd();
-  const lines = [line(cells[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.slice(1).map(line)];
-  return (caption === undefined ? lines : [caption, ...lines]).join('\n');
 }
 
 /**
