@@ -8,7 +8,7 @@ import { describeBackend, useBackend, type BackendName, type BackendReport } fro
 import { loadMnist, takeSubset, type MnistArrays } from './data';
 import { checkEnvironment } from './environment';
 import { checkLedgerWritable } from './ledger-probe';
-import { batchAssemblyTable, timeBatchAssembly, type BatchAssemblyTiming } from './batch-timing';
+import { batchAssemblyTable, timeBatchAssembly } from './batch-timing';
 import { preprocessedCacheFile } from './preprocessed-cache';
 import {
   comparisonBlocks,
@@ -189,13 +189,12 @@ export { preprocessedCacheFile };
 
 /**
  * Step 04's change on its own: one epoch of batches cut sample by sample and as device slices,
- * shown as a small table (HTML in a notebook, text elsewhere). Returns the timing.
+ * shown as a small table (HTML in a notebook, text elsewhere). Returns nothing, so a cell that
+ * ends with it shows the table only, not an object dump.
  */
-export async function showBatchAssembly(session: Session, batchSize: number, runs = 3): Promise<BatchAssemblyTiming> {
-  const timing = await timeBatchAssembly(session.data.train, batchSize, runs);
-  const table = batchAssemblyTable(timing);
+export async function showBatchAssembly(session: Session, batchSize: number, runs = 3): Promise<void> {
+  const table = batchAssemblyTable(await timeBatchAssembly(session.data.train, batchSize, runs));
   show(table, table.caption);
-  return timing;
 }
 
 /**

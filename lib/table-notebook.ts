@@ -35,7 +35,10 @@ export function tableHtml(table: TableLike, caption?: string): string {
  * scripts, tests), where `tslab.display` would throw 'Not ready'.
  */
 export function isNotebookKernel(): boolean {
-  return tslabJupyter.lastWriteDisplayData !== null && tslabJupyter.lastWriteDisplayData !== undefined;
+  // compiled to CommonJS (dist/, what the kernel loads) the namespace is tslab's live exports object;
+  // loaded as an ES module (tsx) the live object is its default export, the named ones a snapshot
+  const live = (tslabJupyter as { default?: typeof tslabJupyter }).default ?? tslabJupyter;
+  return live.lastWriteDisplayData !== null && live.lastWriteDisplayData !== undefined;
 }
 
 /** Shows `table` in the notebook as an HTML table (always; it throws outside a kernel). */

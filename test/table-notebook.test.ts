@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { isNotebookKernel, show, tableHtml, textTable } from '../lib/table-notebook';
+import { createRequire } from 'node:module';
+import { isNotebookKernel, show, showMarkdown, tableHtml, textTable } from '../lib/table-notebook';
 
 test('a table becomes an HTML table, numbers right-aligned, text escaped', () => {
   const html = tableHtml({ columns: ['step', 'change'], values: [[1, 'a <b> & c'], [8, 'final']] }, 'ladder');
@@ -43,4 +44,24 @@ test('a text table pads every column to its widest cell, numbers to the right', 
     textTable({ columns: ['a', 'value'], values: [['long text', 3.5], ['b', 12]] }),
     ['a          value', '---------  -----', 'long text    3.5', 'b             12'].join('\n'),
   );
+});
+
+test('inside a tslab kernel (its display hook set, as the kernel sets it for each cell) show displays HTML and prints nothing', (t) => {
+  // the module tslab's own display writes through: the kernel sets this hook when it runs a cell
+  const jupyter = createRequire(import.meta.url)('tslab/dist/jupyter') as { lastWriteDisplayData: unknown };
+  const shown: Array<Record<string, string>> = [];
+  jupyter.lastWriteDisplayData = (message: { data: Record<string, string> }) => shown.push(message.data);
+  t.after(() => {
+    jupyter.lastWriteDisplayData = null;
+  });
+  const printed: string[] = [];
+  t.mock.method(console, 'log', (text: string) => printed.push(text));
+  assert.equal(isNotebookKernel(), true);
+  show({ columns: ['step'], values: [[8]] }, 'ladder');
+  showMarkdown('**fast**');
+  assert.deepEqual(printed, []);
+  assert.deepEqual(shown, [
+    { 'text/html': tableHtml({ columns: ['step'], values: [[8]] }, 'ladder') },
+    { 'text/markdown': '**fast**' },
+  ]);
 });
