@@ -152,7 +152,8 @@ export interface ComparisonBlock {
   note: string;
 }
 
-const RUN_COLUMNS = ['step', 'change', 'time per run', 'epochs', 'test accuracy', '≥ 99%', 'runs', 'speed-up'];
+// '≥ 99%' reads 'K of N': N is the number of finished runs
+const RUN_COLUMNS = ['step', 'change', 'time per run', 'epochs', 'test accuracy', '≥ 99%', 'speed-up'];
 
 /** '1min 11s ± 6.80 s', or one time alone for a single run (no '± 0' for a run without spread). */
 export function formatSeconds(mean: number, std: number, runs: number): string {
@@ -170,7 +171,6 @@ export function runRows(records: readonly StepRecord[]): string[][] {
     Number.isInteger(s.epochsMean) ? String(s.epochsMean) : s.epochsMean.toFixed(1),
     Number.isNaN(s.accuracyMean) ? 'n/a' : s.runs <= 1 ? `${s.accuracyMean.toFixed(2)}%` : `${s.accuracyMean.toFixed(2)}% ± ${s.accuracyStd.toFixed(3)}`,
     `${s.reached99} of ${s.runs}`,
-    String(s.runs),
     summaries.length === 1 || first === undefined ? '' : `${(first.secondsMean / s.secondsMean).toFixed(1)}x`,
   ]);
 }
@@ -191,7 +191,7 @@ export function comparisonBlocks(input: ComparisonInput, recipes: readonly Recip
       note:
         mine.length > 1
           ? `step ${record.step - 1} ran on the same machine, backend and threads: the speed-up compares directly`
-          : `no step ${record.step - 1} on this machine in ${input.ledgerName} yet: run notebook ${String(record.step - 1).padStart(2, '0')} for a speed-up`,
+          : `no step ${record.step - 1} on this machine in ${input.ledgerName} yet: run notebook ${recipes.find((r) => r.step === record.step - 1)?.slug ?? record.step - 1} for a speed-up`,
     },
   ];
   if (record.step === 1) blocks[0]!.note = 'step 1 is the yardstick: later steps are compared with it';

@@ -118,13 +118,13 @@ test('the comparison blocks: your run with your previous step, the saved referen
     'original: GTX 1660 Ti, PyTorch 1.8',
   ]);
   const [yours, saved, original] = blocks;
-  // step, change, time, epochs, accuracy, ≥ 99%, runs, speed-up over the first row
-  assert.deepEqual(yours!.table!.values.map((row) => [row[0], row[2], row[4], row[5], row[7]]), [
+  // step, change, time, epochs, accuracy, ≥ 99%, speed-up over the first row
+  assert.deepEqual(yours!.table!.values.map((row) => [row[0], row[2], row[4], row[5], row[6]]), [
     ['7', '6.00 s', '99.10%', '1 of 1', '1.0x'],
     ['8', '3.00 s', '99.10%', '1 of 1', '2.0x'],
   ]);
   assert.match(yours!.note, /same machine/);
-  assert.deepEqual(saved!.table!.values.map((row) => [row[0], row[2], row[7]]), [['7', '20.0 s', '1.0x'], ['8', '10.0 s', '2.0x']]);
+  assert.deepEqual(saved!.table!.values.map((row) => [row[0], row[2], row[6]]), [['7', '20.0 s', '1.0x'], ['8', '10.0 s', '2.0x']]);
   assert.match(saved!.note, /another machine or setting than your run: compare the speed-ups between steps, not the seconds/);
   // the original's step 7 -> 8: 1.74 s -> 0.762 s
   assert.deepEqual(original!.table!.values.map((row) => [row[0], row[1], row[4]]), [['7', '1.74 s ± 18.3 ms', '1.0x'], ['8', '762 ms ± 24.9 ms', '2.3x']]);
@@ -138,8 +138,8 @@ test('a single run shows its time without a spread, and a missing previous step 
   assert.equal(yours!.table!.values.length, 1);
   assert.equal(yours!.table!.values[0]![2], '1min 11s');
   assert.ok(!yours!.table!.values[0]!.some((cell) => cell.includes('±')), 'no ± for one run');
-  assert.equal(yours!.table!.values[0]![7], '', 'no speed-up without a previous step');
-  assert.match(yours!.note, /no step 3 on this machine in results\/yours yet: run notebook 03/);
+  assert.equal(yours!.table!.values[0]![6], '', 'no speed-up without a previous step');
+  assert.match(yours!.note, /no step 3 on this machine in results\/yours yet: run notebook 03-smaller-net for a speed-up/);
   assert.match(saved!.note, /same machine, backend and threads as your run: the seconds compare directly/);
   const text = comparisonBlocksText(comparisonBlocks({ record: mine, ledger: [mine], ledgerName: 'y', reference: null, referenceName: 'r', hashes: TEST_HASHES }));
   assert.match(text, /this run is recorded as the saved reference run, in r/);
