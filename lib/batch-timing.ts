@@ -7,7 +7,7 @@
 import type { Batch, Split } from './data';
 import { deviceBatches, inSavedOrder, loadDeviceSplit } from './device-data';
 import { DataLoader, MnistSampleDataset } from './loader';
-import { formatTiming, timeRuns } from './timing';
+import { formatDuration, formatTiming, mean, std, timeRuns } from './timing';
 
 /** Reads every batch back (an `await` on each image tensor), disposes it, and counts the batches. */
 export async function drainBatches(batches: Iterable<Batch>): Promise<number> {
@@ -48,4 +48,24 @@ export function formatBatchAssembly(timing: BatchAssemblyTiming): string {
     `  sample by sample (steps 1-3):  ${formatTiming(timing.perSampleMs)}`,
     `  device slices (steps 4-8):     ${formatTiming(timing.deviceMs)}`,
   ].join('\n');
+}
+
+/** The two timings as a table: one row per path, the mean time per epoch and the speed-up. */
+export function batchAssemblyTable(timing: BatchAssemblyTiming): { caption: string; columns: string[]; values: string[][] } {
+  const perSample = mean(timing.perSampleMs);
+  const device = mean(timing.deviceMs);
+  const runs = timing.perSampleMs.length;
+  return {
+    caption: `one epoch of ${timing.batches} batches of ${timing.batchSize}, nothing trained (${runs} timed run${runs === 1 ? '' : 's'} each, after a warm-up)`,
+    columns: ['batches cut', 'used by', 'time per epoch', 'speed-up'],
+    values: [
+      ['sample by sample', 'steps 1-3', formatTimingCell(timing.perSampleMs), '1.0x'],
+      ['as device slices', 'steps 4-8', formatTimingCell(timing.deviceMs), `${(perSample / device).toFixed(1)}x`],
+    ],
+  };
+}
+
+/** 'mean ± std' of the samples, or the one time alone. */
+function formatTimingCell(samplesMs: readonly number[]): string {
+  return samplesMs.length === 1 ? formatDuration(samplesMs[0]!) : `${formatDuration(mean(samplesMs))} ± ${formatDuration(std(samplesMs))}`;
 }

@@ -9,6 +9,7 @@ import { newestComparablePerStep } from './ledger';
 import { quickRecipe } from './quick';
 import { RECIPES, type Recipe } from './recipes';
 import { formatSummaryTable, summarize, whereLabel, type StepRecord } from './results';
+import { textTable } from './text-table';
 import { formatDuration } from './timing';
 
 /** Today's recipe hash of every step (of the quick-cut recipes in quick mode). */
@@ -140,4 +141,97 @@ export function ladderFrom(records: readonly StepRecord[], hashes: ReadonlyMap<n
       where: whereLabel(record),
     };
   });
+}
+
+/** One table of the comparison, under a caption that names where its rows ran. */
+export interface ComparisonBlock {
+  caption: string;
+  /** Null when the block is only a note (no saved run to show, quick mode, ...). */
+  table: { columns: string[]; values: string[][] } | null;
+  /** Whether this block's seconds can be set beside your run's, in words. */
+  note: string;
+}
+
+// '≥ 99%' reads 'K of N': N is the number of finished runs
+const RUN_COLUMNS = ['step', 'change', 'time per run', 'epochs', 'test accuracy', '≥ 99%', 'speed-up'];
+
+/** '1min 11s ± 6.80 s', or one time alone for a single run (no '± 0' for a run without spread). */
+export function formatSeconds(mean: number, std: number, runs: number): string {
+  return runs <= 1 ? formatDuration(mean * 1000) : `${formatDuration(mean * 1000)} ± ${formatDuration(std * 1000)}`;
+}
+
+/** Rows of records of one machine, the speed-up of each over the first (blank when there is one row). */
+export function runRows(records: readonly StepRecord[]): string[][] {
+  const summaries = records.map(summarize);
+  const first = summaries[0];
+  return summaries.map((s) => [
+    String(s.step) + (s.partial ? ' (interrupted)' : ''),
+    s.change,
+    formatSeconds(s.secondsMean, s.secondsStd, s.runs),
+    Number.isInteger(s.epochsMean) ? String(s.epochsMean) : s.epochsMean.toFixed(1),
+    Number.isNaN(s.accuracyMean) ? 'n/a' : s.runs <= 1 ? `${s.accuracyMean.toFixed(2)}%` : `${s.accuracyMean.toFixed(2)}% ± ${s.accuracyStd.toFixed(3)}`,
+    `${s.reached99} of ${s.runs}`,
+    summaries.length === 1 || first === undefined ? '' : `${(first.secondsMean / s.secondsMean).toFixed(1)}x`,
+  ]);
+}
+
+/**
+ * The comparison as blocks of one machine each, for HTML tables in a notebook: your run (with
+ * your previous step on the same machine, when there is one), the saved reference run, and the
+ * original's GPU numbers. Each caption names its machine; each note says whether its seconds
+ * compare directly with your run's.
+ */
+export function comparisonBlocks(input: ComparisonInput, recipes: readonly Recipe[] = RECIPES): ComparisonBlock[] {
+  const { record, hashes } = input;
+  const mine = withPreviousStep(input.ledger, record, hashes);
+  const blocks: ComparisonBlock[] = [
+    {
+      caption: `your run: ${whereLabel(record)}${record.quick ? ', quick mode' : ''} (${input.ledgerName})`,
+      table: { columns: RUN_COLUMNS, values: runRows(mine) },
+      note:
+        mine.length > 1
+          ? `step ${record.step - 1} ran on the same machine, backend and threads: the speed-up compares directly`
+          : `no step ${record.step - 1} on this machine in ${input.ledgerName} yet: run notebook ${recipes.find((r) => r.step === record.step - 1)?.slug ?? record.step - 1} for a speed-up`,
+    },
+  ];
+  if (record.step === 1) blocks[0]!.note = 'step 1 is the yardstick: later steps are compared with it';
+  const saved = input.reference === null || record.quick ? null : newestOfStep(input.reference, record.step, hashes);
+  if (input.reference === null) {
+    blocks.push({ caption: 'saved reference run', table: null, note: `this run is recorded as the saved reference run, in ${input.referenceName}` });
+  } else if (record.quick) {
+    blocks.push({ caption: 'saved reference run', table: null, note: 'quick mode: the saved reference runs are full runs, so none is set beside this one' });
+  } else if (saved === null) {
+    blocks.push({ caption: 'saved reference run', table: null, note: `no saved reference run of step ${record.step} with today's recipe in ${input.referenceName}` });
+  } else {
+    blocks.push({
+      caption: `saved reference run: ${whereLabel(saved)}, ${saved.date.slice(0, 10)} (${input.referenceName})`,
+      table: { columns: RUN_COLUMNS, values: runRows(withPreviousStep(input.reference, saved, hashes)) },
+      note: sameSetting(saved, record)
+        ? 'same machine, backend and threads as your run: the seconds compare directly'
+        : 'another machine or setting than your run: compare the speed-ups between steps, not the seconds',
+    });
+  }
+  const steps = [record.step - 1, record.step];
+  const original = recipes.filter((r) => steps.includes(r.step));
+  const originalFirst = original[0];
+  blocks.push({
+    caption: 'original: GTX 1660 Ti, PyTorch 1.8',
+    table: {
+      columns: ['step', 'time per run', 'test accuracy', 'seen', 'speed-up'],
+      values: original.map((r) => [
+        String(r.step),
+        `${formatDuration(r.reference.seconds * 1000)} ± ${formatDuration(r.reference.secondsStd * 1000)}`,
+        `${r.reference.accuracy}%`,
+        r.reference.note,
+        original.length === 1 || originalFirst === undefined ? '' : `${(originalFirst.reference.seconds / r.reference.seconds).toFixed(1)}x`,
+      ]),
+    },
+    note: 'another machine (a GPU): compare the speed-ups between steps, not the seconds',
+  });
+  return blocks;
+}
+
+/** The blocks as text: caption, aligned table, note; what a terminal shows. */
+export function comparisonBlocksText(blocks: readonly ComparisonBlock[]): string {
+  return blocks.map((b) => [b.caption, ...(b.table === null ? [] : [textTable(b.table)]), `  ${b.note}`].join('\n')).join('\n\n');
 }

@@ -94,6 +94,7 @@ export function batchesPerEpoch(count: number, batchSize: number, dropLast: bool
  * saved. With `dropLast` the last partial batch is left out (60,000 at 128 -> 468 batches),
  * otherwise kept (60,000 at 256 -> 235, the last of 96). Each batch is the consumer's to dispose.
  */
+// #region device-batches
 export function* deviceBatches(data: DeviceSplit, batchSize: number, dropLast: boolean): Generator<Batch> {
   const count = batchesPerEpoch(data.count, batchSize, dropLast);
   for (let i = 0; i < count; i++) {
@@ -104,3 +105,4 @@ export function* deviceBatches(data: DeviceSplit, batchSize: number, dropLast: b
     yield { x, y };
   }
 }
+// #endregion device-batches

@@ -69,6 +69,7 @@ export class DataLoader implements Iterable<Batch> {
     return this.options.dropLast ? Math.floor(exact) : Math.ceil(exact);
   }
 
+  // #region per-sample-batches
   *[Symbol.iterator](): Iterator<Batch> {
     const count = this.dataset.length;
     const order = this.options.shuffle ? permutation(count, this.rng) : null;
@@ -88,4 +89,5 @@ export class DataLoader implements Iterable<Batch> {
       };
     }
   }
+  // #endregion per-sample-batches
 }

@@ -69,6 +69,7 @@ interface Architecture {
   flattened: [number, number, number];
 }
 
+// #region net-shapes
 export const ARCHITECTURES: Readonly<Record<NetName, Architecture>> = {
   baseline: {
     c1: { outChannels: 32, inChannels: 1, kernel: 3 },
@@ -99,6 +100,7 @@ export const ARCHITECTURES: Readonly<Record<NetName, Architecture>> = {
     flattened: [5, 5, 32],
   },
 };
+// #endregion net-shapes
 
 type ParamRole = 'conv' | 'linear' | 'flatten-linear' | 'bias';
 
@@ -278,6 +280,7 @@ type Forward = (params: Params, x: tf.Tensor4D, dropout: Dropout) => tf.Tensor2D
 
 // Shapes below are for a [B, 28, 28, 1] input.
 const FORWARDS: Record<NetName, Forward> = {
+  // #region net-baseline
   baseline: (p, x, dropout) => {
     let h = tf.relu(conv(x, p, 'c1')); // [B, 26, 26, 32]
     h = conv(h, p, 'c2'); // [B, 24, 24, 64]; no ReLU here, as in the original
@@ -287,6 +290,8 @@ const FORWARDS: Record<NetName, Forward> = {
     f = dropout(f, 0.5);
     return tf.logSoftmax(linear(f, p, 'f2')); // [B, 10]
   },
+  // #endregion net-baseline
+  // #region net-pooled
   pooled: (p, x, dropout) => {
     let h = maxPool2(tf.relu(conv(x, p, 'c1'))); // [B, 13, 13, 32]
     h = maxPool2(tf.relu(conv(h, p, 'c2'))); // [B, 11, 11, 64] -> [B, 5, 5, 64]
@@ -294,12 +299,16 @@ const FORWARDS: Record<NetName, Forward> = {
     f = dropout(f, 0.5);
     return tf.logSoftmax(linear(f, p, 'f2'));
   },
+  // #endregion net-pooled
+  // #region net-slim
   slim: (p, x) => {
     let h = maxPool2(tf.relu(conv(x, p, 'c1'))); // [B, 13, 13, 24]
     h = maxPool2(tf.relu(conv(h, p, 'c2'))); // [B, 5, 5, 32]
     const f = tf.relu(linear(flatten(h), p, 'f1')); // [B, 800] -> [B, 128]
     return tf.logSoftmax(linear(f, p, 'f2'));
   },
+  // #endregion net-slim
+  // #region net-final
   final: (p, x) => {
     // pool before ReLU: same result (both monotone), a quarter of the ReLU work
     let h = tf.relu(maxPool2(conv(x, p, 'c1'))); // [B, 24, 24, 24] -> [B, 12, 12, 24]
@@ -307,6 +316,7 @@ const FORWARDS: Record<NetName, Forward> = {
     const f = tf.relu(linear(flatten(h), p, 'f1')); // [B, 800] -> [B, 256]
     return tf.logSoftmax(linear(f, p, 'f2'));
   },
+  // #endregion net-final
 };
 
 // ---------------------------------------------------------------------------------------------

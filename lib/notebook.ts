@@ -1,23 +1,32 @@
 /**
  * What a step's notebook calls, so that its cells stay a few lines long and all eight read alike:
  * start a session (backend + data), show the step's change, measure it, record it, compare it,
- * plot it. Everything here prints plain text (what a saved notebook shows) and returns the values
- * for the cell to end on.
+ * plot it. Tables and summaries are shown as HTML and markdown inside the tslab kernel and printed
+ * as text anywhere else (lib/table-notebook.ts show).
  */
 import { describeBackend, useBackend, type BackendName, type BackendReport } from './backend';
 import { loadMnist, takeSubset, type MnistArrays } from './data';
 import { checkEnvironment } from './environment';
 import { checkLedgerWritable } from './ledger-probe';
-import { formatBatchAssembly, timeBatchAssembly } from './batch-timing';
+import { batchAssemblyTable, timeBatchAssembly } from './batch-timing';
 import { preprocessedCacheFile } from './preprocessed-cache';
-import { currentRecipeHashes, formatComparison, ladderFrom, type LadderRow } from './comparison';
+import {
+  comparisonBlocks,
+  comparisonBlocksText,
+  currentRecipeHashes,
+  ladderFrom,
+  type LadderRow,
+} from './comparison';
+import { comparisonInput, readReporting } from './comparison-input';
 import { dataHash } from './fingerprint';
 import { appendToLedger, isReferenceRecording, readLedger, recordingLedgerDir, referenceLedgerDir } from './ledger';
 import { displayPath } from './project-root';
 import { describeMachine, type MachineInfo } from './machine';
 import { measureRecipe, type Measurement } from './measure';
 import { QUICK, isQuickMode, quickRecipe } from './quick';
-import { recipeDiff, recipeForStep, type Recipe } from './recipes';
+import { recipeForStep, type Recipe } from './recipes';
+import { changeTable } from './recipe-change';
+import { isNotebookKernel, show, showMarkdown } from './table-notebook';
 import { comparisonKey, makeStepRecord, type StepRecord } from './results';
 import { formatDuration, mean, std } from './timing';
 import type { RunResult } from './train';
@@ -76,18 +85,13 @@ export function sessionRecipe(session: Session, step: number): Recipe {
   return session.quick ? quickRecipe(recipe) : recipe;
 }
 
-/** This step's change as a table of recipe fields, previous value -> new value. */
-export function showChange(step: number): string {
-  const recipe = recipeForStep(step);
-  if (step === 1) {
-    return Object.entries(recipe)
-      .filter(([key]) => !['step', 'slug', 'change', 'reference'].includes(key))
-      .map(([key, value]) => `${key.padEnd(15)} ${JSON.stringify(value)}`)
-      .join('\n');
-  }
-  const rows = recipeDiff(recipeForStep(step - 1), recipe);
-  const width = Math.max(...rows.map(([field]) => field.length));
-  return [`step ${step - 1} -> step ${step}: ${recipe.change}`, ...rows.map(([f, a, b]) => `  ${f.padEnd(width)}  ${a}  ->  ${b}`)].join('\n');
+/**
+ * This step's change as a small table: the recipe fields that differ from the previous step, each
+ * value in words (step 1: every field of its recipe). HTML in a notebook, text elsewhere.
+ */
+export function showChange(step: number): void {
+  const table = changeTable(step);
+  show(table, table.caption);
 }
 
 export interface StepOptions {
@@ -137,26 +141,21 @@ export async function recordStep(session: Session, measurement: Measurement): Pr
   return record;
 }
 
-/** Reads a ledger, printing one line for each file that was skipped. */
-async function readReporting(dir: string): Promise<StepRecord[]> {
-  const { records, problems } = await readLedger(dir);
-  for (const problem of problems) console.warn(problem);
-  return records;
-}
-
 /**
- * This step beside the previous one: your run, the saved reference run (each naming its machine),
- * and the original's GPU numbers: the table every notebook ends its measurement with.
+ * This step beside the previous one: your run, the saved reference run and the original's GPU
+ * numbers, one table each; each caption names its machine, and the line under it says whether
+ * its seconds compare directly with yours. HTML tables in a notebook, text elsewhere.
  */
-export async function compareStep(session: Session, record: StepRecord): Promise<string> {
-  return formatComparison({
-    record,
-    ledger: await readReporting(session.ledgerDir),
-    ledgerName: displayPath(session.ledgerDir),
-    reference: session.recordsReference ? null : await readReporting(referenceLedgerDir()),
-    referenceName: displayPath(referenceLedgerDir()),
-    hashes: currentRecipeHashes(session.quick),
-  });
+export async function compareStep(session: Session, record: StepRecord): Promise<void> {
+  const blocks = comparisonBlocks(await comparisonInput(session, record));
+  if (!isNotebookKernel()) {
+    console.log(comparisonBlocksText(blocks));
+    return;
+  }
+  for (const block of blocks) {
+    if (block.table !== null) show(block.table, block.caption);
+    showMarkdown(block.table === null ? `**${block.caption}**: ${block.note}` : `*${block.note}*`);
+  }
 }
 
 /** Per-epoch points of a run for the accuracy plot (epochs without a test pass are left out). */
@@ -181,12 +180,21 @@ export function seedStudy(measurement: Measurement): string {
   );
 }
 
+export { changeTable };
+export { liveSummary, showLiveSummary } from './run-summary';
+export { showCode, sourceRegion } from './source-region';
+
 /** The cache file for step 04's preprocessed dataset (shown in its notebook). */
 export { preprocessedCacheFile };
 
-/** Step 04's change on its own: one epoch of batches cut sample by sample and as device slices. */
-export async function showBatchAssembly(session: Session, batchSize: number, runs = 3): Promise<string> {
-  return formatBatchAssembly(await timeBatchAssembly(session.data.train, batchSize, runs));
+/**
+ * Step 04's change on its own: one epoch of batches cut sample by sample and as device slices,
+ * shown as a small table (HTML in a notebook, text elsewhere). Returns nothing, so a cell that
+ * ends with it shows the table only, not an object dump.
+ */
+export async function showBatchAssembly(session: Session, batchSize: number, runs = 3): Promise<void> {
+  const table = batchAssemblyTable(await timeBatchAssembly(session.data.train, batchSize, runs));
+  show(table, table.caption);
 }
 
 /**

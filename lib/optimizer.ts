@@ -66,6 +66,7 @@ function checkGradientNames(names: readonly string[], grads: Record<string, tf.T
   }
 }
 
+// #region adam-optimizer
 function createAdam(
   spec: Extract<OptimizerSpec, { kind: 'adam' }>,
   params: Record<string, tf.Variable>,
@@ -89,6 +90,7 @@ function createAdam(
     dispose: () => adam.dispose(),
   };
 }
+// #endregion adam-optimizer
 
 function createAdadelta(
   spec: Extract<OptimizerSpec, { kind: 'adadelta' }>,
@@ -115,6 +117,7 @@ function createAdadelta(
     },
     applyGradients: (grads) => {
       checkGradientNames(names, grads);
+      // #region adadelta-update
       tf.tidy(() => {
         for (const name of names) {
           const param = params[name]!;
@@ -128,6 +131,7 @@ function createAdadelta(
           param.assign(tf.sub(param, tf.mul(delta, learningRate)));
         }
       });
+      // #endregion adadelta-update
     },
     dispose: () => {
       for (const slot of Object.values(slots)) {

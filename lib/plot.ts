@@ -16,7 +16,7 @@ import type { LayerSpec } from 'vega-lite/build/src/spec';
 import type { Layout as PlotlyLayout, PlotData } from 'plotly.js';
 import { fontFamilyName } from './font-name';
 import { FONT, readSetting } from './environment';
-import { mean, std } from './timing';
+import { formatDuration, mean, std } from './timing';
 
 export type { TopLevelSpec };
 
@@ -96,17 +96,59 @@ function targetRule(targetPct: number, axis: 'x' | 'y'): LayerSpec<Field> {
       };
 }
 
-/** Test accuracy per epoch with the 99% line, beside test (and train) loss per epoch. */
+/**
+ * [low, high] around `values` with at least `minMargin` on each side (and a tenth of their spread),
+ * so no point sits on an edge and a tight set (99.00-99.01%) does not fill the whole axis.
+ */
+export function paddedDomain(values: readonly number[], minMargin: number): [number, number] {
+  const low = Math.min(...values);
+  const high = Math.max(...values);
+  const margin = Math.max(minMargin, 0.1 * (high - low));
+  return [low - margin, high + margin];
+}
+
+/** Fewer epochs than this are drawn as labelled points: a line through one or two dots says nothing. */
+export const MIN_EPOCHS_FOR_LINE = 3;
+
+/** Whole-number ticks only: an epoch 1.2 or half a seed does not exist. */
+const WHOLE_TICKS = { tickMinStep: 1, format: 'd' } as const;
+
+/**
+ * Test accuracy per epoch with the 99% line, beside test (and train) loss per epoch. With three
+ * epochs or more these are lines; with one or two (steps 6-8 train one or two fixed epochs) each
+ * value is a dot with its number written beside it. The accuracy axis spans at least half a
+ * percentage point around the data and the 99% line, so a single 99.01% is not drawn on an axis
+ * from 99.000 to 99.010.
+ */
 export function epochCurvesSpec(
   points: readonly EpochPoint[],
   options: { title?: string; targetPct?: number } = {},
 ): TopLevelSpec {
   const targetPct = options.targetPct ?? TARGET_ACCURACY_PCT;
+  const asLine = points.length >= MIN_EPOCHS_FOR_LINE;
   const losses = points.flatMap((p) => [
-    { epoch: p.epoch, split: 'test', loss: p.testLoss },
-    ...(p.trainLoss === undefined ? [] : [{ epoch: p.epoch, split: 'train', loss: p.trainLoss }]),
+    { epoch: p.epoch, split: 'test', loss: p.testLoss, lossLabel: p.testLoss.toFixed(3) },
+    ...(p.trainLoss === undefined ? [] : [{ epoch: p.epoch, split: 'train', loss: p.trainLoss, lossLabel: p.trainLoss.toFixed(3) }]),
   ]);
-  const epochAxis = { field: 'epoch', type: 'quantitative', title: 'epoch', axis: { tickMinStep: 1 } } as const;
+  const epochs = points.map((p) => p.epoch);
+  // one or two epochs: half an epoch of room either side, and a tick on each epoch only
+  const firstEpoch = Math.min(...epochs);
+  const lastEpoch = Math.max(...epochs);
+  const epochScale = asLine ? {} : { scale: { domain: [firstEpoch - 0.5, lastEpoch + 0.5], nice: false } };
+  const epochTicks = asLine ? WHOLE_TICKS : { ...WHOLE_TICKS, values: epochs.filter((e, i) => epochs.indexOf(e) === i) };
+  const epochAxis = { field: 'epoch', type: 'quantitative', title: 'epoch', axis: epochTicks, ...epochScale } as const;
+  const accuracyDomain = paddedDomain([...points.map((p) => p.testAccuracyPct), targetPct], 0.25);
+  const mark = (color?: string) =>
+    asLine ? { type: 'line' as const, point: true, ...(color ? { color } : {}) } : { type: 'point' as const, filled: true, size: 60, ...(color ? { color } : {}) };
+  const valueLabel = (field: string) => ({ mark: { type: 'text' as const, align: 'left' as const, dx: 7, fontSize: 10 }, encoding: { text: { field, type: 'nominal' as const } } });
+  const lossColor = {
+    field: 'split',
+    type: 'nominal',
+    title: null,
+    scale: { domain: ['test', 'train'], range: [COLORS.test, COLORS.train] },
+  } as const;
+  const lossY = { field: 'loss', type: 'quantitative', title: 'NLL loss', scale: { zero: false } } as const;
+  const accuracyY = { field: 'accuracyPct', type: 'quantitative', title: 'accuracy (%)', scale: { domain: accuracyDomain, nice: false, zero: false } } as const;
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
     ...(options.title ? { title: options.title } : {}),
@@ -116,12 +158,11 @@ export function epochCurvesSpec(
         title: 'test accuracy',
         layer: [
           {
-            data: { values: points.map((p) => ({ epoch: p.epoch, accuracyPct: p.testAccuracyPct })) },
-            mark: { type: 'line', point: true, color: COLORS.test },
-            encoding: {
-              x: epochAxis,
-              y: { field: 'accuracyPct', type: 'quantitative', title: 'accuracy (%)', scale: { zero: false } },
-            },
+            data: { values: points.map((p) => ({ epoch: p.epoch, accuracyPct: p.testAccuracyPct, accuracyLabel: `${p.testAccuracyPct.toFixed(2)}%` })) },
+            layer: [
+              { mark: mark(COLORS.test), encoding: { x: epochAxis, y: accuracyY } },
+              ...(asLine ? [] : [{ ...valueLabel('accuracyLabel'), encoding: { ...valueLabel('accuracyLabel').encoding, x: epochAxis, y: accuracyY } }]),
+            ],
           },
           targetRule(targetPct, 'y'),
         ],
@@ -130,17 +171,10 @@ export function epochCurvesSpec(
         ...PANEL,
         title: 'loss',
         data: { values: losses },
-        mark: { type: 'line', point: true },
-        encoding: {
-          x: epochAxis,
-          y: { field: 'loss', type: 'quantitative', title: 'NLL loss', scale: { zero: false } },
-          color: {
-            field: 'split',
-            type: 'nominal',
-            title: null,
-            scale: { domain: ['test', 'train'], range: [COLORS.test, COLORS.train] },
-          },
-        },
+        layer: [
+          { mark: mark(), encoding: { x: epochAxis, y: lossY, color: lossColor } },
+          ...(asLine ? [] : [{ ...valueLabel('lossLabel'), encoding: { ...valueLabel('lossLabel').encoding, x: epochAxis, y: lossY, color: lossColor } }]),
+        ],
       },
     ],
   };
@@ -188,12 +222,36 @@ export function batchCurvesSpec(
   };
 }
 
+/** Ticks of a log time axis, in seconds: about one per tenfold, each a round number of its unit (1 min, 10 min, 1 h). */
+const LOG_TICKS_SECONDS = [0.01, 0.1, 1, 10, 60, 600, 3600, 36000];
+
+/** Vega expression naming a tick in seconds as '1 s', '30 s', '1 min', '10 min', '1 h'. */
+const SECONDS_LABEL =
+  "datum.value >= 3600 ? format(datum.value / 3600, '~g') + ' h' : datum.value >= 60 ? format(datum.value / 60, '~g') + ' min' : format(datum.value, '~g') + ' s'";
+
+/** What SECONDS_LABEL writes, for plotly's tick texts. */
+export function secondsTickLabel(seconds: number): string {
+  const round = (value: number): string => String(Number(value.toPrecision(3)));
+  if (seconds >= 3600) return `${round(seconds / 3600)} h`;
+  if (seconds >= 60) return `${round(seconds / 60)} min`;
+  return `${round(seconds)} s`;
+}
+
+/**
+ * A log-scale domain around `values`: a factor of 1.6 below the smallest, and 4 above the largest,
+ * which leaves room for the text label written to the right of the slowest dot.
+ */
+function logDomain(values: readonly number[]): [number, number] {
+  const positive = values.filter((v) => v > 0);
+  return [Math.min(...positive) / 1.6, Math.max(...positive) * 4];
+}
+
 /** Time per step on a log scale (the original's GPU time beside ours), and accuracy per step. */
 export function ladderSpec(points: readonly LadderPoint[], options: { title?: string; machine?: string } = {}): TopLevelSpec {
   const here = options.machine ?? 'this machine';
   const reference = 'original (GPU)';
   const times = points.flatMap((p) => [
-    { slug: p.slug, run: here, seconds: p.seconds, label: `${p.seconds.toPrecision(3)} s` },
+    { slug: p.slug, run: here, seconds: p.seconds, label: formatDuration(p.seconds * 1000) },
     ...(p.referenceSeconds === undefined
       ? []
       : [{ slug: p.slug, run: reference, seconds: p.referenceSeconds, label: '' }]),
@@ -204,6 +262,10 @@ export function ladderSpec(points: readonly LadderPoint[], options: { title?: st
     .map((s) => ({ ...s, low: Math.max(s.low, s.high * 1e-3) }));
   const order = [...points].sort((a, b) => a.step - b.step).map((p) => p.slug);
   const stepAxis = { field: 'slug', type: 'nominal', title: null, sort: order } as const;
+  const secondsDomain = logDomain([...times.map((t) => t.seconds), ...spreads.flatMap((s) => [s.low, s.high])]);
+  const secondsScale = { type: 'log', domain: secondsDomain, nice: false } as const;
+  const secondsAxis = { values: LOG_TICKS_SECONDS.filter((t) => t >= secondsDomain[0] && t <= secondsDomain[1]), labelExpr: SECONDS_LABEL } as const;
+  const accuracyScale = { domain: paddedDomain([...points.map((p) => p.accuracyPct), TARGET_ACCURACY_PCT], 0.1), nice: false, zero: false } as const;
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
     title: options.title ?? 'time to 99% per step',
@@ -218,7 +280,7 @@ export function ladderSpec(points: readonly LadderPoint[], options: { title?: st
             mark: { type: 'rule', color: COLORS.test },
             encoding: {
               y: stepAxis,
-              x: { field: 'low', type: 'quantitative' },
+              x: { field: 'low', type: 'quantitative', scale: secondsScale },
               x2: { field: 'high' },
             },
           },
@@ -229,7 +291,7 @@ export function ladderSpec(points: readonly LadderPoint[], options: { title?: st
                 mark: { type: 'point', filled: true, size: 70 },
                 encoding: {
                   y: stepAxis,
-                  x: { field: 'seconds', type: 'quantitative', title: 'seconds per run (log scale)', scale: { type: 'log' } },
+                  x: { field: 'seconds', type: 'quantitative', title: 'time per run (log scale)', scale: secondsScale, axis: secondsAxis },
                   color: {
                     field: 'run',
                     type: 'nominal',
@@ -244,7 +306,7 @@ export function ladderSpec(points: readonly LadderPoint[], options: { title?: st
                 mark: { type: 'text', align: 'left', dx: 7, fontSize: 10 },
                 encoding: {
                   y: stepAxis,
-                  x: { field: 'seconds', type: 'quantitative' },
+                  x: { field: 'seconds', type: 'quantitative', scale: secondsScale },
                   text: { field: 'label' },
                 },
               },
@@ -261,7 +323,7 @@ export function ladderSpec(points: readonly LadderPoint[], options: { title?: st
             mark: { type: 'point', filled: true, size: 70, color: COLORS.test },
             encoding: {
               y: { ...stepAxis, axis: { labels: false, ticks: false, domain: false } },
-              x: { field: 'accuracyPct', type: 'quantitative', title: 'test accuracy (%)', scale: { zero: false } },
+              x: { field: 'accuracyPct', type: 'quantitative', title: 'test accuracy (%)', scale: accuracyScale },
             },
           },
           targetRule(TARGET_ACCURACY_PCT, 'x'),
@@ -269,6 +331,12 @@ export function ladderSpec(points: readonly LadderPoint[], options: { title?: st
       },
     ],
   };
+}
+
+/** Whole-number ticks from 0 up to `n` (at most about 8 of them): vega leaves out those past the tallest bar. */
+export function countTicks(n: number): number[] {
+  const step = Math.max(1, Math.ceil(n / 8));
+  return Array.from({ length: Math.floor(n / step) + 1 }, (_, i) => i * step);
 }
 
 /** Histogram of final accuracies over seeds, our mean ± std against the original's. */
@@ -307,7 +375,8 @@ export function seedHistogramSpec(
         mark: { type: 'bar', color: COLORS.test, opacity: 0.55 },
         encoding: {
           x: { field: 'accuracyPct', type: 'quantitative', bin: { maxbins: 20 }, title: 'test accuracy (%)', scale: { zero: false } },
-          y: { aggregate: 'count', type: 'quantitative', title: 'seeds', axis: { tickMinStep: 1 } },
+          // tickMinStep alone still lets vega put a tick at 0.5 when the tallest bar is 1: the ticks are listed
+          y: { aggregate: 'count', type: 'quantitative', title: 'seeds', axis: { ...WHOLE_TICKS, values: countTicks(accuraciesPct.length) } },
         },
       },
       {
@@ -332,25 +401,34 @@ function targetShape(targetPct: number, axis: 'x' | 'y', ref: { x: 'x' | 'x2'; y
 }
 
 export function epochCurvesPlotly(points: readonly EpochPoint[], options: { title?: string; targetPct?: number } = {}): PlotlyFigure {
+  const targetPct = options.targetPct ?? TARGET_ACCURACY_PCT;
   const epochs = points.map((p) => p.epoch);
   const withTrain = points.filter((p) => p.trainLoss !== undefined);
+  // as in the PNG: one or two epochs are labelled dots, not a line
+  const asLine = points.length >= MIN_EPOCHS_FOR_LINE;
+  const mode = asLine ? ('lines+markers' as const) : ('text+markers' as const);
+  const labels = (values: readonly number[], digits: number, unit = ''): Partial<Plot> =>
+    asLine ? {} : { text: values.map((v) => `${v.toFixed(digits)}${unit}`), textposition: 'middle right' };
+  const accuracies = points.map((p) => p.testAccuracyPct);
   const data: Plot[] = [
-    { type: 'scatter', mode: 'lines+markers', name: 'test accuracy (%)', x: epochs, y: points.map((p) => p.testAccuracyPct), line: { color: COLORS.test } },
-    { type: 'scatter', mode: 'lines+markers', name: 'test loss', x: epochs, y: points.map((p) => p.testLoss), xaxis: 'x2', yaxis: 'y2', line: { color: COLORS.test, dash: 'dot' } },
+    { type: 'scatter', mode, name: 'test accuracy (%)', x: epochs, y: accuracies, line: { color: COLORS.test }, ...labels(accuracies, 2, '%') },
+    { type: 'scatter', mode, name: 'test loss', x: epochs, y: points.map((p) => p.testLoss), xaxis: 'x2', yaxis: 'y2', line: { color: COLORS.test, dash: 'dot' }, ...labels(points.map((p) => p.testLoss), 3) },
   ];
   if (withTrain.length > 0) {
-    data.push({ type: 'scatter', mode: 'lines+markers', name: 'train loss', x: withTrain.map((p) => p.epoch), y: withTrain.map((p) => p.trainLoss ?? NaN), xaxis: 'x2', yaxis: 'y2', line: { color: COLORS.train } });
+    const trainLosses = withTrain.map((p) => p.trainLoss ?? NaN);
+    data.push({ type: 'scatter', mode, name: 'train loss', x: withTrain.map((p) => p.epoch), y: trainLosses, xaxis: 'x2', yaxis: 'y2', line: { color: COLORS.train }, ...labels(trainLosses, 3) });
   }
+  const epochRange = asLine ? {} : { range: [Math.min(...epochs) - 0.5, Math.max(...epochs) + 0.5] };
   return {
     data,
     layout: {
       title: { text: options.title ?? '' },
       grid: { rows: 1, columns: 2, pattern: 'independent' },
-      xaxis: { title: { text: 'epoch' }, dtick: 1 },
-      yaxis: { title: { text: 'test accuracy (%)' } },
-      xaxis2: { title: { text: 'epoch' }, dtick: 1 },
+      xaxis: { title: { text: 'epoch' }, dtick: 1, tickformat: 'd', ...epochRange },
+      yaxis: { title: { text: 'test accuracy (%)' }, range: paddedDomain([...accuracies, targetPct], 0.25) },
+      xaxis2: { title: { text: 'epoch' }, dtick: 1, tickformat: 'd', ...epochRange },
       yaxis2: { title: { text: 'NLL loss' } },
-      shapes: [targetShape(options.targetPct ?? TARGET_ACCURACY_PCT, 'y', { x: 'x', y: 'y' }, Math.min(...epochs), Math.max(...epochs))],
+      shapes: [targetShape(targetPct, 'y', { x: 'x', y: 'y' }, Math.min(...epochs) - (asLine ? 0 : 0.5), Math.max(...epochs) + (asLine ? 0 : 0.5))],
     },
   };
 }
@@ -366,6 +444,8 @@ export function ladderPlotly(points: readonly LadderPoint[], options: { title?: 
   const sorted = [...points].sort((a, b) => a.step - b.step);
   const slugs = sorted.map((p) => p.slug);
   const withReference = sorted.filter((p) => p.referenceSeconds !== undefined);
+  const [fastest, slowest] = logDomain([...sorted.map((p) => p.seconds), ...withReference.map((p) => p.referenceSeconds ?? NaN)]);
+  const secondsTicks = LOG_TICKS_SECONDS.filter((t) => t >= fastest && t <= slowest);
   return {
     data: [
       {
@@ -377,8 +457,8 @@ export function ladderPlotly(points: readonly LadderPoint[], options: { title?: 
     ],
     layout: {
       title: { text: options.title ?? 'time to 99% per step' },
-      xaxis: { type: 'log', title: { text: 'seconds per run (log scale)' }, domain: [0, 0.68] },
-      xaxis2: { title: { text: 'test accuracy (%)' }, domain: [0.74, 1] },
+      xaxis: { type: 'log', title: { text: 'time per run (log scale)' }, domain: [0, 0.68], tickvals: secondsTicks, ticktext: secondsTicks.map(secondsTickLabel) },
+      xaxis2: { title: { text: 'test accuracy (%)' }, domain: [0.74, 1], range: paddedDomain([...sorted.map((p) => p.accuracyPct), TARGET_ACCURACY_PCT], 0.1) },
       yaxis: { autorange: 'reversed', type: 'category' },
       shapes: [targetShape(TARGET_ACCURACY_PCT, 'x', { x: 'x2', y: 'y' }, slugs[0] ?? '', slugs[slugs.length - 1] ?? '')],
     },
@@ -399,7 +479,7 @@ export function seedHistogramPlotly(accuraciesPct: readonly number[], options: {
     layout: {
       title: { text: options.title ?? `test accuracy over ${accuraciesPct.length} seeds (${reference.label})` },
       xaxis: { title: { text: 'test accuracy (%)' } },
-      yaxis: { title: { text: 'seeds' } },
+      yaxis: { title: { text: 'seeds' }, dtick: 1, tickformat: 'd' },
       showlegend: true,
       shapes: [band(mean, std, COLORS.test), rule(mean, COLORS.test), band(reference.meanPct, reference.stdPct, COLORS.target), rule(reference.meanPct, COLORS.target)],
     },

@@ -54,6 +54,7 @@ interface Phase {
  * `step` (0-based) uses, i.e. what PyTorch reports before its `step`-th `scheduler.step()`.
  * The optimizer's own lr plays no part: the schedule starts at maxLr / divFactor, as in PyTorch.
  */
+// #region one-cycle
 export function oneCycleLr(spec: OneCycleSchedule, step: number, totalSteps: number): number {
   if (!Number.isInteger(totalSteps) || totalSteps < 1) {
     throw new RangeError(`totalSteps must be an integer >= 1, got ${String(totalSteps)}`);
@@ -96,8 +97,10 @@ export function oneCycleLr(spec: OneCycleSchedule, step: number, totalSteps: num
   }
   throw new Error('unreachable: the last one-cycle phase always matches');
 }
+// #endregion one-cycle
 
 /** PyTorch's `StepLR(step_size, gamma)`: the learning rate of epoch `epoch` (0-based). */
+// #region step-lr
 export function stepLr(spec: StepSchedule, baseLr: number, epoch: number): number {
   if (!Number.isInteger(epoch) || epoch < 0) {
     throw new RangeError(`epoch must be an integer >= 0, got ${String(epoch)}: pass the 0-based epoch`);
@@ -109,6 +112,7 @@ export function stepLr(spec: StepSchedule, baseLr: number, epoch: number): numbe
   checkPositive('baseLr', baseLr);
   return baseLr * spec.gamma ** Math.floor(epoch / spec.stepSize);
 }
+// #endregion step-lr
 
 /**
  * The learning rate for the optimizer step at `at`, for any recipe schedule. One-cycle reads

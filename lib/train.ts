@@ -282,6 +282,7 @@ export async function trainRecipe(recipe: Recipe, data: MnistArrays, options: Tr
       if (aborted) break;
 
       const epochLosses = batchLosses.slice(lossesBefore);
+      // #region early-stop
       const evaluateNow = recipe.evaluate === 'every-epoch' || epoch === recipe.epochs - 1;
       lastEval = evaluateNow ? await evaluate(net, decideOn, evalBatchSize) : null;
       const record: EpochRecord = {
@@ -298,6 +299,7 @@ export async function trainRecipe(recipe: Recipe, data: MnistArrays, options: Tr
         stoppedEarly = epoch < recipe.epochs - 1;
         break;
       }
+      // #endregion early-stop
     }
 
     // With a validation split the test set is seen exactly once, here; otherwise the last

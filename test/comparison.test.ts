@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { currentRecipeHashes, formatComparison, ladderFrom, newestOfStep } from '../lib/comparison';
+import { comparisonBlocks, comparisonBlocksText, currentRecipeHashes, formatComparison, ladderFrom, newestOfStep } from '../lib/comparison';
 import { recipeHash } from '../lib/fingerprint';
 import { quickRecipe } from '../lib/quick';
 import { RECIPES } from '../lib/recipes';
@@ -100,4 +100,48 @@ test('recipe hashes follow what is trained: quick mode and every recipe field ch
   assert.notEqual(recipeHash({ ...final, dropLast: true }), full.get(8));
   assert.notEqual(recipeHash({ ...final, optimizer: { ...final.optimizer, eps: 1e-7 } }), full.get(8));
   assert.equal(recipeHash(quickRecipe(final)), full.get(8));
+});
+
+// ---- the comparison as tables, one per machine -------------------------------------------------
+
+test('the comparison blocks: your run with your previous step, the saved reference on another machine, the original', () => {
+  const mine = makeRecord(8, '2026-03-01T00:00:00.000Z', { machine: LAPTOP, threads: 8, runs: seconds(3) });
+  const myPrevious = makeRecord(7, '2026-02-28T00:00:00.000Z', { machine: LAPTOP, threads: 8, runs: seconds(6) });
+  const reference = [
+    makeRecord(7, '2026-01-01T00:00:00.000Z', { runs: seconds(20) }),
+    makeRecord(8, '2026-01-01T00:10:00.000Z', { runs: seconds(10) }),
+  ];
+  const blocks = comparisonBlocks({ record: mine, ledger: [myPrevious, mine], ledgerName: 'results/yours', reference, referenceName: 'results/reference', hashes: TEST_HASHES });
+  assert.deepEqual(blocks.map((b) => b.caption), [
+    'your run: wasm, 8 threads, on Laptop CPU, 8 cores, 16 GiB, darwin-arm64 (results/yours)',
+    'saved reference run: wasm, 2 threads, on Server CPU, 2 cores, 24 GiB, linux-x64, 2026-01-01 (results/reference)',
+    'original: GTX 1660 Ti, PyTorch 1.8',
+  ]);
+  const [yours, saved, original] = blocks;
+  // step, change, time, epochs, accuracy, ≥ 99%, speed-up over the first row
+  assert.deepEqual(yours!.table!.values.map((row) => [row[0], row[2], row[4], row[5], row[6]]), [
+    ['7', '6.00 s', '99.10%', '1 of 1', '1.0x'],
+    ['8', '3.00 s', '99.10%', '1 of 1', '2.0x'],
+  ]);
+  assert.match(yours!.note, /same machine/);
+  assert.deepEqual(saved!.table!.values.map((row) => [row[0], row[2], row[6]]), [['7', '20.0 s', '1.0x'], ['8', '10.0 s', '2.0x']]);
+  assert.match(saved!.note, /another machine or setting than your run: compare the speed-ups between steps, not the seconds/);
+  // the original's step 7 -> 8: 1.74 s -> 0.762 s
+  assert.deepEqual(original!.table!.values.map((row) => [row[0], row[1], row[4]]), [['7', '1.74 s ± 18.3 ms', '1.0x'], ['8', '762 ms ± 24.9 ms', '2.3x']]);
+  assert.match(original!.note, /another machine/);
+});
+
+test('a single run shows its time without a spread, and a missing previous step says which notebook to run', () => {
+  const mine = makeRecord(4, '2026-03-01T00:00:00.000Z', { runs: seconds(71.25) });
+  const reference = [makeRecord(4, '2026-01-01T00:00:00.000Z', { runs: seconds(60) })];
+  const [yours, saved] = comparisonBlocks({ record: mine, ledger: [mine], ledgerName: 'results/yours', reference, referenceName: 'results/reference', hashes: TEST_HASHES });
+  assert.equal(yours!.table!.values.length, 1);
+  assert.equal(yours!.table!.values[0]![2], '1min 11s');
+  assert.ok(!yours!.table!.values[0]!.some((cell) => cell.includes('±')), 'no ± for one run');
+  assert.equal(yours!.table!.values[0]![6], '', 'no speed-up without a previous step');
+  assert.match(yours!.note, /no step 3 on this machine in results\/yours yet: run notebook 03-smaller-net for a speed-up/);
+  assert.match(saved!.note, /same machine, backend and threads as your run: the seconds compare directly/);
+  const text = comparisonBlocksText(comparisonBlocks({ record: mine, ledger: [mine], ledgerName: 'y', reference: null, referenceName: 'r', hashes: TEST_HASHES }));
+  assert.match(text, /this run is recorded as the saved reference run, in r/);
+  assert.match(text, /^step +change +time per run/m);
 });

@@ -218,3 +218,103 @@ test('a font named in MNIST_SPEEDRUN_FONT must exist: a usage error naming it, n
     error instanceof UsageError && /^MNIST_SPEEDRUN_FONT='\/nonexistent\/font\.ttf' is not allowed: it does not exist; use a readable TrueType/.test(error.message));
   assert.match(findFontFile({}), /\.ttf$/i);
 });
+
+// ---- charts that fit their data ----------------------------------------------------------------
+
+/** Every encoding channel (x, y, ...) in a spec whose field is `field`. */
+function channelsOf(node: unknown, field: string): Record<string, unknown>[] {
+  const found: Record<string, unknown>[] = [];
+  const walk = (value: unknown): void => {
+    if (Array.isArray(value)) return value.forEach(walk);
+    if (typeof value !== 'object' || value === null) return;
+    const record = value as Record<string, unknown>;
+    if (record.field === field && 'type' in record) found.push(record);
+    Object.values(record).forEach(walk);
+  };
+  walk(node);
+  return found;
+}
+
+/** The explicit scale domain of the channels on `field` (all must agree), as [low, high]. */
+function domainOf(spec: unknown, field: string): [number, number] {
+  const domains = channelsOf(spec, field)
+    .map((channel) => (channel.scale as { domain?: unknown } | undefined)?.domain)
+    .filter((d): d is [number, number] => Array.isArray(d));
+  assert.ok(domains.length > 0, `an explicit domain on ${field}`);
+  return domains[0]!;
+}
+
+const oneEpoch: EpochPoint[] = [{ epoch: 1, testAccuracyPct: 99.01, testLoss: 0.031, trainLoss: 0.12 }];
+const twoEpochs: EpochPoint[] = [
+  { epoch: 1, testAccuracyPct: 98.0, testLoss: 0.06, trainLoss: 0.2 },
+  { epoch: 2, testAccuracyPct: 99.005, testLoss: 0.03, trainLoss: 0.07 },
+];
+
+test('one or two epochs are drawn as labelled points, never as a line', () => {
+  for (const points of [oneEpoch, twoEpochs]) {
+    const spec = epochCurvesSpec(points);
+    assert.ok(!contains(spec, (node) => node.type === 'line' || node.mark === 'line'), `no line for ${points.length} epoch(s)`);
+    assert.ok(contains(spec, (node) => node.type === 'point' || node.type === 'circle'));
+    // every accuracy is written beside its dot
+    const labels = channelsOf(spec, 'label').length + channelsOf(spec, 'accuracyLabel').length;
+    assert.ok(labels > 0, 'value labels');
+    const values = dataValues(spec);
+    for (const p of points) assert.ok(values.some((v) => v.epoch === p.epoch && typeof v.accuracyLabel === 'string' && v.accuracyLabel.includes(p.testAccuracyPct.toFixed(2))));
+  }
+  assert.ok(contains(epochCurvesSpec(epochs), (node) => node.type === 'line'), 'three epochs still make a line');
+});
+
+test("the accuracy axis spans at least half a percentage point around the data and the 99% line", () => {
+  for (const points of [oneEpoch, twoEpochs, epochs]) {
+    const [low, high] = domainOf(epochCurvesSpec(points), 'accuracyPct');
+    assert.ok(high - low >= 0.5, `domain ${low}..${high} is at least 0.5 wide`);
+    for (const value of [...points.map((p) => p.testAccuracyPct), 99]) assert.ok(low < value && value < high, `${value} inside ${low}..${high}`);
+  }
+});
+
+test('every epoch axis and the seed count axis have whole-number ticks', () => {
+  for (const points of [oneEpoch, twoEpochs, epochs]) {
+    const channels = channelsOf(epochCurvesSpec(points), 'epoch').filter((c) => c.type === 'quantitative');
+    for (const channel of channels) {
+      const axis = channel.axis as { tickMinStep?: number; format?: string; values?: number[] } | undefined;
+      assert.ok(axis !== undefined && axis.format === 'd' && axis.tickMinStep === 1, JSON.stringify(channel));
+      if (axis.values !== undefined) assert.ok(axis.values.every(Number.isInteger));
+    }
+  }
+  const histogram = seedHistogramSpec([99, 99.1, 99.05]);
+  assert.ok(contains(histogram, (node) => node.aggregate === 'count' && contains(node.axis, (axis) => axis.format === 'd' && axis.tickMinStep === 1)));
+});
+
+test('the ladder labels seconds without e-notation and keeps every dot and error bar inside its axes', () => {
+  const points: LadderPoint[] = [
+    { step: 1, slug: '01-baseline', seconds: 1621.2, accuracyPct: 99.11, referenceSeconds: 172 },
+    { step: 4, slug: '04-data-loading', seconds: 71, secondsStd: 6.8, accuracyPct: 99.12, referenceSeconds: 7.31 },
+    { step: 8, slug: '08-final', seconds: 7.18, secondsStd: 0.287, accuracyPct: 98.98, referenceSeconds: 0.762 },
+  ];
+  const spec = ladderSpec(points);
+  const text = JSON.stringify(spec);
+  const labels = dataValues(spec).filter((v) => 'seconds' in v && typeof v.label === 'string' && v.label !== '').map((v) => String(v.label));
+  assert.ok(labels.length === 3 && labels.every((l) => !/\de[+-]?\d/.test(l)), labels.join(', '));
+  assert.ok(labels.includes('27min 1s'), labels.join(', '));
+  // the log axis names its ticks in seconds and minutes, not in d3's default e-notation or SI prefixes
+  assert.match(text, /min/);
+  const [low, high] = domainOf(spec, 'seconds');
+  for (const value of [1621.2, 172, 71 + 6.8, 71 - 6.8, 7.18, 0.762]) assert.ok(low < value && value < high, `${value} inside ${low}..${high}`);
+  const [accLow, accHigh] = domainOf(spec, 'accuracyPct');
+  for (const value of [99.11, 99.12, 98.98, 99]) assert.ok(accLow < value - 0.01 && value + 0.01 < accHigh, `${value} inside ${accLow}..${accHigh}`);
+});
+
+test('the plotly versions: labelled points for short runs, padded ranges, whole-number ticks', () => {
+  const short = epochCurvesPlotly(oneEpoch);
+  assert.ok(short.data.every((trace) => !String(trace.mode).includes('lines')), 'no lines for one epoch');
+  const range = short.layout.yaxis?.range as [number, number];
+  assert.ok(range[1] - range[0] >= 0.5 && range[0] < 99 && range[1] > 99.01);
+  assert.equal(short.layout.xaxis?.dtick, 1);
+  assert.equal(short.layout.xaxis?.tickformat, 'd');
+  const seeds = seedHistogramPlotly([99, 99.1]);
+  assert.equal(seeds.layout.yaxis?.tickformat, 'd');
+  assert.equal(seeds.layout.yaxis?.dtick, 1);
+  const steps = ladderPlotly([{ step: 1, slug: '01-baseline', seconds: 1621, accuracyPct: 99.11 }, { step: 8, slug: '08-final', seconds: 7.2, accuracyPct: 98.98 }]);
+  const accRange = steps.layout.xaxis2?.range as [number, number];
+  assert.ok(accRange[0] < 98.97 && accRange[1] > 99.12);
+});

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { tableHtml } from '../lib/table-notebook';
+import { createRequire } from 'node:module';
+import { isNotebookKernel, show, showMarkdown, tableHtml, textTable } from '../lib/table-notebook';
 
 test('a table becomes an HTML table, numbers right-aligned, text escaped', () => {
   const html = tableHtml({ columns: ['step', 'change'], values: [[1, 'a <b> & c'], [8, 'final']] }, 'ladder');
@@ -26,4 +27,41 @@ test('a danfojs DataFrame is shown with its columns and rows, without its index'
   assert.match(html, /<th style="text-align:right">step<\/th><th style="text-align:left">change<\/th>/);
   assert.match(html, /<td style="text-align:right">8<\/td><td style="text-align:left">final<\/td>/);
   assert.equal(html.match(/<tr>/g)!.length, 3);
+});
+
+test('outside a tslab kernel: not a kernel, and show prints an aligned text table instead of calling tslab', (t) => {
+  assert.equal(isNotebookKernel(), false);
+  const printed: string[] = [];
+  t.mock.method(console, 'log', (text: string) => printed.push(text));
+  show({ columns: ['step', 'change', 'time'], values: [[1, 'baseline', '27min 1s'], [10, 'x', null]] }, 'ladder');
+  assert.deepEqual(printed, [
+    ['ladder', 'step  change    time', '----  --------  --------', '   1  baseline  27min 1s', '  10  x'].join('\n'),
+  ]);
+});
+
+test('a text table pads every column to its widest cell, numbers to the right', () => {
+  assert.equal(
+    textTable({ columns: ['a', 'value'], values: [['long text', 3.5], ['b', 12]] }),
+    ['a          value', '---------  -----', 'long text    3.5', 'b             12'].join('\n'),
+  );
+});
+
+test('inside a tslab kernel (its display hook set, as the kernel sets it for each cell) show displays HTML and prints nothing', (t) => {
+  // the module tslab's own display writes through: the kernel sets this hook when it runs a cell
+  const jupyter = createRequire(import.meta.url)('tslab/dist/jupyter') as { lastWriteDisplayData: unknown };
+  const shown: Array<Record<string, string>> = [];
+  jupyter.lastWriteDisplayData = (message: { data: Record<string, string> }) => shown.push(message.data);
+  t.after(() => {
+    jupyter.lastWriteDisplayData = null;
+  });
+  const printed: string[] = [];
+  t.mock.method(console, 'log', (text: string) => printed.push(text));
+  assert.equal(isNotebookKernel(), true);
+  show({ columns: ['step'], values: [[8]] }, 'ladder');
+  showMarkdown('**fast**');
+  assert.deepEqual(printed, []);
+  assert.deepEqual(shown, [
+    { 'text/html': tableHtml({ columns: ['step'], values: [[8]] }, 'ladder') },
+    { 'text/markdown': '**fast**' },
+  ]);
 });
