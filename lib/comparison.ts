@@ -155,7 +155,7 @@ export interface ComparisonBlock {
 // '≥ 99%' reads 'K of N': N is the number of finished runs
 const RUN_COLUMNS = ['step', 'change', 'time per run', 'epochs', 'test accuracy', '≥ 99%', 'speed-up'];
 
-/** '1min 11s ± 6.80 s', or one time alone for a single run (no '± 0' for a run without spread). */
+/** '1 min 11 s ± 6.80 s', or one time alone for a single run (no '± 0' for a run without spread). */
 export function formatSeconds(mean: number, std: number, runs: number): string {
   return runs <= 1 ? formatDuration(mean * 1000) : `${formatDuration(mean * 1000)} ± ${formatDuration(std * 1000)}`;
 }

@@ -11,7 +11,7 @@ import { summarize, whereLabel, type StepRecord, type StepSummary } from './resu
 import { showMarkdown } from './table-notebook';
 import { formatDuration } from './timing';
 
-/** '7.18 s ± 287 ms per run over 30 runs' or '27min 1s for its one run'. */
+/** '7.18 s ± 287 ms per run over 30 runs' or '27 min 1 s for its one run'. */
 function timeOf(s: StepSummary): string {
   return s.runs === 1
     ? `**${formatDuration(s.secondsMean * 1000)}** for its one run`

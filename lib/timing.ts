@@ -56,9 +56,9 @@ export async function timeRuns<T>(
 }
 
 /**
- * A duration in the unit %%timeit would pick: '1h 2min 3s', '2min 52s', '57.4 s', '762 ms',
+ * A duration in the unit %%timeit would pick: '1 h 2 min 3 s', '2 min 52 s', '57.4 s', '762 ms',
  * '4.72 ms', '38.0 µs'. The unit is chosen after rounding, so a value never reads 60 s, 60 min or
- * 1000 of a unit: 59.95 s is '1min 0s', 999.6 ms is '1.00 s', 3599.6 s is '1h 0min 0s'.
+ * 1000 of a unit: 59.95 s is '1 min 0 s', 999.6 ms is '1.00 s', 3599.6 s is '1 h 0 min 0 s'.
  */
 export function formatDuration(ms: number): string {
   if (!Number.isFinite(ms)) return String(ms);
@@ -69,7 +69,7 @@ export function formatDuration(ms: number): string {
     const hours = Math.floor(totalSeconds / 3600);
     const minutes = Math.floor((totalSeconds % 3600) / 60);
     const seconds = totalSeconds % 60;
-    return hours > 0 ? `${hours}h ${minutes}min ${seconds}s` : `${minutes}min ${seconds}s`;
+    return hours > 0 ? `${hours} h ${minutes} min ${seconds} s` : `${minutes} min ${seconds} s`;
   }
   const units: Array<[number, string]> = [[ms / 1000, 's'], [ms, 'ms'], [ms * 1000, 'µs']];
   const [value, unit] = units.find(([v]) => Number(threeDigits(v)) >= 1) ?? units[2]!;

@@ -136,7 +136,7 @@ test('a single run shows its time without a spread, and a missing previous step 
   const reference = [makeRecord(4, '2026-01-01T00:00:00.000Z', { runs: seconds(60) })];
   const [yours, saved] = comparisonBlocks({ record: mine, ledger: [mine], ledgerName: 'results/yours', reference, referenceName: 'results/reference', hashes: TEST_HASHES });
   assert.equal(yours!.table!.values.length, 1);
-  assert.equal(yours!.table!.values[0]![2], '1min 11s');
+  assert.equal(yours!.table!.values[0]![2], '1 min 11 s');
   assert.ok(!yours!.table!.values[0]!.some((cell) => cell.includes('±')), 'no ± for one run');
   assert.equal(yours!.table!.values[0]![6], '', 'no speed-up without a previous step');
   assert.match(yours!.note, /no step 3 on this machine in results\/yours yet: run notebook 03-smaller-net for a speed-up/);

@@ -295,7 +295,7 @@ test('the ladder labels seconds without e-notation and keeps every dot and error
   const text = JSON.stringify(spec);
   const labels = dataValues(spec).filter((v) => 'seconds' in v && typeof v.label === 'string' && v.label !== '').map((v) => String(v.label));
   assert.ok(labels.length === 3 && labels.every((l) => !/\de[+-]?\d/.test(l)), labels.join(', '));
-  assert.ok(labels.includes('27min 1s'), labels.join(', '));
+  assert.ok(labels.includes('27 min 1 s'), labels.join(', '));
   // the log axis names its ticks in seconds and minutes, not in d3's default e-notation or SI prefixes
   assert.match(text, /min/);
   const [low, high] = domainOf(spec, 'seconds');

@@ -62,6 +62,6 @@ test('liveSummary reads the session ledger it is given', async () => {
   await appendToLedger(mine, dir);
   const text = await liveSummary({ ledgerDir: dir, recordsReference: true, quick: false }, mine);
   // 1600 s -> 575 s: 2.78 times faster; one run: its time alone
-  assert.match(text, /step 2 took \*\*9min 35s\*\* for its one run, 5 epochs, test accuracy 99\.07% \(at or above 99%\)/);
-  assert.match(text, /Against your step 1 on the same machine \(26min 40s per run\): 2\.8 times faster\./);
+  assert.match(text, /step 2 took \*\*9 min 35 s\*\* for its one run, 5 epochs, test accuracy 99\.07% \(at or above 99%\)/);
+  assert.match(text, /Against your step 1 on the same machine \(26 min 40 s per run\): 2\.8 times faster\./);
 });

@@ -33,9 +33,9 @@ test('outside a tslab kernel: not a kernel, and show prints an aligned text tabl
   assert.equal(isNotebookKernel(), false);
   const printed: string[] = [];
   t.mock.method(console, 'log', (text: string) => printed.push(text));
-  show({ columns: ['step', 'change', 'time'], values: [[1, 'baseline', '27min 1s'], [10, 'x', null]] }, 'ladder');
+  show({ columns: ['step', 'change', 'time'], values: [[1, 'baseline', '27 min 1 s'], [10, 'x', null]] }, 'ladder');
   assert.deepEqual(printed, [
-    ['ladder', 'step  change    time', '----  --------  --------', '   1  baseline  27min 1s', '  10  x'].join('\n'),
+    ['ladder', 'step  change    time', '----  --------  ----------', '   1  baseline  27 min 1 s', '  10  x'].join('\n'),
   ]);
 });
 

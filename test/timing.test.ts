@@ -10,7 +10,7 @@ test('mean and population std, as %%timeit computes them', () => {
 });
 
 test('durations use the unit %%timeit would', () => {
-  assert.equal(formatDuration(172_000), '2min 52s');
+  assert.equal(formatDuration(172_000), '2 min 52 s');
   assert.equal(formatDuration(57_400), '57.4 s');
   assert.equal(formatDuration(762), '762 ms');
   assert.equal(formatDuration(4.72), '4.72 ms');
@@ -18,21 +18,21 @@ test('durations use the unit %%timeit would', () => {
 });
 
 test('rounding never shows 60 s, 60 min or 1000 of a unit: it carries into the next unit', () => {
-  assert.equal(formatDuration(119_700), '2min 0s');
-  assert.equal(formatDuration(119_400), '1min 59s');
-  assert.equal(formatDuration(59_950), '1min 0s');
+  assert.equal(formatDuration(119_700), '2 min 0 s');
+  assert.equal(formatDuration(119_400), '1 min 59 s');
+  assert.equal(formatDuration(59_950), '1 min 0 s');
   assert.equal(formatDuration(59_940), '59.9 s');
-  assert.equal(formatDuration(60_000), '1min 0s');
+  assert.equal(formatDuration(60_000), '1 min 0 s');
   assert.equal(formatDuration(999.6), '1.00 s');
   assert.equal(formatDuration(999.4), '999 ms');
   assert.equal(formatDuration(0.9996), '1.00 ms');
   assert.equal(formatDuration(0.9994), '999 µs');
-  assert.equal(formatDuration(3_599_600), '1h 0min 0s');
-  assert.equal(formatDuration(3_599_400), '59min 59s');
-  assert.equal(formatDuration(3_600_000), '1h 0min 0s');
-  assert.equal(formatDuration(3_723_000), '1h 2min 3s');
-  assert.equal(formatDuration(7_199_500), '2h 0min 0s');
-  assert.equal(formatDuration(90_061_000), '25h 1min 1s');
+  assert.equal(formatDuration(3_599_600), '1 h 0 min 0 s');
+  assert.equal(formatDuration(3_599_400), '59 min 59 s');
+  assert.equal(formatDuration(3_600_000), '1 h 0 min 0 s');
+  assert.equal(formatDuration(3_723_000), '1 h 2 min 3 s');
+  assert.equal(formatDuration(7_199_500), '2 h 0 min 0 s');
+  assert.equal(formatDuration(90_061_000), '25 h 1 min 1 s');
   assert.equal(formatDuration(0), '0.00 µs');
 });
 
