@@ -5,15 +5,17 @@
 # No network is used. Results go to $OUT if set, else ./out: one JSON file per part, summary.json
 # and kit.log.
 #
-# Usage: sh run.sh [--runs N] [--quick] [--no-bench] [--no-pytorch]
+# Usage: sh run.sh [--runs N] [--quick] [--no-warm-up] [--no-bench] [--no-pytorch]
 #   --runs N      timed WebGPU runs of step 8, seeds 1..N (default 5)
 #   --quick       the CLI's quick mode: 2,048 training and 512 test images (a check, not a timing)
+#   --no-warm-up  no untimed warm-up run before the WebGPU runs (the CLI's --no-warm-up)
 #   --no-bench    skip the bench's step-8 line (wasm on the CPU)
 #   --no-pytorch  skip PyTorch
 set -u
 kit=$(cd "$(dirname "$0")" && pwd)
 runs=5
 quick=
+warm_up=
 bench=1
 pytorch=1
 while [ $# -gt 0 ]; do
@@ -21,10 +23,11 @@ while [ $# -gt 0 ]; do
     --runs) runs=${2-}; shift; [ $# -gt 0 ] && shift ;;
     --runs=*) runs=${1#--runs=}; shift ;;
     --quick) quick=--quick; shift ;;
+    --no-warm-up) warm_up=--no-warm-up; shift ;;
     --no-bench) bench=; shift ;;
     --no-pytorch) pytorch=; shift ;;
-    -h | --help) sed -n '2,13p' "$0"; exit 0 ;;
-    *) echo "run.sh: unknown option '$1': use --runs N, --quick, --no-bench or --no-pytorch" >&2; exit 2 ;;
+    -h | --help) sed -n '2,14p' "$0"; exit 0 ;;
+    *) echo "run.sh: unknown option '$1': use --runs N, --quick, --no-warm-up, --no-bench or --no-pytorch" >&2; exit 2 ;;
   esac
 done
 case $runs in '' | *[!0-9]* | 0) echo "run.sh: --runs '$runs' is not allowed: use a whole number from 1" >&2; exit 2 ;; esac
@@ -85,8 +88,8 @@ fi
 export MNIST_DIR="$kit/mnist" MNIST_SPEEDRUN_MIRRORS= MNIST_SPEEDRUN_LEDGER="$out/ledger" XDG_CACHE_HOME="$work/cache"
 cd "$app" || exit 1
 
-say "== step 8 on WebGPU: train --step 8 --backend webgpu --json --runs $runs $quick"
-"$node" main.mjs train --step 8 --backend webgpu --json --runs "$runs" $quick >"$out/train-webgpu.jsonl" 2>>"$log"
+say "== step 8 on WebGPU: train --step 8 --backend webgpu --json --runs $runs $quick $warm_up"
+"$node" main.mjs train --step 8 --backend webgpu --json --runs "$runs" $quick $warm_up >"$out/train-webgpu.jsonl" 2>>"$log"
 train_status=$?
 say "train exit code: $train_status"
 

@@ -19,7 +19,7 @@ export interface KitRun {
 
 export interface KitSummary {
   machine: string[];
-  webgpu: { exitCode: string; backend: unknown; runs: KitRun[]; secondsMean: number | null; accuracyMean: number | null };
+  webgpu: { exitCode: string; backend: KitBackend | null; runs: KitRun[]; secondsMean: number | null; accuracyMean: number | null };
   bench: { exitCode: string; result: unknown };
   pytorch: { exitCode: string; result: unknown };
 }
@@ -45,13 +45,21 @@ export function lastJsonObject(text: string | null): unknown {
   return null;
 }
 
-/** The backend (adapter, label) of the newest record in the kit's ledger, or null. */
-function ledgerBackend(ledgerDir: string): unknown {
+/** Where the WebGPU runs ran, from the newest record in the kit's ledger (or null). */
+export interface KitBackend {
+  backend: unknown;
+  backendLabel: unknown;
+  device: unknown;
+  machine: unknown;
+}
+
+function ledgerBackend(ledgerDir: string): KitBackend | null {
   if (!fs.existsSync(ledgerDir)) return null;
   const files = fs.readdirSync(ledgerDir, { recursive: true, encoding: 'utf8' }).filter((name) => name.endsWith('.json')).sort();
   const newest = files.at(-1);
   if (newest === undefined) return null;
-  return (JSON.parse(fs.readFileSync(path.join(ledgerDir, newest), 'utf8')) as { backend?: unknown }).backend ?? null;
+  const record = JSON.parse(fs.readFileSync(path.join(ledgerDir, newest), 'utf8')) as Partial<KitBackend>;
+  return { backend: record.backend, backendLabel: record.backendLabel, device: record.device, machine: record.machine };
 }
 
 export function summarizeKitOutput(outDir: string, exitCodes: { train: string; bench: string; pytorch: string }): KitSummary {
