@@ -2,7 +2,7 @@
  * `npm run kit`: the GPU kit is built for real (Node 24 from npm, cached; the CLI bundled; Dawn;
  * the Vulkan loader; MNIST), stays within the 64 MiB a GPU machine accepts, lists every file in its
  * manifest, and its run.sh trains step 8 on WebGPU with no Node on PATH: here on Mesa's software
- * adapter, in quick mode (about two minutes on the 2-core machine).
+ * adapter, in quick mode (30 to 90 s on the 2-core machine, by its load).
  */
 import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
