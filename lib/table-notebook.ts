@@ -4,6 +4,7 @@
  * danfojs DataFrame, without depending on danfojs.
  */
 import * as tslab from 'tslab';
+import * as tslabJupyter from 'tslab/dist/jupyter';
 
 export interface TableLike {
   columns: readonly string[];
@@ -37,4 +38,10 @@ export function tableHtml(table: TableLike, caption?: string): string {
 /** Shows `table` in the notebook as an HTML table. */
 export function showTable(table: TableLike, caption?: string): void {
   tslab.display.html(tableHtml(table, caption));
+}
+
+/** True inside a running tslab kernel (where `display` reaches the notebook); false in plain Node. */
+export function isNotebookKernel(): boolean {
+  // tslab sets its display writer when the kernel starts; outside a kernel, display throws "Not ready"
+  return tslabJupyter.lastWriteDisplayData != null;
 }
