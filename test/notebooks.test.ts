@@ -66,7 +66,7 @@ function runCli(args: string[]): Promise<{ status: number | null; stdout: string
 
 const passing = [
   'const doubled: number[] = [1, 2, 3].map((n) => 2 * n)\ndoubled.length',
-  'await new Promise((done) => setTimeout(done, 10))\nconsole.log(`quick=${process.env.MNIST_SPEEDRUN_QUICK}`)',
+  'await new Promise((done) => setTimeout(done, 10))\nconsole.log(`quick=${process.env.MNIST_SPEEDRUN_QUICK} mode=${process.env.MNIST_SPEEDRUN_MODE}`)',
 ];
 
 test('the runner passes a good notebook and fails on errors, whatever follows them', { skip, timeout: 120_000 }, async () => {
@@ -83,7 +83,7 @@ test('the runner passes a good notebook and fails on errors, whatever follows th
     runCli([typeError]),
     runNotebook(good, options, jupyterPath),
     runNotebook(throws, options, jupyterPath),
-    runNotebook(written, { ...options, write: true, quick: true }, jupyterPath),
+    runNotebook(written, { ...options, write: true, mode: 'quick' }, jupyterPath),
   ]);
 
   assert.equal(cli.status, 1, cli.stdout);
@@ -99,5 +99,5 @@ test('the runner passes a good notebook and fails on errors, whatever follows th
 
   assert.equal(write.passed, true, write.report);
   const saved = readFileSync(written, 'utf8');
-  assert.match(saved, /quick=1/, '--write saves outputs, and --quick reaches the kernel');
+  assert.match(saved, /quick=1 mode=quick/, '--write saves outputs, and the quick mode reaches the kernel');
 });
