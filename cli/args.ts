@@ -211,7 +211,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
   const trainImages = MODES[mode].trainCount ?? TRAIN_IMAGES;
   if (mode === 'quick' && validation) {
     const asked = flag('validation') ? '--validation' : '--validation-size';
-    const by = flag('quick') ? '--quick' : text('mode') !== undefined ? '--mode quick' : 'MNIST_SPEEDRUN_QUICK';
+    const by = flag('quick') ? '--quick' : text('mode') !== undefined ? '--mode quick' : env.MNIST_SPEEDRUN_MODE?.trim() === 'quick' ? 'MNIST_SPEEDRUN_MODE=quick' : 'MNIST_SPEEDRUN_QUICK';
     throw new UsageError(
       `${by} and ${asked} cannot be combined: quick mode trains on ${trainImages.toLocaleString('en-US')} images, too few to hold out a validation set; drop one of them`,
     );

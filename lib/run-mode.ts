@@ -98,6 +98,6 @@ export function modeData(data: MnistArrays, mode: RunMode): MnistArrays {
 export function modeNote(mode: RunMode): string {
   if (mode === 'full') return '';
   const settings = MODES[mode];
-  const what = mode === 'workshop' ? 'a fixed subset (the first images of each set)' : 'a small subset';
+  const what = mode === 'workshop' ? `a fixed subset, the first ${settings.trainCount!.toLocaleString('en-US')} training images` : 'a small subset';
   return `${settings.label}: ${what}, at most ${settings.maxEpochs} epochs; compared only with other ${mode} runs`;
 }

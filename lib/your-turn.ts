@@ -140,7 +140,8 @@ export function tryComparison(input: TryComparisonInput): TryComparison {
   const { record, hashes } = input;
   const step = record.step;
   const mode = recordMode(record);
-  const rows = [rowOf(`your change (${Object.entries(record.overrides ?? {}).map(([f, v]) => `${f}=${v}`).join(' ') || 'none'})`, record, 'this run')];
+  const typed = Object.entries(record.overrides ?? {}).map(([field, value]) => `${field}=${value}`).join(' ');
+  const rows = [rowOf(typed === '' ? 'your try (no change)' : `your change (${typed})`, record, 'this run')];
   const notes: string[] = [];
   const own = newestComparablePerStep(input.ledger, { like: record, recipeHashes: hashes }).find((r) => r.step === step);
   if (own === undefined) {
