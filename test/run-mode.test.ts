@@ -9,7 +9,7 @@ import { appendToLedger, newestComparablePerStep, readLedger, recordingLedgerDir
 import { projectRoot } from '../lib/project-root';
 import { RECIPES } from '../lib/recipes';
 import { comparisonKey, makeStepRecord, recordMode } from '../lib/results';
-import { capRuns, modeRecipe, runModeFromEnv } from '../lib/run-mode';
+import { capRuns, modeNote, modeRecipe, runModeFromEnv } from '../lib/run-mode';
 import type { RunResult } from '../lib/train';
 import { makeRecord, SERVER } from './ledger-records';
 import { tempDirFactory } from './temp-dirs';
@@ -145,4 +145,10 @@ test("each mode's recipe hashes are of the recipes it trains", () => {
   for (const step of [1, 2, 3, 4, 5]) assert.notEqual(workshop.get(step), full.get(step), `step ${step}`);
   for (const step of [6, 7, 8]) assert.equal(workshop.get(step), full.get(step), `step ${step}`);
   assert.deepEqual(workshop, currentRecipeHashes('quick'), 'both cut at 2 epochs');
+});
+
+test("the session's data line names the mode, what it trains on and what it is compared with", () => {
+  assert.equal(modeNote('workshop'), 'WORKSHOP MODE: a fixed subset, the first 20,000 training images, at most 2 epochs; compared only with other workshop runs');
+  assert.equal(modeNote('quick'), 'QUICK MODE: a small subset, at most 2 epochs; compared only with other quick runs');
+  assert.equal(modeNote('full'), '');
 });
