@@ -216,6 +216,9 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
       `${by} and ${asked} cannot be combined: quick mode trains on ${trainImages.toLocaleString('en-US')} images, too few to hold out a validation set; drop one of them`,
     );
   }
+  if (command === 'try' && validation) {
+    throw new UsageError(`try measures the test set like the step's own runs, without a validation set: drop ${flag('validation') ? '--validation' : '--validation-size'}`);
+  }
   const validationCount = validation
     ? validationSizeText === undefined
       ? 5000

@@ -29,6 +29,7 @@ test('try reads --from, every --set and --seeds; the changes are checked before 
     [['train', '--step', '8', '--set', 'epochs=2'], /^--set is for try \(try --from N --set FIELD=VALUE\), not train$/],
     [['train', '--step', '8', '--seeds', '2'], /^--seeds is for try/],
     [['train', '--step', '8', '--step', '7'], /^--step is given twice$/],
+    [['try', '--from', '8', '--set', 'epochs=1', '--validation'], /^try measures the test set like the step's own runs, without a validation set: drop --validation$/],
   ];
   for (const [argv, message] of refusals) assert.throws(() => parseCli(argv, {}), { message }, argv.join(' '));
 });
