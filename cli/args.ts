@@ -5,7 +5,9 @@
 import { resolveRequestedName, type BackendName } from '../lib/backend';
 import { UsageError } from '../lib/errors';
 import { parseIntegerOption, parseSteps } from '../lib/options';
-import { QUICK, isQuickMode } from '../lib/quick';
+import { applyOverrides, OVERRIDE_FIELD_NAMES } from '../lib/recipe-overrides';
+import { recipeForStep } from '../lib/recipes';
+import { MODES, parseRunMode, runModeFromEnv, runsCap, RUN_MODES, type RunMode } from '../lib/run-mode';
 import { didYouMean } from '../lib/did-you-mean';
 
 export const USAGE = `usage: mnist-speedrun <command> [options]
@@ -14,6 +16,9 @@ commands:
   start                 train step 8 once on the best backend and print time and accuracy
   train --step N        train one step of the ladder
   ladder                train several steps and print the ladder table
+  try --from N --set F=V
+                        your turn: train step N's recipe with fields changed (--set, repeatable),
+                        record it apart (tries/) and compare it with the step's own recipe
   backends              list the backends and which one would run
   doctor                check the set-up: Node, Python + Jupyter, the tslab kernel, MNIST,
                         the notebooks' library (dist/), the backend; exit 1 if any fails
@@ -21,13 +26,21 @@ commands:
 options:
   --step N              step 1-8 (train)
   --steps LIST          steps for ladder: '1-8' (default), '4-8', '1,4,8'
-  --runs R              timed runs per step (default 1; quick mode: at most 2)
+  --runs R              timed runs per step (default 1; quick mode: at most 2; workshop mode: at
+                        most 1 for steps 1-5 and 5 for steps 6-8)
   --seed S              seed of the first run (default 1); run i uses S+i
   --backend NAME        auto (default), tensorflow, webgpu, wasm, cpu
   --data DIR            folder with the four MNIST .gz files (default: MNIST_DIR, cache, download)
   --validation          stop on 5,000 held-out training images; test once at the end
   --validation-size N   size of that held-out set (not with --quick)
-  --quick               small subset, short budget (also MNIST_SPEEDRUN_QUICK=1)
+  --workshop            20,000 training images, at most 2 epochs: a few minutes per step
+                        (also MNIST_SPEEDRUN_MODE=workshop)
+  --quick               tiny subset, short budget, for CI (also MNIST_SPEEDRUN_MODE=quick)
+  --mode NAME           full, workshop or quick (the flags above win over MNIST_SPEEDRUN_MODE)
+  --from N              try: the step whose recipe is changed
+  --set FIELD=VALUE     try: a recipe field to change, repeatable (batchSize=512,
+                        schedule.maxLr=0.02, net=slim, stopAtAccuracy=none; fields listed in README)
+  --seeds S             try: train seeds 1..S, or --seed .. --seed+S-1 (default 1)
   --no-warm-up          skip the untimed warm-up run
   --no-record           do not write results to the ledger
   --json                print one JSON object per finished run on stdout
@@ -47,6 +60,11 @@ const OPTIONS: Record<string, OptionKind> = {
   validation: 'boolean',
   'validation-size': 'string',
   quick: 'boolean',
+  workshop: 'boolean',
+  mode: 'string',
+  from: 'string',
+  set: 'string',
+  seeds: 'string',
   'no-warm-up': 'boolean',
   'no-record': 'boolean',
   json: 'boolean',
@@ -64,7 +82,10 @@ export interface CliOptions {
   backend: BackendName;
   data: string | undefined;
   validationCount: number;
-  quick: boolean;
+  /** The run mode (lib/run-mode.ts): --mode, --workshop or --quick, else MNIST_SPEEDRUN_MODE / MNIST_SPEEDRUN_QUICK. */
+  mode: RunMode;
+  /** try: the recipe fields to change, as typed (`field=value`), checked against the step's recipe. */
+  overrides: string[];
   warmUp: boolean;
   record: boolean;
   json: boolean;
@@ -76,14 +97,19 @@ export interface CliOptions {
   notes: string[];
 }
 
-const COMMANDS = ['start', 'train', 'ladder', 'backends', 'doctor', 'help'];
+const COMMANDS = ['start', 'train', 'ladder', 'try', 'backends', 'doctor', 'help'];
 const MAX_RUNS = 1000;
 const TRAIN_IMAGES = 60_000;
 
 interface RawArgs {
   values: Map<string, string | true>;
+  /** Every --set, in order (the one option that may be given more than once). */
+  sets: string[];
   positionals: string[];
 }
+
+/** Options that may be repeated, each adding one value. */
+const REPEATABLE = new Set(['set']);
 
 /**
  * Splits argv into options and positionals. An option that takes a value always takes the next
@@ -91,6 +117,7 @@ interface RawArgs {
  */
 function splitArgs(argv: readonly string[]): RawArgs {
   const values = new Map<string, string | true>();
+  const sets: string[] = [];
   const positionals: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -113,20 +140,22 @@ function splitArgs(argv: readonly string[]): RawArgs {
     if (kind === undefined) {
       throw new UsageError(`unknown option '${flag}'${didYouMean(flag, OPTION_NAMES)} (see --help)`);
     }
-    if (values.has(name)) throw new UsageError(`${flag} is given twice`);
+    if (values.has(name) && !REPEATABLE.has(name)) throw new UsageError(`${flag} is given twice`);
     if (kind === 'boolean') {
       if (eq >= 0) throw new UsageError(`${flag} takes no value, got '${arg.slice(eq + 1)}'`);
       values.set(name, true);
     } else if (eq >= 0) {
       values.set(name, arg.slice(eq + 1));
+      if (REPEATABLE.has(name)) sets.push(arg.slice(eq + 1));
     } else {
       const next = argv[i + 1];
       if (next === undefined || next.startsWith('--')) throw new UsageError(`${flag} needs a value (see --help)`);
       values.set(name, next);
+      if (REPEATABLE.has(name)) sets.push(next);
       i++;
     }
   }
-  return { values, positionals };
+  return { values, sets, positionals };
 }
 
 function checkStepOptions(command: string, step: string | undefined, steps: string | undefined): number[] {
@@ -136,6 +165,10 @@ function checkStepOptions(command: string, step: string | undefined, steps: stri
     const parsed = parseSteps(step);
     if (parsed.length !== 1) throw new UsageError(`--step takes one step, got '${step}'; use ladder --steps for several`);
     return parsed;
+  }
+  if (command === 'try') {
+    if (step !== undefined || steps !== undefined) throw new UsageError('try takes --from N (the step whose recipe you change), not --step or --steps');
+    return [];
   }
   if (command === 'ladder') {
     if (step !== undefined) throw new UsageError(`ladder takes --steps LIST, not --step; use train --step ${step} for one step, or ladder --steps ${step}`);
@@ -156,7 +189,7 @@ function checkData(data: string | undefined): string | undefined {
 
 /** Parses and checks every option before any work starts. */
 export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): CliOptions {
-  const { values, positionals } = splitArgs(argv);
+  const { values, sets, positionals } = splitArgs(argv);
   const text = (name: string): string | undefined => {
     const value = values.get(name);
     return typeof value === 'string' ? value : undefined;
@@ -172,29 +205,34 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
 
   if (flag('plot') && command === 'backends') throw new UsageError('--plot is for start, train and ladder: backends trains nothing to chart');
 
-  const quick = flag('quick') || isQuickMode(env);
+  const mode = checkMode(flag('quick'), flag('workshop'), text('mode'), env);
   const validationSizeText = text('validation-size');
   const validation = flag('validation') || validationSizeText !== undefined;
-  if (quick && validation) {
+  const trainImages = MODES[mode].trainCount ?? TRAIN_IMAGES;
+  if (mode === 'quick' && validation) {
     const asked = flag('validation') ? '--validation' : '--validation-size';
-    const by = flag('quick') ? '--quick' : 'MNIST_SPEEDRUN_QUICK';
+    const by = flag('quick') ? '--quick' : text('mode') !== undefined ? '--mode quick' : env.MNIST_SPEEDRUN_MODE?.trim() === 'quick' ? 'MNIST_SPEEDRUN_MODE=quick' : 'MNIST_SPEEDRUN_QUICK';
     throw new UsageError(
-      `${by} and ${asked} cannot be combined: quick mode trains on ${QUICK.trainCount.toLocaleString('en-US')} images, too few to hold out a validation set; drop one of them`,
+      `${by} and ${asked} cannot be combined: quick mode trains on ${trainImages.toLocaleString('en-US')} images, too few to hold out a validation set; drop one of them`,
     );
+  }
+  if (command === 'try' && validation) {
+    throw new UsageError(`try measures the test set like the step's own runs, without a validation set: drop ${flag('validation') ? '--validation' : '--validation-size'}`);
   }
   const validationCount = validation
     ? validationSizeText === undefined
       ? 5000
-      : parseIntegerOption('--validation-size', validationSizeText, 1, TRAIN_IMAGES - 1)
+      : parseIntegerOption('--validation-size', validationSizeText, 1, trainImages - 1, mode === 'full' ? '' : ` (${mode} mode trains on ${trainImages.toLocaleString('en-US')} images)`)
     : 0;
 
+  const { from, overrides, seedsText } = checkTryOptions(command, text('from'), values.has('set') ? sets : [], text('seeds'), text('runs'));
+  const tried = from === null ? steps : [from];
+
   const notes: string[] = [];
-  const runsText = text('runs');
-  let runs = runsText === undefined ? 1 : parseIntegerOption('--runs', runsText, 1, MAX_RUNS);
-  if (quick && runs > QUICK.runs) {
-    notes.push(`quick mode: --runs ${runs} capped at ${QUICK.runs}`);
-    runs = QUICK.runs;
-  }
+  const runsText = seedsText ?? text('runs');
+  const runsName = seedsText === undefined ? '--runs' : '--seeds';
+  const runs = runsText === undefined ? 1 : parseIntegerOption(runsName, runsText, 1, MAX_RUNS);
+  notes.push(...capNotes(mode, tried, runs, runsName));
   // run i uses seed + i, so the last run's seed must be a safe integer too
   const seedText = text('seed');
   const seed = seedText === undefined ? 1 : parseIntegerOption(
@@ -207,13 +245,14 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
 
   return {
     command,
-    steps,
+    steps: tried,
     runs,
     seed,
     backend: resolveRequestedName(text('backend'), env),
     data: checkData(text('data')),
     validationCount,
-    quick,
+    mode,
+    overrides,
     warmUp: !flag('no-warm-up'),
     record: !flag('no-record'),
     json: flag('json'),
@@ -222,4 +261,56 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
     help,
     notes,
   };
+}
+
+/**
+ * The run mode: --quick, --workshop or --mode NAME (at most one of them, or all naming one mode),
+ * else MNIST_SPEEDRUN_MODE or MNIST_SPEEDRUN_QUICK. A flag wins over the environment.
+ */
+function checkMode(quick: boolean, workshop: boolean, modeText: string | undefined, env: NodeJS.ProcessEnv): RunMode {
+  const asked: Array<[string, RunMode]> = [];
+  if (quick) asked.push(['--quick', 'quick']);
+  if (workshop) asked.push(['--workshop', 'workshop']);
+  if (modeText !== undefined) asked.push([`--mode ${modeText}`, parseRunMode(modeText)]);
+  const modes = new Set(asked.map(([, mode]) => mode));
+  if (modes.size > 1) throw new UsageError(`${asked.map(([flag]) => flag).join(' and ')} ask for different run modes: give one of ${RUN_MODES.map((m) => `--mode ${m}`).join(', ')}`);
+  return asked[0]?.[1] ?? runModeFromEnv(env);
+}
+
+/** try's own options (--from, --set, --seeds), refused with any other command; the changes are checked against the step's recipe now. */
+function checkTryOptions(
+  command: string,
+  fromText: string | undefined,
+  sets: string[],
+  seedsText: string | undefined,
+  runsText: string | undefined,
+): { from: number | null; overrides: string[]; seedsText: string | undefined } {
+  if (command !== 'try') {
+    const given = fromText !== undefined ? '--from' : sets.length > 0 ? '--set' : seedsText !== undefined ? '--seeds' : undefined;
+    if (given !== undefined) throw new UsageError(`${given} is for try (try --from N --set FIELD=VALUE), not ${command}`);
+    return { from: null, overrides: [], seedsText: undefined };
+  }
+  if (fromText === undefined) throw new UsageError('try needs --from N, the step whose recipe you change (steps are 1-8)');
+  if (runsText !== undefined) throw new UsageError(`try takes --seeds S (seeds 1..S), not --runs; use try --seeds ${runsText}`);
+  const from = parseSteps(fromText);
+  if (from.length !== 1) throw new UsageError(`--from takes one step, got '${fromText}'`);
+  if (sets.length === 0) {
+    throw new UsageError(`try needs at least one --set FIELD=VALUE (fields: ${OVERRIDE_FIELD_NAMES.join(', ')}); train --step ${from[0]} trains the recipe unchanged`);
+  }
+  // every change checked against the step's recipe now: a bad one is refused before any training
+  applyOverrides(recipeForStep(from[0]!), sets);
+  return { from: from[0]!, overrides: sets, seedsText };
+}
+
+/** One line for each cap the mode puts on `runs` over `steps` ('quick mode: --runs 5 capped at 2'). */
+function capNotes(mode: RunMode, steps: readonly number[], runs: number, name: string): string[] {
+  const byCap = new Map<number, number[]>();
+  for (const step of steps) {
+    const cap = runsCap(mode, step);
+    if (cap !== null && cap < runs) byCap.set(cap, [...(byCap.get(cap) ?? []), step]);
+  }
+  return [...byCap].map(([cap, capped]) => {
+    const which = capped.length === steps.length ? '' : ` for step${capped.length === 1 ? '' : 's'} ${capped.join(', ')}`;
+    return `${mode} mode: ${name} ${runs} capped at ${cap}${which}`;
+  });
 }

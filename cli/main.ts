@@ -1,19 +1,20 @@
 /**
- * The command line: `mnist-speedrun start | train | ladder | backends | doctor`. Every failure ends with a
+ * The command line: `mnist-speedrun start | train | ladder | try | backends | doctor`. Every failure ends with a
  * one-line reason on stderr and a non-zero exit code (README: "Exit codes").
  */
-import { checkIsFolder, loadMnist, takeSubset, type MnistArrays } from '../lib/data';
+import { checkIsFolder, loadMnist, type MnistArrays } from '../lib/data';
 import { preprocessedCacheFile } from '../lib/preprocessed-cache';
 import { describeBackend, useBackend, type BackendReport } from '../lib/backend';
 import { checkEnvironment } from '../lib/environment';
-import { EXIT_CODES } from '../lib/errors';
-import { appendToLedger, defaultLedgerDir } from '../lib/ledger';
+import { EXIT_CODES, UsageError } from '../lib/errors';
+import { appendToLedger, defaultLedgerDir, isReferenceRecording, REFERENCE_ENV_VAR, triesLedgerDir, userLedgerDir } from '../lib/ledger';
 import { checkLedgerWritable } from '../lib/ledger-probe';
 import { dataHash } from '../lib/fingerprint';
 import { describeMachine } from '../lib/machine';
 import { displayPath } from '../lib/project-root';
 import { measureRecipe, type Measurement } from '../lib/measure';
-import { QUICK, quickRecipe } from '../lib/quick';
+import { capRuns, modeData, modeNote, modeRecipe } from '../lib/run-mode';
+import { capSeeds, compareTry, describeChange, formatTryTable, measureSeeds, seedRange, tryRecipe, type TryHooks } from '../lib/your-turn';
 import { recipeForStep } from '../lib/recipes';
 import { formatSummaryTable, makeStepRecord, runJsonLine, summarize, type StepRecord, type StepSummary } from '../lib/results';
 import { USAGE, parseCli, type CliOptions } from './args';
@@ -26,7 +27,7 @@ import { exitWhenDone } from '../lib/exit';
 
 async function loadData(options: CliOptions): Promise<MnistArrays> {
   const data = await loadMnist({ dir: options.data });
-  return options.quick ? takeSubset(data, QUICK.trainCount, QUICK.testCount) : data;
+  return modeData(data, options.mode);
 }
 
 /** The summary of a step's finished runs (summarize leaves an interrupted run out); null if none finished. */
@@ -49,17 +50,19 @@ async function runSteps(
   const summaries: StepSummary[] = [];
   for (const step of options.steps) {
     if (signal.aborted) break;
-    const recipe = options.quick ? quickRecipe(recipeForStep(step)) : recipeForStep(step);
+    const recipe = modeRecipe(recipeForStep(step), options.mode);
+    const runs = capRuns(options.mode, step, options.runs);
     let bar: ProgressBar | null = null;
     const measurement: Measurement = await measureRecipe(recipe, data, {
-      runs: options.runs,
+      runs,
       seed: options.seed,
       warmUp: options.warmUp,
       validationCount: options.validationCount,
-      cacheFile: options.quick ? undefined : preprocessedCacheFile(),
+      // a subset must not replace the full dataset's cache file
+      cacheFile: options.mode === 'full' ? preprocessedCacheFile() : undefined,
       signal,
       onRunStart: (run, seed) => {
-        const label = `step ${String(step).padStart(2, '0')} run ${run + 1}/${options.runs} (seed ${seed})`;
+        const label = `step ${String(step).padStart(2, '0')} run ${run + 1}/${runs} (seed ${seed})`;
         bar = progressBar(label);
         charts?.runStarted(label);
       },
@@ -81,7 +84,7 @@ async function runSteps(
       backend,
       machine,
       source: 'cli',
-      quick: options.quick,
+      mode: options.mode,
       dataHash: fingerprint,
     });
     // a step whose every run was interrupted has nothing to save
@@ -98,6 +101,67 @@ async function runSteps(
   return summaries;
 }
 
+/** Where `try` records: the tries/ folder of your ledger of the mode; never the reference ledger. */
+function tryLedgerDir(options: CliOptions): string {
+  if (isReferenceRecording()) {
+    throw new UsageError(`try records your own tries, never reference results: unset ${REFERENCE_ENV_VAR} to run it`);
+  }
+  return triesLedgerDir(userLedgerDir(options.mode));
+}
+
+/** `try`: the step's recipe with the --set changes over seeds, recorded under tries/, then the comparison table. */
+async function runTry(options: CliOptions, backend: BackendReport, ledgerDir: string, signal: AbortSignal, charts: LiveCharts | null): Promise<void> {
+  const step = options.steps[0]!;
+  const applied = tryRecipe(step, options.mode, options.overrides);
+  const seeds = capSeeds(options.mode, seedRange(options.seed, options.runs));
+  for (const line of describeChange(step, applied)) process.stderr.write(line + '\n');
+  if (options.mode !== 'full') process.stderr.write(`${modeNote(options.mode)}\n`);
+  const data = await loadData(options);
+  let bar: ProgressBar | null = null;
+  const hooks: TryHooks = {
+    warmUp: options.warmUp,
+    cacheFile: options.mode === 'full' ? preprocessedCacheFile() : undefined,
+    signal,
+    onRunStart: (run, seed) => {
+      const label = `try step ${String(step).padStart(2, '0')} seed ${seed} (${run + 1}/${seeds.length})`;
+      bar = progressBar(label);
+      charts?.runStarted(label);
+    },
+    onBatch: (_, p) => {
+      bar?.onBatch(p);
+      charts?.batch(p);
+    },
+    onEpoch: (_, r) => {
+      bar?.onEpoch(r);
+      charts?.epoch(r);
+    },
+    onRunEnd: (_, result) => {
+      bar?.done(result);
+      if (options.json) process.stdout.write(runJsonLine(result) + '\n');
+    },
+  };
+  const measurement = await measureSeeds(applied.recipe, data, seeds, hooks);
+  const record = makeStepRecord(applied.recipe, measurement.results, {
+    backend,
+    machine: describeMachine(),
+    source: 'cli',
+    mode: options.mode,
+    overrides: applied.overrides,
+    dataHash: dataHash(data),
+  });
+  if (!record.runs.some((run) => !run.partial)) return;
+  if (options.record) {
+    const path = await appendToLedger(record, ledgerDir);
+    process.stderr.write(`try of step ${step}: ${measurement.timing}; recorded in ${displayPath(path)} (a try: never compared as step ${step}'s own recipe)\n`);
+  }
+  const comparison = await compareTry(record, {
+    ledgerDir: userLedgerDir(options.mode),
+    withReference: true,
+    warn: (line) => process.stderr.write(line + '\n'),
+  });
+  (options.json ? process.stderr : process.stdout).write(formatTryTable(comparison) + '\n');
+}
+
 async function main(argv: string[]): Promise<number> {
   // every environment variable against its rule, before any option is acted on or any backend
   // tried; doctor reports them as one of its checks instead
@@ -112,8 +176,9 @@ async function main(argv: string[]): Promise<number> {
   if (options.command === 'doctor') return doctor({ data: options.data, backend: options.backend }, (line) => process.stdout.write(line + '\n'));
   // a --data that is no folder fails here, as MNIST_DIR does, not after a backend has started
   if (options.data !== undefined && options.command !== 'backends') checkIsFolder(options.data, '--data');
-  // where records go (re-recording the reference refuses quick mode) is settled before any work
-  const ledgerDir = options.command === 'backends' ? '' : defaultLedgerDir(options.quick);
+  // where records go (re-recording the reference refuses quick and workshop modes, and tries) is
+  // settled before any work
+  const ledgerDir = options.command === 'backends' ? '' : options.command === 'try' ? tryLedgerDir(options) : defaultLedgerDir(options.mode);
   if (options.record && options.command !== 'backends') await checkLedgerWritable(ledgerDir);
   const explain = options.explain || options.command === 'backends';
   const backend = await useBackend({
@@ -134,6 +199,10 @@ async function main(argv: string[]): Promise<number> {
     if (options.plot) {
       charts = await openLiveCharts({ ladder: options.command === 'ladder', machine: `here (${backend.name})` });
       process.stderr.write(`live charts: ${charts.url}\n`);
+    }
+    if (options.command === 'try') {
+      await runTry(options, backend, ledgerDir, interrupts.signal, charts);
+      return interrupts.exitCode() ?? EXIT_CODES.ok;
     }
     const summaries = await runSteps(options, backend, ledgerDir, interrupts.signal, charts);
     const out = options.json ? process.stderr : process.stdout;

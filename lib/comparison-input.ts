@@ -6,12 +6,13 @@ import { currentRecipeHashes, type ComparisonInput } from './comparison';
 import { readLedger, referenceLedgerDir } from './ledger';
 import { displayPath } from './project-root';
 import type { StepRecord } from './results';
+import type { RunMode } from './run-mode';
 
 /** The parts of a notebook session (lib/notebook.ts Session) a comparison needs. */
 export interface LedgerSession {
   ledgerDir: string;
   recordsReference: boolean;
-  quick: boolean;
+  mode: RunMode;
 }
 
 /** Reads a ledger, printing one line for each file that was skipped. */
@@ -28,6 +29,6 @@ export async function comparisonInput(session: LedgerSession, record: StepRecord
     ledgerName: displayPath(session.ledgerDir),
     reference: session.recordsReference ? null : await readReporting(referenceLedgerDir()),
     referenceName: displayPath(referenceLedgerDir()),
-    hashes: currentRecipeHashes(session.quick),
+    hashes: currentRecipeHashes(session.mode),
   };
 }

@@ -5,21 +5,21 @@
  * beside the saved reference run), each block names its machine and never shares a speed-up.
  */
 import { recipeHash } from './fingerprint';
-import { newestComparablePerStep } from './ledger';
-import { quickRecipe } from './quick';
+import { isTry, newestComparablePerStep } from './ledger';
 import { RECIPES, type Recipe } from './recipes';
-import { formatSummaryTable, summarize, whereLabel, type StepRecord } from './results';
+import { formatSummaryTable, recordMode, summarize, whereLabel, type StepRecord } from './results';
+import { modeRecipe, type RunMode } from './run-mode';
 import { textTable } from './text-table';
 import { formatDuration } from './timing';
 
-/** Today's recipe hash of every step (of the quick-cut recipes in quick mode). */
-export function currentRecipeHashes(quick: boolean, recipes: readonly Recipe[] = RECIPES): Map<number, string> {
-  return new Map(recipes.map((r) => [r.step, recipeHash(quick ? quickRecipe(r) : r)]));
+/** Today's recipe hash of every step (of the recipes cut to the mode's budget outside full mode). */
+export function currentRecipeHashes(mode: RunMode, recipes: readonly Recipe[] = RECIPES): Map<number, string> {
+  return new Map(recipes.map((r) => [r.step, recipeHash(modeRecipe(r, mode))]));
 }
 
 /** The newest full record of `step` trained with today's recipe, from any machine; null if none. */
 export function newestOfStep(records: readonly StepRecord[], step: number, hashes: ReadonlyMap<number, string>): StepRecord | null {
-  const candidates = records.filter((r) => r.step === step && !r.partial && hashes.get(step) === r.recipeHash);
+  const candidates = records.filter((r) => r.step === step && !r.partial && hashes.get(step) === r.recipeHash && !isTry(r));
   return candidates.reduce<StepRecord | null>((newest, r) => (newest === null || newest.date <= r.date ? r : newest), null);
 }
 
@@ -31,7 +31,7 @@ export function withPreviousStep(records: readonly StepRecord[], record: StepRec
 
 /** True when two records' times can be compared directly. */
 export function sameSetting(a: StepRecord, b: StepRecord): boolean {
-  return whereLabel(a) === whereLabel(b) && a.dataHash === b.dataHash && a.quick === b.quick;
+  return whereLabel(a) === whereLabel(b) && a.dataHash === b.dataHash && recordMode(a) === recordMode(b);
 }
 
 /** The original's GPU numbers for `steps`, one line each. */
@@ -71,8 +71,8 @@ export function formatComparison(input: ComparisonInput): string {
   lines.push('');
   if (input.reference === null) {
     lines.push(`(this run is recorded as the saved reference run, in ${input.referenceName})`);
-  } else if (record.quick) {
-    lines.push('(quick mode: the saved reference runs are full runs, so none is set beside this one)');
+  } else if (recordMode(record) !== 'full') {
+    lines.push(`(${recordMode(record)} mode: the saved reference runs are full runs, so none is set beside this one)`);
   } else {
     const saved = newestOfStep(input.reference, record.step, hashes);
     if (saved === null) {
@@ -115,7 +115,7 @@ export interface LadderRow {
  * today's recipe, anchored on `anchor` (by default the newest record of the highest step).
  */
 export function ladderFrom(records: readonly StepRecord[], hashes: ReadonlyMap<number, string>, anchor?: StepRecord): LadderRow[] {
-  const current = records.filter((r) => !r.partial && hashes.get(r.step) === r.recipeHash);
+  const current = records.filter((r) => !r.partial && hashes.get(r.step) === r.recipeHash && !isTry(r));
   const like = anchor ?? [...current].sort((a, b) => b.step - a.step || b.date.localeCompare(a.date))[0];
   if (!like) return [];
   const chosen = newestComparablePerStep(records, { like, recipeHashes: hashes });

@@ -156,12 +156,26 @@ export const WASM_SIMD: Setting<'auto' | 'simd' | 'relaxed'> = {
   },
 };
 
-export const QUICK = yesNo('MNIST_SPEEDRUN_QUICK', 'quick mode: a small subset and a short budget');
+export const QUICK = yesNo('MNIST_SPEEDRUN_QUICK', 'quick mode: a small subset and a short budget; the same as MNIST_SPEEDRUN_MODE=quick');
+
+/** The run modes of lib/run-mode.ts, by name (that file holds what each one trains). */
+export const MODE_NAMES = ['full', 'workshop', 'quick'] as const;
+
+export const MODE: Setting<(typeof MODE_NAMES)[number]> = {
+  name: 'MNIST_SPEEDRUN_MODE',
+  trim: true,
+  allowed: 'full (all of MNIST, each recipe as written), workshop (a fixed subset and at most 2 epochs: a few minutes per notebook) or quick (a tiny subset, for CI)',
+  parse: (value) => {
+    const name = MODE_NAMES.find((mode) => mode === value);
+    if (name === undefined) throw new Refusal('');
+    return name;
+  },
+};
 
 export const LEDGER: Setting<string> = {
   name: 'MNIST_SPEEDRUN_LEDGER',
   trim: false,
-  allowed: 'a folder for your ledger (created if missing; quick runs go to its quick/ folder)',
+  allowed: 'a folder for your ledger (created if missing; quick and workshop runs go to its quick/ and workshop/ folders)',
   parse: (value) => {
     const kind = kindOf(value);
     if (kind === 'file' || kind === 'other') throw new Refusal('it is a file');
@@ -194,7 +208,7 @@ export const DEBUG = yesNo('MNIST_SPEEDRUN_DEBUG', 'print the stack trace of an 
 
 /** Every setting, in the order the README's table lists them. */
 export const SETTINGS: ReadonlyArray<Setting<unknown>> = [
-  MNIST_DIR, MIRRORS, XDG_CACHE_HOME, BACKEND, RETIME, WASM_THREADS, WASM_SIMD, QUICK, LEDGER, REFERENCE, FONT, DEBUG,
+  MNIST_DIR, MIRRORS, XDG_CACHE_HOME, BACKEND, RETIME, WASM_THREADS, WASM_SIMD, MODE, QUICK, LEDGER, REFERENCE, FONT, DEBUG,
 ];
 
 /** Set by the CLI for the child it runs its work in (cli/relay.ts); not a user setting. */
@@ -265,4 +279,18 @@ function checkNoUnknownSetting(env: Env): void {
 export function checkEnvironment(env: Env = process.env): void {
   checkNoUnknownSetting(env);
   for (const setting of SETTINGS) readSetting(setting, env);
+  readModeSettings(env);
+}
+
+/**
+ * The run mode MNIST_SPEEDRUN_MODE and its alias MNIST_SPEEDRUN_QUICK ask for together (full when
+ * neither is set); MNIST_SPEEDRUN_QUICK=1 beside MNIST_SPEEDRUN_MODE naming another mode is refused.
+ */
+export function readModeSettings(env: Env = process.env): (typeof MODE_NAMES)[number] {
+  const mode = readSetting(MODE, env);
+  const quick = readSetting(QUICK, env);
+  if (quick === true && mode !== undefined && mode !== 'quick') {
+    throw new UsageError(`${QUICK.name}=1 (quick mode) contradicts ${MODE.name}=${mode}: unset one of them, or set ${MODE.name}=quick`);
+  }
+  return mode ?? (quick === true ? 'quick' : 'full');
 }

@@ -4,8 +4,9 @@
  *   saved notebooks. Written only when re-recording is asked for on purpose
  *   (MNIST_SPEEDRUN_REFERENCE=1, as `npm run notebooks -- --write` does), never by a user's run;
  * - your ledger (`results/yours/`, ignored by git, or MNIST_SPEEDRUN_LEDGER): every run of
- *   `npm start`, `train`, `ladder` and the notebooks; quick runs go to its `quick/` folder, so
- *   quick records never enter a full ledger.
+ *   `npm start`, `train`, `ladder` and the notebooks; quick and workshop runs go to its `quick/`
+ *   and `workshop/` folders, so their records never enter a full ledger, and the "your turn" tries
+ *   (recipes with overrides) to a `tries/` folder inside the mode's folder.
  * One JSON file per record, each written atomically under a unique name, so two processes
  * recording at once never lose each other's record and no lock is needed. Reading never moves,
  * renames or deletes a file: a file that is not a valid record is reported and skipped.
@@ -14,12 +15,12 @@ import { randomBytes } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from './atomic-file';
-import { LEDGER, QUICK, readSetting, REFERENCE } from './environment';
+import { LEDGER, MODE, QUICK, readSetting, REFERENCE } from './environment';
 import { LedgerError, UsageError } from './errors';
 import { projectRoot } from './project-root';
-import { isQuickMode } from './quick';
 import { RECIPES } from './recipes';
-import { comparisonKey, type StepRecord } from './results';
+import { comparisonKey, type ComparableFields, type StepRecord } from './results';
+import { RUN_MODES, runModeFromEnv, type RunMode } from './run-mode';
 
 export const LEDGER_ENV_VAR = LEDGER.name;
 export const REFERENCE_ENV_VAR = REFERENCE.name;
@@ -29,10 +30,15 @@ export function referenceLedgerDir(): string {
   return join(projectRoot(), 'results', 'reference');
 }
 
-/** Your own ledger (MNIST_SPEEDRUN_LEDGER, else `results/yours/`); quick runs in its `quick/` folder. */
-export function userLedgerDir(quick: boolean, env: NodeJS.ProcessEnv = process.env): string {
+/** Your own ledger (MNIST_SPEEDRUN_LEDGER, else `results/yours/`); quick and workshop runs in its `quick/` and `workshop/` folders. */
+export function userLedgerDir(mode: RunMode, env: NodeJS.ProcessEnv = process.env): string {
   const base = readSetting(LEDGER, env) ?? join(projectRoot(), 'results', 'yours');
-  return quick ? join(base, 'quick') : base;
+  return mode === 'full' ? base : join(base, mode);
+}
+
+/** Where the tries of a mode's ledger folder go: recipes with overrides, never the step's own. */
+export function triesLedgerDir(modeLedgerDir: string): string {
+  return join(modeLedgerDir, 'tries');
 }
 
 /** True when MNIST_SPEEDRUN_REFERENCE asks to re-record the reference results (lib/environment.ts's yes/no rule). */
@@ -42,21 +48,22 @@ export function isReferenceRecording(env: NodeJS.ProcessEnv = process.env): bool
 
 /**
  * Where a run's record goes: your ledger, or the reference ledger when re-recording is asked for.
- * Quick runs are never reference results.
+ * Quick and workshop runs are never reference results.
  */
-export function recordingLedgerDir(quick: boolean, env: NodeJS.ProcessEnv = process.env): string {
-  if (!isReferenceRecording(env)) return userLedgerDir(quick, env);
-  if (quick) {
+export function recordingLedgerDir(mode: RunMode, env: NodeJS.ProcessEnv = process.env): string {
+  if (!isReferenceRecording(env)) return userLedgerDir(mode, env);
+  if (mode !== 'full') {
+    const drop = mode === 'quick' ? `--quick, ${QUICK.name} and ${MODE.name}=quick` : `--workshop, --mode workshop and ${MODE.name}=workshop`;
     throw new UsageError(
-      `${REFERENCE_ENV_VAR}=1 records reference results, which are full runs: not with quick mode; unset ${REFERENCE_ENV_VAR}, or drop --quick and ${QUICK.name}`,
+      `${REFERENCE_ENV_VAR}=1 records reference results, which are full runs: not with ${mode} mode; unset ${REFERENCE_ENV_VAR}, or drop ${drop}`,
     );
   }
   return referenceLedgerDir();
 }
 
-/** Where this process records full runs by default (quick mode from MNIST_SPEEDRUN_QUICK). */
-export function defaultLedgerDir(quick: boolean = isQuickMode()): string {
-  return recordingLedgerDir(quick);
+/** Where this process records runs by default (the mode from MNIST_SPEEDRUN_MODE or MNIST_SPEEDRUN_QUICK). */
+export function defaultLedgerDir(mode: RunMode = runModeFromEnv()): string {
+  return recordingLedgerDir(mode);
 }
 
 function isFiniteNumber(value: unknown): value is number {
@@ -79,6 +86,16 @@ export function recordProblem(value: unknown): string | null {
   if (Number.isNaN(Date.parse(r.date as string))) return `date '${String(r.date)}' is not a date`;
   if (!(r.threads === null || (Number.isInteger(r.threads) && (r.threads as number) > 0))) return 'threads is not a positive whole number or null';
   if (typeof r.quick !== 'boolean' || typeof r.partial !== 'boolean') return 'quick or partial is not true/false';
+  if (r.mode !== undefined) {
+    if (!(RUN_MODES as readonly unknown[]).includes(r.mode)) return `mode '${String(r.mode)}' is not one of ${RUN_MODES.join(', ')}`;
+    if (r.quick !== (r.mode === 'quick')) return `quick is ${String(r.quick)} but mode is '${String(r.mode)}'`;
+  }
+  if (r.overrides !== undefined) {
+    const overrides = r.overrides as Record<string, unknown> | null;
+    if (typeof overrides !== 'object' || overrides === null || Array.isArray(overrides) || Object.values(overrides).some((v) => typeof v !== 'string')) {
+      return 'overrides is not an object of field: value texts';
+    }
+  }
   const machine = r.machine as Record<string, unknown> | null;
   if (typeof machine !== 'object' || machine === null) return 'machine is missing';
   for (const field of ['cpu', 'platform', 'node', 'tfjs'] as const) {
@@ -165,11 +182,16 @@ export async function readLedger(dir: string): Promise<LedgerContents> {
 
 export interface SelectOptions {
   /** Only records comparable with this one (lib/results.ts comparisonKey). */
-  like: Pick<StepRecord, 'machine' | 'backend' | 'threads' | 'dataHash' | 'quick'>;
+  like: ComparableFields;
   /** The recipe hash each step must have been trained with (records of other recipes are left out). */
   recipeHashes: ReadonlyMap<number, string>;
   /** Include interrupted records (default false). */
   includePartial?: boolean;
+}
+
+/** True for a "your turn" try (a recipe with overrides): never the step's own recipe, even where no field changed. */
+export function isTry(record: Pick<StepRecord, 'overrides'>): boolean {
+  return record.overrides !== undefined;
 }
 
 /** The newest record of each step that is comparable with `like` and ran today's recipe, in step order. */
@@ -178,7 +200,7 @@ export function newestComparablePerStep(records: readonly StepRecord[], options:
   const newest = new Map<number, StepRecord>();
   for (const record of records) {
     if (comparisonKey(record) !== key) continue;
-    if (options.recipeHashes.get(record.step) !== record.recipeHash) continue;
+    if (options.recipeHashes.get(record.step) !== record.recipeHash || isTry(record)) continue;
     if (!options.includePartial && record.partial) continue;
     const seen = newest.get(record.step);
     if (!seen || seen.date <= record.date) newest.set(record.step, record);

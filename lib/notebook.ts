@@ -5,7 +5,7 @@
  * as text anywhere else (lib/table-notebook.ts show).
  */
 import { describeBackend, useBackend, type BackendName, type BackendReport } from './backend';
-import { loadMnist, takeSubset, type MnistArrays } from './data';
+import { loadMnist, type MnistArrays } from './data';
 import { checkEnvironment } from './environment';
 import { checkLedgerWritable } from './ledger-probe';
 import { batchAssemblyTable, timeBatchAssembly } from './batch-timing';
@@ -23,7 +23,7 @@ import { appendToLedger, isReferenceRecording, readLedger, recordingLedgerDir, r
 import { displayPath } from './project-root';
 import { describeMachine, type MachineInfo } from './machine';
 import { measureRecipe, type Measurement } from './measure';
-import { QUICK, isQuickMode, quickRecipe } from './quick';
+import { capRuns, modeData, modeNote, modeRecipe, runModeFromEnv, type RunMode } from './run-mode';
 import { recipeForStep, type Recipe } from './recipes';
 import { changeTable } from './recipe-change';
 import { isNotebookKernel, show, showMarkdown } from './table-notebook';
@@ -36,8 +36,11 @@ export interface Session {
   backend: BackendReport;
   machine: MachineInfo;
   data: MnistArrays;
-  /** Small subset and short budget (MNIST_SPEEDRUN_QUICK=1): numbers are not comparable with full runs. */
-  quick: boolean;
+  /**
+   * The run mode (MNIST_SPEEDRUN_MODE, or MNIST_SPEEDRUN_QUICK=1 for quick): outside full mode a
+   * subset and a short budget, compared only with runs of the same mode.
+   */
+  mode: RunMode;
   /** Where step results are recorded: your ledger, or the reference ledger when re-recording it. */
   ledgerDir: string;
   /** True when this session re-records the saved reference results (MNIST_SPEEDRUN_REFERENCE=1). */
@@ -56,15 +59,15 @@ export interface SessionOptions {
 export async function startSession(options: SessionOptions = {}): Promise<Session> {
   // every environment variable against its rule before a backend starts or any data is read
   checkEnvironment();
-  const quick = isQuickMode();
-  // quick results go to their own folder, and a user's runs never into the committed reference;
-  // a ledger that cannot be written fails now, not when the first step has trained
-  const ledgerDir = recordingLedgerDir(quick);
+  const mode = runModeFromEnv();
+  // quick and workshop results go to their own folders, and a user's runs never into the committed
+  // reference; a ledger that cannot be written fails now, not when the first step has trained
+  const ledgerDir = recordingLedgerDir(mode);
   const recordsReference = isReferenceRecording();
   await checkLedgerWritable(ledgerDir, '');
   const backend = await useBackend({ name: options.backend });
   const full = await loadMnist({ dir: options.dataDir });
-  const data = quick ? takeSubset(full, QUICK.trainCount, QUICK.testCount) : full;
+  const data = modeData(full, mode);
   const machine = describeMachine();
   console.log(describeBackend(backend));
   console.log(
@@ -73,16 +76,15 @@ export async function startSession(options: SessionOptions = {}): Promise<Sessio
   );
   console.log(
     `data: ${data.train.count} training and ${data.test.count} test images` +
-      (quick ? ` (QUICK MODE: a subset, at most ${QUICK.maxEpochs} epochs; numbers are not comparable)` : ''),
+      (mode === 'full' ? '' : ` (${modeNote(mode)})`),
   );
   console.log(`results: recorded in ${displayPath(ledgerDir)}${recordsReference ? ' (re-recording the saved reference results)' : ''}`);
-  return { backend, machine, data, quick, ledgerDir, recordsReference, dataHash: dataHash(data) };
+  return { backend, machine, data, mode, ledgerDir, recordsReference, dataHash: dataHash(data) };
 }
 
-/** The recipe a session trains for `step`: cut to the quick budget in quick mode. */
+/** The recipe a session trains for `step`: cut to the mode's budget outside full mode. */
 export function sessionRecipe(session: Session, step: number): Recipe {
-  const recipe = recipeForStep(step);
-  return session.quick ? quickRecipe(recipe) : recipe;
+  return modeRecipe(recipeForStep(step), session.mode);
 }
 
 /**
@@ -95,7 +97,7 @@ export function showChange(step: number): void {
 }
 
 export interface StepOptions {
-  /** Timed runs (default 3, or the quick budget's). */
+  /** Timed runs (default 3), within the mode's cap outside full mode (lib/run-mode.ts). */
   runs?: number;
   seed?: number;
   /** Print a line per epoch (default true). */
@@ -105,12 +107,13 @@ export interface StepOptions {
 /** Measures `step` like %%timeit (warm-up, then n runs) and prints the timing line and each run. */
 export async function measureStep(session: Session, step: number, options: StepOptions = {}): Promise<Measurement> {
   const recipe = sessionRecipe(session, step);
-  const runs = session.quick ? Math.min(options.runs ?? QUICK.runs, QUICK.runs) : (options.runs ?? 3);
+  const runs = capRuns(session.mode, step, options.runs ?? 3);
+  if (runs < (options.runs ?? 3)) console.log(`${session.mode} mode: ${runs} run${runs === 1 ? '' : 's'} instead of ${options.runs ?? 3}`);
   const measurement = await measureRecipe(recipe, session.data, {
     runs,
     seed: options.seed ?? 1,
     // a subset must not replace the full dataset's cache file
-    cacheFile: session.quick ? undefined : preprocessedCacheFile(),
+    cacheFile: session.mode === 'full' ? preprocessedCacheFile() : undefined,
     onEpoch: (options.verbose ?? true)
       ? (run, r) =>
           console.log(
@@ -133,7 +136,7 @@ export async function recordStep(session: Session, measurement: Measurement): Pr
     backend: session.backend,
     machine: session.machine,
     source: 'notebook',
-    quick: session.quick,
+    mode: session.mode,
     dataHash: session.dataHash,
   });
   const path = await appendToLedger(record, session.ledgerDir);
@@ -203,10 +206,10 @@ export async function showBatchAssembly(session: Session, batchSize: number, run
  * row's `where`).
  */
 export async function ladderRows(session: Session, from: 'yours' | 'reference' = 'yours'): Promise<LadderRow[]> {
-  const hashes = currentRecipeHashes(session.quick);
-  if (from === 'reference') return session.quick ? [] : ladderFrom(await readReporting(referenceLedgerDir()), hashes);
+  const hashes = currentRecipeHashes(session.mode);
+  if (from === 'reference') return session.mode === 'full' ? ladderFrom(await readReporting(referenceLedgerDir()), hashes) : [];
   const records = await readReporting(session.ledgerDir);
-  const like = { machine: session.machine, backend: session.backend.name, threads: session.backend.threads ?? null, dataHash: session.dataHash, quick: session.quick };
+  const like = { machine: session.machine, backend: session.backend.name, threads: session.backend.threads ?? null, dataHash: session.dataHash, quick: session.mode === 'quick', mode: session.mode };
   const anchor = records.find((r) => comparisonKey(r) === comparisonKey(like));
   return anchor ? ladderFrom(records, hashes, anchor) : [];
 }
@@ -234,3 +237,6 @@ export async function ladders(session: Session): Promise<Ladder[]> {
   return out;
 }
 
+
+/** "Your turn": a step's recipe with fields changed, trained, recorded apart and compared (lib/your-turn.ts). */
+export { showTry, tryChange, type TryOptions, type TryResult } from './your-turn';

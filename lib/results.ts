@@ -5,6 +5,7 @@
 import { recipeHash } from './fingerprint';
 import { currentLoadAverage, machineKey, machineLabel, type MachineInfo } from './machine';
 import type { Recipe, Reference } from './recipes';
+import type { RunMode } from './run-mode';
 import type { RunResult } from './train';
 import { formatDuration, mean, std } from './timing';
 
@@ -24,7 +25,7 @@ export type RecordSource = 'cli' | 'notebook' | 'bench';
 /**
  * A ledger entry: one step run n times on one backend and machine, with everything that decides
  * whether two records may be compared: machine, backend and threads, recipe and data hashes,
- * quick or full, and the versions and load they ran under.
+ * the run mode, and the versions and load they ran under.
  */
 export interface StepRecord {
   kind: 'step-result';
@@ -50,8 +51,18 @@ export interface StepRecord {
   /** ISO time the record was made. */
   date: string;
   source: RecordSource;
-  /** Made on a small subset with a short budget (quick mode): never compared with full runs. */
+  /** Made in quick mode (the same as mode 'quick'; kept so that older readers still tell it apart). */
   quick: boolean;
+  /**
+   * The run mode (lib/run-mode.ts): records are compared only with records of the same mode.
+   * Absent from records made before workshop mode: read as 'quick' when `quick`, else 'full'.
+   */
+  mode?: RunMode;
+  /**
+   * A "your turn" try: the recipe fields changed from the step's recipe, as typed ('batchSize': '512').
+   * Such a record is never the step's recipe, so it never enters the step's comparisons or ladder.
+   */
+  overrides?: Record<string, string>;
   /** Some run was interrupted: numbers cover only what finished. */
   partial: boolean;
   runs: RunRecord[];
@@ -73,7 +84,9 @@ export interface StepRecordContext {
   backend: { name: string; label?: string; device: string; threads?: number };
   machine: MachineInfo;
   source: RecordSource;
-  quick: boolean;
+  mode: RunMode;
+  /** The overrides of a try (lib/recipe-overrides.ts), saved in the record. */
+  overrides?: Record<string, string>;
   /** dataHash of the data the runs trained on. */
   dataHash: string;
   date?: Date;
@@ -96,19 +109,29 @@ export function makeStepRecord(recipe: Recipe, results: readonly RunResult[], co
     machine: { ...context.machine, loadAverage: currentLoadAverage() },
     date: (context.date ?? new Date()).toISOString(),
     source: context.source,
-    quick: context.quick,
+    quick: context.mode === 'quick',
+    mode: context.mode,
+    ...(context.overrides === undefined ? {} : { overrides: { ...context.overrides } }),
     partial: results.some((r) => r.partial),
     runs: results.map(toRunRecord),
     reference: recipe.reference,
   };
 }
 
+/** The run mode of a record; one made before modes existed is 'quick' when marked quick, else 'full'. */
+export function recordMode(record: Pick<StepRecord, 'quick' | 'mode'>): RunMode {
+  return record.mode ?? (record.quick ? 'quick' : 'full');
+}
+
+/** What comparisonKey reads of a record (or of a session describing where it runs). */
+export type ComparableFields = Pick<StepRecord, 'machine' | 'backend' | 'threads' | 'dataHash' | 'quick' | 'mode'>;
+
 /**
  * What makes two records comparable: the same machine, backend, thread count, data and mode.
  * The recipe is compared per step (each step has its own recipe hash).
  */
-export function comparisonKey(record: Pick<StepRecord, 'machine' | 'backend' | 'threads' | 'dataHash' | 'quick'>): string {
-  return [machineKey(record.machine), record.backend, String(record.threads), record.dataHash, record.quick ? 'quick' : 'full'].join('|');
+export function comparisonKey(record: ComparableFields): string {
+  return [machineKey(record.machine), record.backend, String(record.threads), record.dataHash, recordMode(record)].join('|');
 }
 
 /** 'wasm, 2 threads, on AMD EPYC, 2 cores, 24 GiB, linux-x64': where a record ran, in words. */

@@ -7,7 +7,8 @@
 import { newestOfStep, sameSetting, withPreviousStep, type ComparisonInput } from './comparison';
 import { comparisonInput, type LedgerSession } from './comparison-input';
 import { RECIPES, type Recipe } from './recipes';
-import { summarize, whereLabel, type StepRecord, type StepSummary } from './results';
+import { recordMode, summarize, whereLabel, type StepRecord, type StepSummary } from './results';
+import type { RunMode } from './run-mode';
 import { showMarkdown } from './table-notebook';
 import { formatDuration } from './timing';
 
@@ -38,6 +39,13 @@ function epochsOf(s: StepSummary): string {
   return `${epochs} epoch${s.epochsMean === 1 ? '' : 's'}${s.runs > 1 ? ' on average' : ''}`;
 }
 
+/** How the summary names each mode. */
+const MODE_WORDS: Readonly<Record<RunMode, string>> = {
+  full: 'full run',
+  workshop: 'workshop mode: a subset, compared only with workshop runs',
+  quick: 'quick mode: a subset, not comparable with full runs',
+};
+
 /** The notebook file name of `step` without extension, e.g. '03-smaller-net'. */
 function notebookOf(step: number, recipes: readonly Recipe[]): string {
   return recipes.find((r) => r.step === step)?.slug ?? String(step).padStart(2, '0');
@@ -51,7 +59,7 @@ function notebookOf(step: number, recipes: readonly Recipe[]): string {
 export function summaryMarkdown(input: ComparisonInput, recipes: readonly Recipe[] = RECIPES): string {
   const { record, hashes } = input;
   const mine = summarize(record);
-  const mode = record.quick ? 'quick mode: a subset, not comparable with full runs' : 'full run';
+  const mode = MODE_WORDS[recordMode(record)];
   const sentences = [
     `In this run (${whereLabel(record)}; ${mode}), step ${record.step} took ${timeOf(mine)}, ${epochsOf(mine)}, ${accuracyOf(mine)}` +
       (record.partial ? ' (interrupted: only the finished runs count)' : '') +
@@ -82,7 +90,8 @@ export function summaryMarkdown(input: ComparisonInput, recipes: readonly Recipe
 function referenceSentence(input: ComparisonInput, mine: StepSummary): string {
   const { record, hashes } = input;
   if (input.reference === null) return `This run is recorded as the saved reference run (${input.referenceName}).`;
-  if (record.quick) return 'Quick mode: the saved reference runs are full runs, so none is set beside this one.';
+  const mode = recordMode(record);
+  if (mode !== 'full') return `${mode[0]!.toUpperCase()}${mode.slice(1)} mode: the saved reference runs are full runs, so none is set beside this one.`;
   const saved = newestOfStep(input.reference, record.step, hashes);
   if (saved === null) return `There is no saved reference run of step ${record.step} with today's recipe (${input.referenceName}).`;
   const theirs = summarize(saved);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { comparisonBlocks, comparisonBlocksText, currentRecipeHashes, formatComparison, ladderFrom, newestOfStep } from '../lib/comparison';
 import { recipeHash } from '../lib/fingerprint';
-import { quickRecipe } from '../lib/quick';
+import { modeRecipe } from '../lib/run-mode';
 import { RECIPES } from '../lib/recipes';
 import { LAPTOP, makeRecord, SERVER, TEST_HASHES } from './ledger-records';
 
@@ -89,8 +89,8 @@ test("the reference run of a step is found only for today's recipe", () => {
 });
 
 test('recipe hashes follow what is trained: quick mode and every recipe field change them, labels do not', () => {
-  const full = currentRecipeHashes(false);
-  const quick = currentRecipeHashes(true);
+  const full = currentRecipeHashes('full');
+  const quick = currentRecipeHashes('quick');
   assert.equal(new Set(full.values()).size, RECIPES.length, 'every step has its own hash');
   // step 8 trains one epoch, which the quick cut (at most 2) leaves as it is; step 1's 14 epochs it cuts
   assert.equal(quick.get(8), full.get(8));
@@ -99,7 +99,7 @@ test('recipe hashes follow what is trained: quick mode and every recipe field ch
   assert.equal(recipeHash({ ...final, change: 'another label', slug: 'x', reference: { ...final.reference, seconds: 1 } }), full.get(8));
   assert.notEqual(recipeHash({ ...final, dropLast: true }), full.get(8));
   assert.notEqual(recipeHash({ ...final, optimizer: { ...final.optimizer, eps: 1e-7 } }), full.get(8));
-  assert.equal(recipeHash(quickRecipe(final)), full.get(8));
+  assert.equal(recipeHash(modeRecipe(final, 'quick')), full.get(8));
 });
 
 // ---- the comparison as tables, one per machine -------------------------------------------------

@@ -121,7 +121,7 @@ describe('the CLI refuses a bad setting before any work, in one line naming it',
     const outcome = await run('cli/main.ts', TRAIN, { MNIST_SPEEDRUN_REFERENCE: '1' }, 60_000);
     assert.equal(outcome.code, 2, outcome.stderr);
     assert.equal(outcome.stderr.trim().split('\n').length, 1, outcome.stderr);
-    assert.match(outcome.stderr, /^error: MNIST_SPEEDRUN_REFERENCE=1 records reference results, which are full runs: not with quick mode; unset MNIST_SPEEDRUN_REFERENCE, or drop --quick and MNIST_SPEEDRUN_QUICK$/m);
+    assert.match(outcome.stderr, /^error: MNIST_SPEEDRUN_REFERENCE=1 records reference results, which are full runs: not with quick mode; unset MNIST_SPEEDRUN_REFERENCE, or drop --quick, MNIST_SPEEDRUN_QUICK and MNIST_SPEEDRUN_MODE=quick$/m);
   });
 
 });

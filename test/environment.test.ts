@@ -28,7 +28,7 @@ import {
 } from '../lib/environment';
 import { SpeedrunError, UsageError } from '../lib/errors';
 import { MnistNotFoundError } from '../lib/mnist-files';
-import { isQuickMode } from '../lib/quick';
+import { isQuickMode } from '../lib/run-mode';
 import { isReferenceRecording } from '../lib/ledger';
 
 const MNIST = process.env.MNIST_DIR ?? '../shared/data/mnist';

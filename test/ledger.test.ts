@@ -177,24 +177,24 @@ test('an unwritable ledger fails naming the folder and --no-record', async () =>
 test('user runs go to your ledger, quick runs to its quick folder, never to the reference', () => {
   const root = projectRoot();
   assert.equal(referenceLedgerDir(), join(root, 'results', 'reference'));
-  assert.equal(recordingLedgerDir(false, {}), join(root, 'results', 'yours'));
-  assert.equal(recordingLedgerDir(true, {}), join(root, 'results', 'yours', 'quick'));
-  assert.equal(userLedgerDir(false, { MNIST_SPEEDRUN_LEDGER: '/tmp/mine' }), '/tmp/mine');
-  assert.equal(userLedgerDir(true, { MNIST_SPEEDRUN_LEDGER: '/tmp/mine' }), join('/tmp/mine', 'quick'));
-  assert.equal(recordingLedgerDir(false, { MNIST_SPEEDRUN_REFERENCE: '1' }), referenceLedgerDir());
-  assert.equal(recordingLedgerDir(false, { MNIST_SPEEDRUN_REFERENCE: '0' }), join(root, 'results', 'yours'));
-  assert.throws(() => recordingLedgerDir(true, { MNIST_SPEEDRUN_REFERENCE: '1' }), /reference results, which are full runs: not with quick mode/);
-  assert.equal(recordingLedgerDir(false, { MNIST_SPEEDRUN_REFERENCE: 'yes' }), referenceLedgerDir());
-  assert.throws(() => recordingLedgerDir(false, { MNIST_SPEEDRUN_REFERENCE: 'maybe' }), /MNIST_SPEEDRUN_REFERENCE='maybe' is not allowed: use 1, true, yes or on/);
+  assert.equal(recordingLedgerDir('full', {}), join(root, 'results', 'yours'));
+  assert.equal(recordingLedgerDir('quick', {}), join(root, 'results', 'yours', 'quick'));
+  assert.equal(userLedgerDir('full', { MNIST_SPEEDRUN_LEDGER: '/tmp/mine' }), '/tmp/mine');
+  assert.equal(userLedgerDir('quick', { MNIST_SPEEDRUN_LEDGER: '/tmp/mine' }), join('/tmp/mine', 'quick'));
+  assert.equal(recordingLedgerDir('full', { MNIST_SPEEDRUN_REFERENCE: '1' }), referenceLedgerDir());
+  assert.equal(recordingLedgerDir('full', { MNIST_SPEEDRUN_REFERENCE: '0' }), join(root, 'results', 'yours'));
+  assert.throws(() => recordingLedgerDir('quick', { MNIST_SPEEDRUN_REFERENCE: '1' }), /reference results, which are full runs: not with quick mode/);
+  assert.equal(recordingLedgerDir('full', { MNIST_SPEEDRUN_REFERENCE: 'yes' }), referenceLedgerDir());
+  assert.throws(() => recordingLedgerDir('full', { MNIST_SPEEDRUN_REFERENCE: 'maybe' }), /MNIST_SPEEDRUN_REFERENCE='maybe' is not allowed: use 1, true, yes or on/);
 });
 
 test('a quick record never sits in a full ledger folder', async () => {
   const base = await mkdtemp(join(tmpdir(), 'ledger-'));
   const env = { MNIST_SPEEDRUN_LEDGER: base };
-  await appendToLedger(makeRecord(8, '2026-01-01T00:00:00.000Z', { quick: true }), recordingLedgerDir(true, env));
-  await appendToLedger(makeRecord(8, '2026-01-02T00:00:00.000Z'), recordingLedgerDir(false, env));
-  const full = await readLedger(recordingLedgerDir(false, env));
-  const quick = await readLedger(recordingLedgerDir(true, env));
+  await appendToLedger(makeRecord(8, '2026-01-01T00:00:00.000Z', { quick: true }), recordingLedgerDir('quick', env));
+  await appendToLedger(makeRecord(8, '2026-01-02T00:00:00.000Z'), recordingLedgerDir('full', env));
+  const full = await readLedger(recordingLedgerDir('full', env));
+  const quick = await readLedger(recordingLedgerDir('quick', env));
   assert.deepEqual(full.records.map((r) => r.quick), [false]);
   assert.deepEqual(quick.records.map((r) => r.quick), [true]);
 });
@@ -255,7 +255,7 @@ test('a run of the real CLI records into your ledger and leaves git status as it
   const env = { ...process.env };
   delete env.MNIST_SPEEDRUN_LEDGER;
   delete env.MNIST_SPEEDRUN_REFERENCE;
-  const quickDir = recordingLedgerDir(true, env);
+  const quickDir = recordingLedgerDir('quick', env);
   const recordsBefore = new Set(await readdir(quickDir).catch(() => [] as string[]));
   const stderr = await new Promise<string>((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'cli/main.ts', 'start', '--quick', '--no-warm-up', '--backend', 'wasm'], {
@@ -284,7 +284,7 @@ test('a record keeps the backend label, which names the wasm kernel build; recor
     step: 8, slug: recipe.slug, net: recipe.net, seed: 1, backend: 'wasm', seconds: 9.5, epochs: 1, testAccuracy: 99.1, testLoss: 0.03,
     validationAccuracy: null, stoppedEarly: false, partial: false, history: [], batchLosses: [], learningRates: [],
   };
-  const context = { machine: SERVER, source: 'cli' as const, quick: false, dataHash: 'data-full' };
+  const context = { machine: SERVER, source: 'cli' as const, mode: 'full' as const, dataHash: 'data-full' };
   const record = makeStepRecord(recipe, [run], { ...context, backend: { name: 'wasm', label, device: 'test CPU', threads: 2 } });
   assert.equal(record.backendLabel, label);
   const dir = await mkdtemp(join(tmpdir(), 'ledger-'));

@@ -17,6 +17,8 @@ import {
   NotebookToolsMissingError,
   runNotebook,
 } from '../tools/run-notebooks';
+import { ensureDist } from '../tools/build-dist';
+import { isNotebookKernel } from '../lib/table-notebook';
 
 const options = defaultOptions();
 
@@ -66,7 +68,7 @@ function runCli(args: string[]): Promise<{ status: number | null; stdout: string
 
 const passing = [
   'const doubled: number[] = [1, 2, 3].map((n) => 2 * n)\ndoubled.length',
-  'await new Promise((done) => setTimeout(done, 10))\nconsole.log(`quick=${process.env.MNIST_SPEEDRUN_QUICK}`)',
+  'await new Promise((done) => setTimeout(done, 10))\nconsole.log(`quick=${process.env.MNIST_SPEEDRUN_QUICK} mode=${process.env.MNIST_SPEEDRUN_MODE}`)',
 ];
 
 test('the runner passes a good notebook and fails on errors, whatever follows them', { skip, timeout: 120_000 }, async () => {
@@ -83,7 +85,7 @@ test('the runner passes a good notebook and fails on errors, whatever follows th
     runCli([typeError]),
     runNotebook(good, options, jupyterPath),
     runNotebook(throws, options, jupyterPath),
-    runNotebook(written, { ...options, write: true, quick: true }, jupyterPath),
+    runNotebook(written, { ...options, write: true, mode: 'quick' }, jupyterPath),
   ]);
 
   assert.equal(cli.status, 1, cli.stdout);
@@ -99,5 +101,18 @@ test('the runner passes a good notebook and fails on errors, whatever follows th
 
   assert.equal(write.passed, true, write.report);
   const saved = readFileSync(written, 'utf8');
-  assert.match(saved, /quick=1/, '--write saves outputs, and --quick reaches the kernel');
+  assert.match(saved, /quick=1 mode=quick/, '--write saves outputs, and the quick mode reaches the kernel');
+});
+
+test('isNotebookKernel is true inside the tslab kernel and false in plain Node', { skip, timeout: 180_000 }, async () => {
+  assert.equal(isNotebookKernel(), false);
+  const root = resolve(import.meta.dirname, '..');
+  ensureDist(root);
+  const dir = mkdtempSync(join(tmpdir(), 'notebooks-test-'));
+  const notebook = writeNotebook(dir, 'kernel.ipynb', [
+    `import { isNotebookKernel } from ${JSON.stringify(join(root, 'dist', 'table-notebook'))};\nconsole.log(\`inside=\${isNotebookKernel()}\`)`,
+  ]);
+  const result = await runNotebook(notebook, { ...options, write: true }, installKernel(options.python, join(dir, 'jupyter')));
+  assert.equal(result.passed, true, result.report);
+  assert.match(readFileSync(notebook, 'utf8'), /inside=true/);
 });

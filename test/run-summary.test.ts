@@ -50,6 +50,10 @@ test('the saved reference: seconds compare directly on the same machine, only ra
   assert.doesNotMatch(other, /this run was/);
   const quick = makeRecord(8, '2026-03-01T00:00:00.000Z', { quick: true });
   assert.match(summaryMarkdown({ record: quick, ledger: [quick], ledgerName: 'y', reference, referenceName: 'r', hashes: TEST_HASHES }), /quick mode: a subset, not comparable with full runs.*Quick mode: the saved reference runs are full runs/);
+  const workshop = makeRecord(8, '2026-03-01T00:00:00.000Z', { mode: 'workshop' });
+  const workshopText = summaryMarkdown({ record: workshop, ledger: [workshop], ledgerName: 'y', reference, referenceName: 'r', hashes: TEST_HASHES });
+  assert.match(workshopText, /workshop mode: a subset, compared only with workshop runs.*Workshop mode: the saved reference runs are full runs/);
+  assert.doesNotMatch(workshopText, /seconds compare directly/);
   assert.match(summaryMarkdown({ record: here, ledger: [here], ledgerName: 'y', reference: null, referenceName: 'r', hashes: TEST_HASHES }), /This run is recorded as the saved reference run \(r\)\./);
 });
 
@@ -60,7 +64,7 @@ test('liveSummary reads the session ledger it is given', async () => {
   const mine = makeRecord(2, '2026-03-01T00:00:00.000Z', { recipeHash: recipeHash(RECIPES[1]!), runs: [run(1, 575, 99.07, 5)] });
   await appendToLedger(previous, dir);
   await appendToLedger(mine, dir);
-  const text = await liveSummary({ ledgerDir: dir, recordsReference: true, quick: false }, mine);
+  const text = await liveSummary({ ledgerDir: dir, recordsReference: true, mode: 'full' }, mine);
   // 1600 s -> 575 s: 2.78 times faster; one run: its time alone
   assert.match(text, /step 2 took \*\*9 min 35 s\*\* for its one run, 5 epochs, test accuracy 99\.07% \(at or above 99%\)/);
   assert.match(text, /Against your step 1 on the same machine \(26 min 40 s per run\): 2\.8 times faster\./);

@@ -44,7 +44,7 @@ export function ladderMarkdown(rows: readonly LadderRow[]): string {
 export async function referenceLadder(): Promise<LadderRow[]> {
   const { records, problems } = await readLedger(referenceLedgerDir());
   if (problems.length > 0) throw new Error(problems.join('\n'));
-  return ladderFrom(records, currentRecipeHashes(false));
+  return ladderFrom(records, currentRecipeHashes('full'));
 }
 
 if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

@@ -2,7 +2,9 @@
  * Executes the notebooks headlessly with the tslab kernel and fails on any cell error.
  *
  *   npm run notebooks                       check: run notebooks/0*.ipynb into temp copies
- *   npm run notebooks -- --quick            the same on a small subset (MNIST_SPEEDRUN_QUICK=1)
+ *   npm run notebooks -- --workshop         the same in workshop mode (MNIST_SPEEDRUN_MODE=workshop):
+ *                                           a fixed subset, at most 2 epochs, a few minutes each
+ *   npm run notebooks -- --quick            the same on a tiny subset (MNIST_SPEEDRUN_MODE=quick)
  *   npm run notebooks -- --write            full run, outputs saved into the committed notebooks,
  *                                           results recorded as the reference (results/reference/)
  *   npm run notebooks -- notebooks/03-*.ipynb   only these
@@ -12,6 +14,7 @@
  * Jupyter. Check mode never touches the committed notebooks; --write replaces one only when all of
  * its cells passed, so a failed run cannot leave half-fresh outputs behind. The notebooks import
  * lib/ compiled into dist/ (tools/build-dist.ts); it is rebuilt first when a lib/ file changed.
+ * At the end it prints each notebook's elapsed time in minutes, with the mode it ran in.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -21,6 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { KernelInstallError, prefixJupyterPath, registerKernel, tslabBinary } from '../lib/tslab-kernel';
 import { ensureDist } from './build-dist';
 import { checkEnvironment } from '../lib/environment';
+import { runModeFromEnv, type RunMode } from '../lib/run-mode';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const DRIVER = join(REPO_ROOT, 'tools', 'run_notebook.py');
@@ -31,8 +35,8 @@ const APT_PACKAGES = 'python3-nbclient jupyter-nbconvert jupyter-client python3-
 export interface RunOptions {
   /** Save outputs into the notebooks themselves instead of temp copies. */
   write: boolean;
-  /** Pass MNIST_SPEEDRUN_QUICK=1 to the kernel: small subset, short budget. */
-  quick: boolean;
+  /** The run mode passed to the kernel as MNIST_SPEEDRUN_MODE (lib/run-mode.ts). */
+  mode: RunMode;
   /** Longest one cell may run before the notebook fails. */
   cellTimeoutS: number;
   python: string;
@@ -62,7 +66,7 @@ export { KernelInstallError };
 export function defaultOptions(env: NodeJS.ProcessEnv = process.env): RunOptions {
   return {
     write: false,
-    quick: false,
+    mode: runModeFromEnv(env),
     cellTimeoutS: 1800,
     python: env.PYTHON ?? DEFAULT_PYTHON,
     jupyterDir: join(REPO_ROOT, '.jupyter'),
@@ -127,7 +131,9 @@ export async function runNotebook(notebook: string, options: RunOptions, jupyter
     // keeps the kernel from writing runtime files into the user's home
     JUPYTER_RUNTIME_DIR: join(scratch, 'runtime'),
   };
-  if (options.quick) env.MNIST_SPEEDRUN_QUICK = '1';
+  // the mode reaches the kernel by name; MNIST_SPEEDRUN_QUICK, its older alias, only beside quick
+  env.MNIST_SPEEDRUN_MODE = options.mode;
+  if (options.mode === 'quick') env.MNIST_SPEEDRUN_QUICK = '1';
   else delete env.MNIST_SPEEDRUN_QUICK;
   // saving outputs into the committed notebooks re-records the reference results they show;
   // every other run records into your own ledger
@@ -147,18 +153,47 @@ export async function runNotebook(notebook: string, options: RunOptions, jupyter
   return { notebook, passed, elapsedMs, report, executedCopy: passed ? null : executedCopy };
 }
 
+/** What one notebook cost: its name, the mode it ran in, and its wall-clock time (kernel start included). */
+export interface NotebookCost {
+  notebook: string;
+  mode: RunMode;
+  elapsedMs: number;
+  passed: boolean;
+}
+
+/** The cost of each notebook as a small text table (notebook, mode, minutes), with the total. */
+export function formatCostTable(costs: readonly NotebookCost[]): string {
+  const minutes = (ms: number): string => (ms / 60_000).toFixed(1);
+  const rows = costs.map((c) => [c.notebook, c.mode, minutes(c.elapsedMs), c.passed ? '' : 'FAILED']);
+  const total = costs.reduce((sum, c) => sum + c.elapsedMs, 0);
+  const all = [['notebook', 'mode', 'minutes', ''], ...rows, ['total', '', minutes(total), '']];
+  const widths = [0, 1, 2, 3].map((c) => Math.max(...all.map((row) => row[c]!.length)));
+  // minutes right-aligned, so the decimal points line up
+  const line = (row: string[]): string =>
+    row.map((cell, c) => (c === 2 ? cell.padStart(widths[c]!) : cell.padEnd(widths[c]!))).join('  ').trimEnd();
+  const rule = widths.slice(0, 3).map((w) => '-'.repeat(w)).join('  ');
+  return [line(all[0]!), rule, ...rows.map(line), rule, line(all.at(-1)!)].join('\n');
+}
+
 export function parseArgs(argv: readonly string[], defaults: RunOptions): { options: RunOptions; notebooks: string[] } {
   const options = { ...defaults };
   const notebooks: string[] = [];
+  let modeFlag: string | null = null;
   for (const arg of argv) {
     if (arg === '--write') options.write = true;
-    else if (arg === '--quick') options.quick = true;
-    else if (arg.startsWith('--cell-timeout=')) options.cellTimeoutS = Number(arg.slice('--cell-timeout='.length));
-    else if (arg.startsWith('--')) throw new Error(`unknown option ${arg}: use --write, --quick, --cell-timeout=SECONDS`);
+    else if (arg === '--quick' || arg === '--workshop') {
+      if (modeFlag !== null && modeFlag !== arg) throw new Error(`${modeFlag} and ${arg} ask for different modes: give one of them`);
+      modeFlag = arg;
+      options.mode = arg === '--quick' ? 'quick' : 'workshop';
+    } else if (arg.startsWith('--cell-timeout=')) options.cellTimeoutS = Number(arg.slice('--cell-timeout='.length));
+    else if (arg.startsWith('--')) throw new Error(`unknown option ${arg}: use --write, --workshop, --quick, --cell-timeout=SECONDS`);
     else notebooks.push(resolve(arg));
   }
   if (!(options.cellTimeoutS > 0)) throw new Error('--cell-timeout must be a positive number of seconds');
-  if (options.write && options.quick) throw new Error('--write saves reference outputs, which are full runs: not with --quick');
+  if (options.write && options.mode !== 'full') {
+    const by = modeFlag ?? `MNIST_SPEEDRUN_MODE=${options.mode} (or MNIST_SPEEDRUN_QUICK)`;
+    throw new Error(`--write saves reference outputs, which are full runs: not with ${by}`);
+  }
   return { options, notebooks };
 }
 
@@ -175,11 +210,13 @@ async function main(): Promise<number> {
   // the notebooks import lib/ compiled in dist/: rebuilt here when lib/ changed since
   ensureDist(REPO_ROOT, (line) => console.log(line));
   const jupyterPath = installKernel(options.python, options.jupyterDir);
-  const mode = `${options.quick ? 'quick' : 'full'}, ${options.write ? 'writing outputs into the notebooks' : 'check only (temp copies)'}`;
+  const mode = `${options.mode}, ${options.write ? 'writing outputs into the notebooks' : 'check only (temp copies)'}`;
   console.log(`running ${notebooks.length} notebook(s): ${mode}`);
   let failures = 0;
+  const costs: NotebookCost[] = [];
   for (const notebook of notebooks) {
     const result = await runNotebook(notebook, options, jupyterPath);
+    costs.push({ notebook: basename(notebook, '.ipynb'), mode: options.mode, elapsedMs: result.elapsedMs, passed: result.passed });
     const seconds = (result.elapsedMs / 1000).toFixed(1);
     console.log(`${result.passed ? 'PASS' : 'FAIL'} ${basename(notebook)} ${seconds} s`);
     if (!result.passed) {
@@ -188,6 +225,7 @@ async function main(): Promise<number> {
       if (result.executedCopy !== null) console.log(`    executed copy: ${result.executedCopy}`);
     }
   }
+  console.log(`\n${formatCostTable(costs)}\n`);
   console.log(failures === 0 ? 'all notebooks passed' : `${failures} of ${notebooks.length} notebook(s) failed`);
   return failures === 0 ? 0 : 1;
 }
