@@ -186,7 +186,7 @@ export function comparisonBlocks(input: ComparisonInput, recipes: readonly Recip
   const mine = withPreviousStep(input.ledger, record, hashes);
   const blocks: ComparisonBlock[] = [
     {
-      caption: `your run: ${whereLabel(record)}${record.quick ? ', quick mode' : ''} (${input.ledgerName})`,
+      caption: `your run: ${whereLabel(record)}${recordMode(record) === 'full' ? '' : `, ${recordMode(record)} mode`} (${input.ledgerName})`,
       table: { columns: RUN_COLUMNS, values: runRows(mine) },
       note:
         mine.length > 1
@@ -195,11 +195,11 @@ export function comparisonBlocks(input: ComparisonInput, recipes: readonly Recip
     },
   ];
   if (record.step === 1) blocks[0]!.note = 'step 1 is the yardstick: later steps are compared with it';
-  const saved = input.reference === null || record.quick ? null : newestOfStep(input.reference, record.step, hashes);
+  const saved = input.reference === null || recordMode(record) !== 'full' ? null : newestOfStep(input.reference, record.step, hashes);
   if (input.reference === null) {
     blocks.push({ caption: 'saved reference run', table: null, note: `this run is recorded as the saved reference run, in ${input.referenceName}` });
-  } else if (record.quick) {
-    blocks.push({ caption: 'saved reference run', table: null, note: 'quick mode: the saved reference runs are full runs, so none is set beside this one' });
+  } else if (recordMode(record) !== 'full') {
+    blocks.push({ caption: 'saved reference run', table: null, note: `${recordMode(record)} mode: the saved reference runs are full runs, so none is set beside this one` });
   } else if (saved === null) {
     blocks.push({ caption: 'saved reference run', table: null, note: `no saved reference run of step ${record.step} with today's recipe in ${input.referenceName}` });
   } else {

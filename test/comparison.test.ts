@@ -83,6 +83,15 @@ test('quick runs and reference re-recording are never set beside a saved referen
   assert.match(recording, /this run is recorded as the saved reference run, in r/);
 });
 
+test('a workshop run is told that the saved reference runs are full runs, in the blocks the notebooks show', () => {
+  const workshop = makeRecord(8, '2026-03-01T00:00:00.000Z', { mode: 'workshop' });
+  const reference = [makeRecord(8, '2026-01-01T00:00:00.000Z')];
+  const [yours, saved] = comparisonBlocks({ record: workshop, ledger: [workshop], ledgerName: 'w', reference, referenceName: 'r', hashes: TEST_HASHES });
+  assert.match(yours!.caption, /, workshop mode \(w\)$/);
+  assert.equal(saved!.table, null);
+  assert.equal(saved!.note, 'workshop mode: the saved reference runs are full runs, so none is set beside this one');
+});
+
 test("the reference run of a step is found only for today's recipe", () => {
   const records = [makeRecord(8, '2026-01-01T00:00:00.000Z', { recipeHash: 'recipe-8-before' })];
   assert.equal(newestOfStep(records, 8, TEST_HASHES), null);
