@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -131,4 +132,30 @@ test('Ctrl-C stops the sweep with the finished runs recorded; the same command r
   assert.match(resumed.stderr, new RegExp(`^resuming: ${kept} of 4 runs already recorded$`, 'm'));
   assert.doesNotMatch(resumed.stderr, /run 1\/4/);
   assert.equal((await readLedger(join(ledger, 'quick', 'sweeps', 'stop'))).records.length, 4);
+});
+
+test('the notebook API: runSweep trains and records a grid in the session\'s mode, sweepTable shows its rows', async () => {
+  const ledger = tempDir();
+  const script = [
+    "import { startSession, runSweep, sweepTable } from './lib/notebook.ts';",
+    "import { show } from './lib/table-notebook.ts';",
+    'const session = await startSession();',
+    "const rows = await runSweep(session, { from: 8, seeds: 1, variants: [{ batchSize: 512 }, { batchSize: 256 }] }, { name: 'nb' });",
+    "show(sweepTable(rows), 'nb sweep');",
+    "console.log('ROWS ' + JSON.stringify(rows.map((r) => [r.variant, r.runs])));",
+  ].join('\n');
+  const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    env: { ...process.env, MNIST_DIR: process.env.MNIST_DIR ?? '../shared/data/mnist', MNIST_SPEEDRUN_MODE: 'quick', MNIST_SPEEDRUN_BACKEND: 'wasm', MNIST_SPEEDRUN_LEDGER: ledger },
+    encoding: 'utf8',
+    timeout: 180_000,
+  });
+  assert.equal(child.status, 0, child.stderr);
+  assert.match(child.stdout, /^variant 2 of 2 \(batchSize=256\), seed 1: run 2 of 2$/m);
+  assert.match(child.stdout, /^nb sweep$/m);
+  assert.match(child.stdout, /^batchSize=512 +1 /m);
+  const rows = JSON.parse(/^ROWS (.*)$/m.exec(child.stdout)![1]!) as Array<[string, number]>;
+  assert.deepEqual(rows.map(([variant, runs]) => [variant, runs]).sort(), [['batchSize=256', 1], ['batchSize=512', 1]]);
+  const { records } = await readLedger(join(ledger, 'quick', 'sweeps', 'nb'));
+  assert.equal(records.length, 2);
+  assert.ok(records.every((r) => r.source === 'notebook' && r.runs[0]!.testAccuracy === null));
 });
