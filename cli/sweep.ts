@@ -43,7 +43,7 @@ export async function runSweepCommand(options: CliOptions): Promise<number> {
   if (plan.seeds.length < asked) warn(`${options.mode} mode: ${asked} seeds capped at ${plan.seeds.length}`);
   const { all, pending } = planSweep(plan.variants, plan.seeds, await sweepRecords(plan, warn));
   if (sweep.tableOnly) {
-    await printTable(plan, sweepTableRows(plan, await sweepRecords(plan, warn)), options.json);
+    await printTable(plan, sweepTableRows(plan, await sweepRecords(plan, warn), warn), options.json);
     return EXIT_CODES.ok;
   }
   await checkLedgerWritable(plan.dir, '');
@@ -53,7 +53,7 @@ export async function runSweepCommand(options: CliOptions): Promise<number> {
   if (recorded > 0) warn(`resuming: ${recorded} of ${all.length} runs already recorded`);
   if (pending.length === 0) {
     warn('nothing to train');
-    await printTable(plan, sweepTableRows(plan, await sweepRecords(plan, warn)), options.json);
+    await printTable(plan, sweepTableRows(plan, await sweepRecords(plan, warn), warn), options.json);
     return EXIT_CODES.ok;
   }
 
@@ -91,7 +91,7 @@ export async function runSweepCommand(options: CliOptions): Promise<number> {
     if (interrupted !== null) {
       warn(`interrupted: ${recorded + count} of ${all.length} runs recorded (the unfinished one is not); run the same command again to resume`);
     }
-    await printTable(plan, sweepTableRows(plan, await sweepRecords(plan, warn)), options.json);
+    await printTable(plan, sweepTableRows(plan, await sweepRecords(plan, warn), warn), options.json);
     return interrupted ?? EXIT_CODES.ok;
   } finally {
     interrupts.dispose();

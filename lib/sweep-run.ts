@@ -19,6 +19,7 @@ import {
   planSweep,
   sortSweepRows,
   sweepLedgerDir,
+  mixedSettingsNote,
   sweepName,
   sweepRows,
   sweepSeeds,
@@ -146,7 +147,9 @@ export async function trainSweep(plan: SweepPlan, pending: readonly PlannedRun[]
 }
 
 /** The table's rows from what is recorded, sorted (lib/sweep.ts sortSweepRows). */
-export function sweepTableRows(plan: SweepPlan, records: readonly StepRecord[]): SweepRow[] {
+export function sweepTableRows(plan: SweepPlan, records: readonly StepRecord[], warn?: (line: string) => void): SweepRow[] {
+  const note = mixedSettingsNote(plan.variants, records);
+  if (note !== null) warn?.(note);
   return sortSweepRows(sweepRows(plan.variants, plan.seeds, records));
 }
 
@@ -188,7 +191,7 @@ export async function runSweep(session: Session, grid: string | object, options:
   await trainSweep(plan, pending, all.length - pending.length, { ...session, source: 'notebook' }, {
     onRunStart: (run, done, total) => console.log(`variant ${run.variant.index} of ${plan.variants.length} (${run.variant.label}), seed ${run.seed}: run ${done + 1} of ${total}`),
   });
-  const rows = sweepTableRows(plan, await sweepRecords(plan, warn));
+  const rows = sweepTableRows(plan, await sweepRecords(plan, warn), warn);
   console.log(`table saved in ${displayPath(await saveSweepTable(plan, rows))}`);
   return rows;
 }

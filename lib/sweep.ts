@@ -15,7 +15,7 @@ import { canonicalJson, recipeHash } from './fingerprint';
 import { UsageError } from './errors';
 import type { Recipe } from './recipes';
 import { RECIPES } from './recipes';
-import type { StepRecord } from './results';
+import { comparisonKey, whereLabel, type StepRecord } from './results';
 import { MODES, type RunMode } from './run-mode';
 import type { TableLike } from './text-table';
 import { formatDuration, mean, std } from './timing';
@@ -162,6 +162,18 @@ export function sweepVariants(grid: SweepGrid, mode: RunMode, where: string): Sw
 /** The seeds each variant trains: 1..`seeds` (the grid's, or the one asked for instead), within the mode's cap. */
 export function sweepSeeds(mode: RunMode, seeds: number): number[] {
   return capSeeds(mode, seedRange(1, seeds));
+}
+
+/**
+ * One line when the sweep's recorded runs come from more than one machine, backend, thread count
+ * or data (their seconds do not compare), else null.
+ */
+export function mixedSettingsNote(variants: readonly SweepVariant[], records: readonly StepRecord[]): string | null {
+  const ids = new Set(variants.map((v) => v.id));
+  const settings = new Map<string, string>();
+  for (const record of records) if (record.sweep !== undefined && ids.has(record.sweep.variant)) settings.set(comparisonKey(record), whereLabel(record));
+  if (settings.size < 2) return null;
+  return `the recorded runs come from ${settings.size} settings (${[...settings.values()].join('; ')}): their times do not compare; give --name NAME to start a separate sweep here`;
 }
 
 /** The sweep's name: `--name`, else the grid file's base name without its extension. */

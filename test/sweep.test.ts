@@ -7,6 +7,7 @@ import { makeStepRecord } from '../lib/results';
 import { modeRecipe } from '../lib/run-mode';
 import {
   etaSeconds,
+  mixedSettingsNote,
   parseSweepGrid,
   planSweep,
   sortSweepRows,
@@ -21,7 +22,7 @@ import {
 } from '../lib/sweep';
 import { planOf } from '../lib/sweep-run';
 import type { RunResult } from '../lib/train';
-import { SERVER } from './ledger-records';
+import { LAPTOP, SERVER } from './ledger-records';
 import { tempDirFactory } from './temp-dirs';
 
 const tempDir = tempDirFactory('sweep-');
@@ -178,4 +179,16 @@ test('the table: variants whose mean reaches 99% by time first, then the rest by
 test('the ETA is the mean wall time of the finished runs times those left', () => {
   assert.equal(etaSeconds(10, 0, 5), null);
   assert.equal(etaSeconds(30, 3, 6), 60);
+});
+
+test('records of one sweep from two machines are named: their times do not compare', () => {
+  const variants = sweepVariants(parseSweepGrid({ from: 8, variants: [{ batchSize: 256 }] }, 'g'), 'workshop', 'g');
+  const make = (machine: typeof SERVER) =>
+    makeStepRecord(variants[0]!.recipe, [result(1, 2, 99)], {
+      backend: { name: 'wasm', device: 't', threads: 2 }, machine, source: 'cli', mode: 'workshop', dataHash: 'd',
+      overrides: variants[0]!.overrides, sweep: { name: 'g', variant: variants[0]!.id, validation: 5000 },
+    });
+  assert.equal(mixedSettingsNote(variants, [make(SERVER), make(SERVER)]), null);
+  const note = mixedSettingsNote(variants, [make(SERVER), make(LAPTOP)]);
+  assert.match(note ?? '', /^the recorded runs come from 2 settings \(wasm.*Server CPU.*; wasm.*Laptop CPU.*\): their times do not compare; give --name NAME to start a separate sweep here$/);
 });
