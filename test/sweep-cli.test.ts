@@ -58,6 +58,8 @@ test('sweep trains each variant over the seeds on a validation split, records ev
   assert.match(first.stderr, /^sweep two: 2 variants of step 8 x 2 seeds, judged on 512 held-out training images/m);
   assert.match(first.stderr, /^variant 2\/2 seed 2\/2 \(run 4\/4; elapsed .*, ETA .*\): training$/m);
   assert.doesNotMatch(first.stderr, /resuming/);
+  assert.match(first.stderr, /^variant 1\/2 seed 1\/2 \(run 1\/4; .*\): finished in \d+\.\d\d s, validation accuracy \d+\.\d\d%$/m);
+  assert.doesNotMatch(first.stderr, /test accuracy/);
 
   const sweepDir = join(ledger, 'quick', 'sweeps', 'two');
   const { records, problems } = await readLedger(sweepDir);
