@@ -19,6 +19,9 @@ commands:
   try --from N --set F=V
                         your turn: train step N's recipe with fields changed (--set, repeatable),
                         record it apart (tries/) and compare it with the step's own recipe
+  sweep GRID.json       train a grid of changes (JSON: "from", "seeds", "set" or "variants") over
+                        seeds on a held-out validation split, record every run (a rerun resumes)
+                        and print the variants sorted by time among those reaching 99%
   backends              list the backends and which one would run
   doctor                check the set-up: Node, Python + Jupyter, the tslab kernel, MNIST,
                         the notebooks' library (dist/), the backend; exit 1 if any fails
@@ -40,7 +43,10 @@ options:
   --from N              try: the step whose recipe is changed
   --set FIELD=VALUE     try: a recipe field to change, repeatable (batchSize=512,
                         schedule.maxLr=0.02, net=slim, stopAtAccuracy=none; fields listed in README)
-  --seeds S             try: train seeds 1..S, or --seed .. --seed+S-1 (default 1)
+  --seeds S             try: train seeds 1..S, or --seed .. --seed+S-1 (default 1);
+                        sweep: seeds 1..S per variant instead of the grid file's "seeds"
+  --name NAME           sweep: the sweep's name (default: the grid file's base name)
+  --table               sweep: print the table of what is recorded, training nothing
   --no-warm-up          skip the untimed warm-up run
   --no-record           do not write results to the ledger
   --json                print one JSON object per finished run on stdout
@@ -65,6 +71,8 @@ const OPTIONS: Record<string, OptionKind> = {
   from: 'string',
   set: 'string',
   seeds: 'string',
+  name: 'string',
+  table: 'boolean',
   'no-warm-up': 'boolean',
   'no-record': 'boolean',
   json: 'boolean',
@@ -93,11 +101,13 @@ export interface CliOptions {
   /** Serve live charts of the runs (and the ladder) to the browser, until Ctrl-C after the work. */
   plot: boolean;
   help: boolean;
+  /** sweep: the grid file, the sweep's name (--name), seeds per variant (--seeds) and --table. */
+  sweep: { grid: string; name: string | undefined; seeds: number | undefined; tableOnly: boolean } | null;
   /** Lines to show on stderr before the work starts (e.g. runs capped by quick mode). */
   notes: string[];
 }
 
-const COMMANDS = ['start', 'train', 'ladder', 'try', 'backends', 'doctor', 'help'];
+const COMMANDS = ['start', 'train', 'ladder', 'try', 'sweep', 'backends', 'doctor', 'help'];
 const MAX_RUNS = 1000;
 const TRAIN_IMAGES = 60_000;
 
@@ -199,8 +209,13 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
   if (!COMMANDS.includes(command)) {
     throw new UsageError(`unknown command '${command}'${didYouMean(command, COMMANDS)}: commands are ${COMMANDS.join(', ')}`);
   }
-  if (positionals.length > 1) throw new UsageError(`unexpected argument '${positionals[1]}' (see --help)`);
   const help = flag('help') || command === 'help';
+  const extra = command === 'sweep' ? 2 : 1;
+  if (positionals.length > extra) throw new UsageError(`unexpected argument '${positionals[extra]}' (see --help)`);
+  if (command === 'sweep' && !help) return parseSweep(positionals[1], text, flag, values, env);
+  for (const name of ['name', 'table'] as const) {
+    if (values.has(name)) throw new UsageError(`--${name} is for sweep (sweep GRID.json --${name}${name === 'name' ? ' NAME' : ''}), not ${command}`);
+  }
   const steps = help ? [] : checkStepOptions(command, text('step'), text('steps'));
 
   if (flag('plot') && command === 'backends') throw new UsageError('--plot is for start, train and ladder: backends trains nothing to chart');
@@ -259,7 +274,56 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
     explain: flag('explain'),
     plot: flag('plot'),
     help,
+    sweep: null,
     notes,
+  };
+}
+
+/** Options sweep does not take, each with why. */
+const NOT_FOR_SWEEP: ReadonlyArray<[string, string]> = [
+  ['step', 'the grid file\'s "from" names the step'],
+  ['steps', 'the grid file\'s "from" names the step'],
+  ['from', 'the grid file\'s "from" names the step'],
+  ['set', 'write the changes in the grid file ("set" or "variants")'],
+  ['runs', 'give --seeds S (seeds 1..S per variant)'],
+  ['seed', 'a sweep trains seeds 1..S per variant'],
+  ['validation', 'a sweep always holds out a validation split (the grid file\'s "validation", default 5,000)'],
+  ['validation-size', 'write "validation": N in the grid file'],
+  ['plot', 'a sweep prints a table, it draws no live charts'],
+  ['no-record', 'it records every run so that a rerun resumes (--table trains nothing)'],
+];
+
+/** `sweep GRID.json [--workshop|--quick] [--name NAME] [--seeds S] [--table] [--json]`. */
+function parseSweep(
+  grid: string | undefined,
+  text: (name: string) => string | undefined,
+  flag: (name: string) => boolean,
+  values: Map<string, string | true>,
+  env: NodeJS.ProcessEnv,
+): CliOptions {
+  if (grid === undefined || grid === '') throw new UsageError('sweep needs a grid file: mnist-speedrun sweep GRID.json (bench/grids/step8-batch.json is an example)');
+  for (const [name, why] of NOT_FOR_SWEEP) if (values.has(name)) throw new UsageError(`sweep takes no --${name}: ${why}`);
+  const mode = checkMode(flag('quick'), flag('workshop'), text('mode'), env);
+  const seedsText = text('seeds');
+  const seeds = seedsText === undefined ? undefined : parseIntegerOption('--seeds', seedsText, 1, MAX_RUNS);
+  return {
+    command: 'sweep',
+    steps: [],
+    runs: 1,
+    seed: 1,
+    backend: resolveRequestedName(text('backend'), env),
+    data: checkData(text('data')),
+    validationCount: 0,
+    mode,
+    overrides: [],
+    warmUp: !flag('no-warm-up'),
+    record: !flag('no-record'),
+    json: flag('json'),
+    explain: flag('explain'),
+    plot: false,
+    help: false,
+    sweep: { grid, name: text('name'), seeds, tableOnly: flag('table') },
+    notes: [],
   };
 }
 

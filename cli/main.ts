@@ -1,5 +1,5 @@
 /**
- * The command line: `mnist-speedrun start | train | ladder | try | backends | doctor`. Every failure ends with a
+ * The command line: `mnist-speedrun start | train | ladder | try | sweep | backends | doctor`. Every failure ends with a
  * one-line reason on stderr and a non-zero exit code (README: "Exit codes").
  */
 import { checkIsFolder, loadMnist, type MnistArrays } from '../lib/data';
@@ -24,6 +24,7 @@ import { needsRelay, runRelayed } from './relay';
 import { doctor } from './doctor';
 import { progressBar, type ProgressBar } from './progress';
 import { exitWhenDone } from '../lib/exit';
+import { runSweepCommand } from './sweep';
 
 async function loadData(options: CliOptions): Promise<MnistArrays> {
   const data = await loadMnist({ dir: options.data });
@@ -176,6 +177,7 @@ async function main(argv: string[]): Promise<number> {
   if (options.command === 'doctor') return doctor({ data: options.data, backend: options.backend }, (line) => process.stdout.write(line + '\n'));
   // a --data that is no folder fails here, as MNIST_DIR does, not after a backend has started
   if (options.data !== undefined && options.command !== 'backends') checkIsFolder(options.data, '--data');
+  if (options.command === 'sweep') return runSweepCommand(options);
   // where records go (re-recording the reference refuses quick and workshop modes, and tries) is
   // settled before any work
   const ledgerDir = options.command === 'backends' ? '' : options.command === 'try' ? tryLedgerDir(options) : defaultLedgerDir(options.mode);

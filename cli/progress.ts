@@ -8,7 +8,7 @@ export interface ProgressBar {
   onBatch(progress: BatchProgress): void;
   onEpoch(record: EpochRecord): void;
   /** Ends the bar with one line: the run finished (time, accuracy) or was interrupted. */
-  done(result: Pick<RunResult, 'seconds' | 'testAccuracy' | 'partial'>): void;
+  done(result: Pick<RunResult, 'seconds' | 'testAccuracy' | 'partial'> & Partial<Pick<RunResult, 'validationAccuracy'>>): void;
 }
 
 const WIDTH = 24;
@@ -34,7 +34,10 @@ export function progressBar(label: string, stream: NodeJS.WriteStream = process.
       stream.write(interactive ? `\r${line.padEnd(100)}\n` : `${line}\n`);
     },
     done(result) {
-      const accuracy = result.testAccuracy === null ? '' : `, test accuracy ${result.testAccuracy.toFixed(2)}%`;
+      // a sweep's run measures no test accuracy: its validation accuracy is what it is judged on
+      const validation = result.validationAccuracy ?? null;
+      const accuracy =
+        result.testAccuracy !== null ? `, test accuracy ${result.testAccuracy.toFixed(2)}%` : validation !== null ? `, validation accuracy ${validation.toFixed(2)}%` : '';
       const line = result.partial
         ? `${label}: interrupted after ${result.seconds.toFixed(1)} s (partial)`
         : `${label}: finished in ${result.seconds.toFixed(2)} s${accuracy}`;

@@ -96,6 +96,14 @@ export function recordProblem(value: unknown): string | null {
       return 'overrides is not an object of field: value texts';
     }
   }
+  if (r.sweep !== undefined) {
+    const sweep = r.sweep as Record<string, unknown> | null;
+    if (typeof sweep !== 'object' || sweep === null || typeof sweep.name !== 'string' || typeof sweep.variant !== 'string') {
+      return 'sweep is not an object with a name and a variant';
+    }
+    if (!Number.isInteger(sweep.validation) || (sweep.validation as number) < 1) return 'sweep.validation is not a whole number above 0';
+    if (r.overrides === undefined) return 'a sweep record has no overrides';
+  }
   const machine = r.machine as Record<string, unknown> | null;
   if (typeof machine !== 'object' || machine === null) return 'machine is missing';
   for (const field of ['cpu', 'platform', 'node', 'tfjs'] as const) {

@@ -15,6 +15,8 @@ export interface MeasureOptions {
   /** Run a short untimed warm-up first, so kernel set-up is not timed (default true). */
   warmUp?: boolean;
   validationCount?: number;
+  /** False: never evaluate the test set (lib/train.ts measureTest; needs validationCount). */
+  measureTest?: boolean;
   /** The preprocessed cache file for the device data path (see lib/data.ts). */
   cacheFile?: string;
   signal?: AbortSignal;
@@ -57,6 +59,7 @@ export async function measureRecipe(recipe: Recipe, data: MnistArrays, options: 
     const result = await trainRecipe(recipe, data, {
       seed,
       validationCount: options.validationCount,
+      measureTest: options.measureTest,
       cacheFile: options.cacheFile,
       signal: options.signal,
       onBatch: options.onBatch && ((p) => options.onBatch!(run, p)),

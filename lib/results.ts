@@ -19,6 +19,13 @@ export interface RunRecord {
   partial: boolean;
 }
 
+/** Which sweep, variant and validation split a sweep's record belongs to. */
+export interface SweepTag {
+  name: string;
+  variant: string;
+  validation: number;
+}
+
 /** Who made a record. */
 export type RecordSource = 'cli' | 'notebook' | 'bench';
 
@@ -63,6 +70,11 @@ export interface StepRecord {
    * Such a record is never the step's recipe, so it never enters the step's comparisons or ladder.
    */
   overrides?: Record<string, string>;
+  /**
+   * A sweep's run (lib/sweep.ts): the sweep's name, the variant's id (what a rerun of the sweep
+   * matches to skip it) and the validation images held out. Such a record always carries overrides.
+   */
+  sweep?: SweepTag;
   /** Some run was interrupted: numbers cover only what finished. */
   partial: boolean;
   runs: RunRecord[];
@@ -87,6 +99,8 @@ export interface StepRecordContext {
   mode: RunMode;
   /** The overrides of a try (lib/recipe-overrides.ts), saved in the record. */
   overrides?: Record<string, string>;
+  /** A sweep's run: its sweep, variant id and validation split, saved in the record. */
+  sweep?: SweepTag;
   /** dataHash of the data the runs trained on. */
   dataHash: string;
   date?: Date;
@@ -112,6 +126,7 @@ export function makeStepRecord(recipe: Recipe, results: readonly RunResult[], co
     quick: context.mode === 'quick',
     mode: context.mode,
     ...(context.overrides === undefined ? {} : { overrides: { ...context.overrides } }),
+    ...(context.sweep === undefined ? {} : { sweep: { ...context.sweep } }),
     partial: results.some((r) => r.partial),
     runs: results.map(toRunRecord),
     reference: recipe.reference,

@@ -25,6 +25,11 @@ export interface TrainOptions {
    * is then measured once, at the end. 0 (default) decides on the test set, as the original does.
    */
   validationCount?: number;
+  /**
+   * False: the test set is never evaluated, the run is judged on the validation split alone (a
+   * sweep searching recipes); needs `validationCount` > 0. Default true.
+   */
+  measureTest?: boolean;
   /** Called after every batch; cheap, reads nothing back from the device. */
   onBatch?: (progress: BatchProgress) => void;
   /** Called after every epoch with its record. */
@@ -216,6 +221,8 @@ export async function trainRecipe(recipe: Recipe, data: MnistArrays, options: Tr
   const checkEvery = options.divergenceCheckEvery ?? 25;
   const evalBatchSize = options.evalBatchSize ?? 1000;
   const validationCount = options.validationCount ?? 0;
+  const measureTest = options.measureTest ?? true;
+  if (!measureTest && validationCount <= 0) throw new RangeError('measureTest false needs a validation split (validationCount > 0) to decide on');
 
   // Untimed setup: the data path, held-out images, the net and its optimizer.
   const held = validationCount > 0 ? holdOutValidation(data.train, validationCount, nextSeed(rng)) : null;
@@ -305,7 +312,7 @@ export async function trainRecipe(recipe: Recipe, data: MnistArrays, options: Tr
     // With a validation split the test set is seen exactly once, here; otherwise the last
     // evaluation already was on the test set.
     let testResult: { loss: number; accuracy: number } | null = validation ? null : lastEval;
-    if (validation && !aborted) testResult = await evaluate(net, test, evalBatchSize);
+    if (validation && measureTest && !aborted) testResult = await evaluate(net, test, evalBatchSize);
     const seconds = elapsedSeconds();
 
     return {

@@ -59,7 +59,7 @@ export function describeChange(step: number, applied: Pick<AppliedOverrides, 'ch
   return [`step ${step} with your change:`, ...applied.changed.map(([field, before, after]) => `  ${field.padEnd(width)}  ${before}  ->  ${after}`)];
 }
 
-export type TryHooks = Pick<MeasureOptions, 'signal' | 'onRunStart' | 'onBatch' | 'onEpoch' | 'onRunEnd' | 'cacheFile' | 'warmUp'>;
+export type TryHooks = Pick<MeasureOptions, 'validationCount' | 'measureTest' | 'signal' | 'onRunStart' | 'onBatch' | 'onEpoch' | 'onRunEnd' | 'cacheFile' | 'warmUp'>;
 
 /** Trains `recipe` once per seed (one untimed warm-up first), like measureRecipe but for any list of seeds. */
 export async function measureSeeds(recipe: Recipe, data: MnistArrays, seeds: readonly number[], hooks: TryHooks = {}): Promise<Measurement> {

@@ -17,7 +17,7 @@ async function recordsIn(ledger: string): Promise<StepRecord[]> {
 }
 
 const usageCases: Array<[string[], RegExp]> = [
-  [['fly'], /unknown command 'fly': commands are start, train, ladder, try, backends, doctor, help/],
+  [['fly'], /unknown command 'fly': commands are start, train, ladder, try, sweep, backends, doctor, help/],
   [['trian', '--step', '8'], /unknown command 'trian' \(did you mean train\?\)/],
   [['train', '--bogus'], /unknown option '--bogus' \(see --help\)/],
   [['train', '--step', '8', '--run', '2'], /unknown option '--run' \(did you mean --runs\?\)/],

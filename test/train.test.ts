@@ -104,6 +104,20 @@ test('with a validation split, stopping is decided on held-out training images a
   assert.deepEqual(await evaluationsOf(() => trainRecipe(recipe, data, { seed: 2 })), [512, 512]);
 });
 
+test('measureTest false (a sweep): the test set is never evaluated, only the validation split; without a split it is refused', async () => {
+  const recipe = small({ epochs: 2, evaluate: 'every-epoch' });
+  let result: Awaited<ReturnType<typeof trainRecipe>> | null = null;
+  const evaluated = await evaluationsOf(async () => {
+    result = await trainRecipe(recipe, data, { seed: 2, validationCount: 256, measureTest: false });
+  });
+  assert.deepEqual(evaluated, [256, 256]);
+  assert.equal(result!.testAccuracy, null);
+  assert.equal(result!.testLoss, null);
+  assert.equal(result!.validationAccuracy, result!.history.at(-1)!.evalAccuracy);
+  assert.ok(result!.validationAccuracy !== null);
+  await assert.rejects(trainRecipe(recipe, data, { seed: 2, measureTest: false }), { name: 'RangeError', message: /measureTest false needs a validation split/ });
+});
+
 test('the per-sample path and the device path train identically for the same seed and order', async () => {
   const recipe = small({ net: 'slim', shuffle: 'once' });
   const onDevice = await trainRecipe({ ...recipe, dataPath: 'device' }, data, { seed: 9 });
