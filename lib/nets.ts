@@ -230,3 +230,17 @@ export function netLabel(ref: NetRef): string {
 export function copyNetSpec(spec: NetSpec): NetSpec {
   return { ...spec, convs: spec.convs.map((c) => ({ ...c })) };
 }
+
+function sameConv(a: ConvSpec, b: ConvSpec): boolean {
+  return a.out === b.out && a.kernel === b.kernel && a.pool === b.pool && a.relu === b.relu;
+}
+
+/** The ladder name whose net `spec` is, field for field, or null: a spec equal to `final` is `final`. */
+export function ladderNameOf(spec: NetSpec): NetName | null {
+  for (const [name, known] of Object.entries(NETS) as Array<[NetName, NetSpec]>) {
+    const same = known.convs.length === spec.convs.length && known.convs.every((c, i) => sameConv(c, spec.convs[i]!)) &&
+      known.dropout2d === spec.dropout2d && known.fc === spec.fc && known.dropout === spec.dropout;
+    if (same) return name;
+  }
+  return null;
+}
