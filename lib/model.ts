@@ -13,7 +13,7 @@ import * as tf from '@tensorflow/tfjs-core';
 // tfjs-core alone ships no gradients (the @tensorflow/tfjs bundle registers them): training needs them
 import './gradients';
 import { makeRng, nextSeed, type Rng } from './random';
-import { convName, netLabel, netShapes, netSpec, type NetRef, type NetSpec } from './nets';
+import { convName, ladderNameOf, netLabel, netShapes, netSpec, type NetRef, type NetSpec } from './nets';
 
 export interface ForwardMode {
   /** Dropout is active only when training, as in PyTorch's train()/eval(). */
@@ -276,7 +276,7 @@ export function buildNet(net: NetRef, seed: number): Net {
 function makeNet(net: NetRef, spec: NetSpec, params: Params): Net {
   const forward = specForward(spec);
   return {
-    name: netLabel(net),
+    name: typeof net === 'string' ? net : (ladderNameOf(spec) ?? netLabel(spec)),
     spec,
     params,
     forward: (x, mode) => tf.tidy(() => forward(params, x, makeDropout(mode))),
