@@ -170,7 +170,7 @@ function shapesOrProblem(spec: NetSpec): NetShapes | string {
     }
     const outSide = conv.pool === 'none' ? convSide : Math.floor(convSide / 2);
     if (outSide < 1) {
-      return `${name}: its 2x2 pool would shrink the ${convSide}x${convSide} map to nothing (28x28 images): set ${name}.pool=none or use a smaller kernel`;
+      return `${name}: its 2x2 pool would shrink the ${convSide}x${convSide} map to nothing (28x28 images): give it pool none or a smaller kernel`;
     }
     convs.push({ name, outChannels: conv.out, inChannels: channels, kernel: conv.kernel, convSide, outSide });
     side = outSide;
