@@ -3,7 +3,7 @@
  * with a wall clock (wasm kernels are synchronous), and the per-kernel total of the timed steps is
  * printed, largest first. A diagnostic, not a test.
  *
- *   tsx bench/profile.ts [net=final] [threads=1] [steps=5]
+ *   tsx bench/profile.ts [net=final, or a net spec as JSON] [threads=1] [steps=5]
  *
  * With threads > 1 the native kernels split each batch with a helper thread; the clock here still
  * measures the calling thread's wall time per kernel, which is what the step waits for.
