@@ -23,7 +23,7 @@ export interface ForwardMode {
 }
 
 export interface Net {
-  /** The ladder name ('final'), or a spec's label (lib/nets.ts netLabel). */
+  /** The ladder name ('final'), also for a spec equal to a ladder net; else the spec's label (lib/nets.ts netLabel). */
   name: string;
   /** What the net is: its layers, pools and dropout rates. */
   spec: NetSpec;
