@@ -3,7 +3,7 @@
  * with a wall clock (wasm kernels are synchronous), and the per-kernel total of the timed steps is
  * printed, largest first. A diagnostic, not a test.
  *
- *   tsx bench/profile.ts [net=final] [threads=1] [steps=5]
+ *   tsx bench/profile.ts [net=final, or a net spec as JSON] [threads=1] [steps=5]
  *
  * With threads > 1 the native kernels split each batch with a helper thread; the clock here still
  * measures the calling thread's wall time per kernel, which is what the step waits for.
@@ -12,12 +12,14 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { KernelConfig, NamedTensorInfoMap, TensorInfo } from '@tensorflow/tfjs-core';
 import { buildNet, lossAndGradients } from '../lib/model';
 import { createOptimizer } from '../lib/optimizer';
+import type { NetSpec } from '../lib/nets';
 import { recipeForStep, type NetName } from '../lib/recipes';
 import { setupWasm } from '../lib/wasm/setup';
 
 const [netArg = 'final', threadsArg = '1', stepsArg = '5'] = process.argv.slice(2);
 const report = await setupWasm({ threads: Number(threadsArg) });
-const net = buildNet(netArg as NetName, 1);
+// a ladder name, or a net spec as JSON (lib/nets.ts NetSpec)
+const net = buildNet(netArg.startsWith('{') ? (JSON.parse(netArg) as NetSpec) : (netArg as NetName), 1);
 const totals = new Map<string, { ms: number; calls: number }>();
 let timing = false;
 

@@ -25,6 +25,7 @@ import {
   type ChoiceKeyParts,
 } from './backend-choice';
 import { machineKey, describeMachine } from './machine';
+import { netLabel } from './nets';
 import { recipeForStep, type Recipe } from './recipes';
 import { activateWebGpu, findWebGpuAdapter, type WebGpuAdapterProbe } from './webgpu';
 import { GPU_DEVICE_PATTERNS, gpuDeviceNodes } from './gpu-devices';
@@ -401,7 +402,7 @@ export function choiceKeyParts(candidates: readonly CandidateId[], net: TimedNet
     const value = env[name]?.trim();
     if (value) versions[name] = value;
   }
-  return { machine: machineKey(describeMachine()), candidates, versions, net: `${net.net}@${net.batchSize}` };
+  return { machine: machineKey(describeMachine()), candidates, versions, net: `${netLabel(net.net)}@${net.batchSize}` };
 }
 
 function packageVersion(dir: string): string {

@@ -1,6 +1,7 @@
 /**
- * The four nets of the ladder (`baseline`, `pooled`, `slim`, `final`), built fresh per run by
- * `buildNet(name, seed)`, exactly as the original study defines them (README, "The eight steps").
+ * Nets built fresh per run by `buildNet(net, seed)`: one of the ladder's four (`baseline`, `pooled`,
+ * `slim`, `final`, exactly as the original study defines them, README "The eight steps") or any
+ * net spec (lib/nets.ts), all by one forward pass built from the spec.
  *
  * Written in ops (tf.conv2d, tf.maxPool, tf.matMul) over plain tf.Variables rather than layers:
  * layers cannot draw PyTorch's init (uniform +-1/sqrt(fan_in) for biases too) nor drop whole
@@ -12,7 +13,7 @@ import * as tf from '@tensorflow/tfjs-core';
 // tfjs-core alone ships no gradients (the @tensorflow/tfjs bundle registers them): training needs them
 import './gradients';
 import { makeRng, nextSeed, type Rng } from './random';
-import type { NetName } from './recipes';
+import { convName, ladderNameOf, netLabel, netShapes, netSpec, type NetRef, type NetSpec } from './nets';
 
 export interface ForwardMode {
   /** Dropout is active only when training, as in PyTorch's train()/eval(). */
@@ -22,7 +23,10 @@ export interface ForwardMode {
 }
 
 export interface Net {
-  name: NetName;
+  /** The ladder name ('final'), also for a spec equal to a ladder net; else the spec's label (lib/nets.ts netLabel). */
+  name: string;
+  /** What the net is: its layers, pools and dropout rates. */
+  spec: NetSpec;
   /** PyTorch names -> variables in TensorFlow layouts (conv HWIO, linear [in, out]). */
   params: Record<string, tf.Variable>;
   /** Log-probabilities [B, 10] of a normalised NHWC batch [B, 28, 28, 1]; the caller disposes them. */
@@ -47,60 +51,7 @@ export class WeightShapeError extends Error {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Shapes, in PyTorch terms
-
-interface ConvShape {
-  outChannels: number;
-  inChannels: number;
-  kernel: number;
-}
-
-interface LinearShape {
-  outFeatures: number;
-  inFeatures: number;
-}
-
-interface Architecture {
-  c1: ConvShape;
-  c2: ConvShape;
-  f1: LinearShape;
-  f2: LinearShape;
-  /** The feature map f1 reads, [height, width, channels]: PyTorch flattens it as (C, H, W). */
-  flattened: [number, number, number];
-}
-
-// #region net-shapes
-export const ARCHITECTURES: Readonly<Record<NetName, Architecture>> = {
-  baseline: {
-    c1: { outChannels: 32, inChannels: 1, kernel: 3 },
-    c2: { outChannels: 64, inChannels: 32, kernel: 3 },
-    f1: { outFeatures: 128, inFeatures: 9216 },
-    f2: { outFeatures: 10, inFeatures: 128 },
-    flattened: [12, 12, 64],
-  },
-  pooled: {
-    c1: { outChannels: 32, inChannels: 1, kernel: 3 },
-    c2: { outChannels: 64, inChannels: 32, kernel: 3 },
-    f1: { outFeatures: 128, inFeatures: 1600 },
-    f2: { outFeatures: 10, inFeatures: 128 },
-    flattened: [5, 5, 64],
-  },
-  slim: {
-    c1: { outChannels: 24, inChannels: 1, kernel: 3 },
-    c2: { outChannels: 32, inChannels: 24, kernel: 3 },
-    f1: { outFeatures: 128, inFeatures: 800 },
-    f2: { outFeatures: 10, inFeatures: 128 },
-    flattened: [5, 5, 32],
-  },
-  final: {
-    c1: { outChannels: 24, inChannels: 1, kernel: 5 },
-    c2: { outChannels: 32, inChannels: 24, kernel: 3 },
-    f1: { outFeatures: 256, inFeatures: 800 },
-    f2: { outFeatures: 10, inFeatures: 256 },
-    flattened: [5, 5, 32],
-  },
-};
-// #endregion net-shapes
+// Parameters, in PyTorch terms (shapes derived from the spec by lib/nets.ts)
 
 type ParamRole = 'conv' | 'linear' | 'flatten-linear' | 'bias';
 
@@ -112,18 +63,17 @@ export interface ParamInfo {
   fanIn: number;
 }
 
-/** Every parameter of `name` in PyTorch's state_dict order, with its PyTorch shape and fan-in. */
-export function parameterInfo(name: NetName): ParamInfo[] {
-  const arch = ARCHITECTURES[name];
+/** Every parameter of `net` in PyTorch's state_dict order, with its PyTorch shape and fan-in. */
+export function parameterInfo(net: NetRef): ParamInfo[] {
+  const shapes = netShapes(netSpec(net));
   const infos: ParamInfo[] = [];
-  for (const layer of ['c1', 'c2'] as const) {
-    const { outChannels, inChannels, kernel } = arch[layer];
+  for (const { name, outChannels, inChannels, kernel } of shapes.convs) {
     const fanIn = inChannels * kernel * kernel;
-    infos.push({ name: `${layer}.weight`, role: 'conv', pytorchShape: [outChannels, inChannels, kernel, kernel], fanIn });
-    infos.push({ name: `${layer}.bias`, role: 'bias', pytorchShape: [outChannels], fanIn });
+    infos.push({ name: `${name}.weight`, role: 'conv', pytorchShape: [outChannels, inChannels, kernel, kernel], fanIn });
+    infos.push({ name: `${name}.bias`, role: 'bias', pytorchShape: [outChannels], fanIn });
   }
   for (const layer of ['f1', 'f2'] as const) {
-    const { outFeatures, inFeatures } = arch[layer];
+    const { outFeatures, inFeatures } = shapes[layer];
     const role = layer === 'f1' ? 'flatten-linear' : 'linear';
     infos.push({ name: `${layer}.weight`, role, pytorchShape: [outFeatures, inFeatures], fanIn: inFeatures });
     infos.push({ name: `${layer}.bias`, role: 'bias', pytorchShape: [outFeatures], fanIn: inFeatures });
@@ -151,7 +101,7 @@ function tensorflowShape(info: ParamInfo): number[] {
  * Moves one parameter from PyTorch layout to ours. The two directions share the index map
  * `pytorchIndexOf(ours)`, so `toTensorflow` and `toPytorch` are exact inverses.
  */
-function layoutIndexMap(info: ParamInfo, arch: Architecture): Int32Array {
+function layoutIndexMap(info: ParamInfo, flattened: readonly [number, number, number]): Int32Array {
   const size = info.pytorchShape.reduce((a, b) => a * b, 1);
   const map = new Int32Array(size);
   if (info.role === 'bias') {
@@ -176,7 +126,7 @@ function layoutIndexMap(info: ParamInfo, arch: Architecture): Int32Array {
   // f1 reads the flattened feature map. PyTorch flattens NCHW as (C, H, W); we flatten NHWC as
   // (H, W, C). Our input row (h, w, c) must therefore take PyTorch's input column c*H*W + h*W + w,
   // or the loaded net computes something else entirely.
-  const [height, width, channels] = arch.flattened;
+  const [height, width, channels] = flattened;
   if (height * width * channels !== inF) {
     throw new Error(`f1 expects ${inF} inputs but the feature map is ${height}x${width}x${channels}`);
   }
@@ -276,48 +226,28 @@ export function channelDropout(x: tf.Tensor4D, rate: number, seed?: number): tf.
   return tf.dropout(x, rate, channelNoiseShape(x), seed) as tf.Tensor4D;
 }
 
-type Forward = (params: Params, x: tf.Tensor4D, dropout: Dropout) => tf.Tensor2D;
-
-// Shapes below are for a [B, 28, 28, 1] input.
-const FORWARDS: Record<NetName, Forward> = {
-  // #region net-baseline
-  baseline: (p, x, dropout) => {
-    let h = tf.relu(conv(x, p, 'c1')); // [B, 26, 26, 32]
-    h = conv(h, p, 'c2'); // [B, 24, 24, 64]; no ReLU here, as in the original
-    h = maxPool2(h); // [B, 12, 12, 64]
-    h = dropout(h, 0.25, channelNoiseShape(h)); // Dropout2d: whole feature maps
-    let f = tf.relu(linear(flatten(h), p, 'f1')); // [B, 9216] -> [B, 128]
-    f = dropout(f, 0.5);
+// #region net-forward
+/**
+ * The forward pass of any spec: each convolution with its ReLU and 2x2 max pool in the spec's
+ * order, Dropout2d on the last map, then f1 + ReLU, dropout, f2 and log-softmax. A rate of 0 adds
+ * no dropout op at all, so the dropout layers that exist draw the same seeds as they always did.
+ */
+function specForward(spec: NetSpec): (params: Params, x: tf.Tensor4D, dropout: Dropout) => tf.Tensor2D {
+  return (p, x, dropout) => {
+    let h = x;
+    spec.convs.forEach((c, i) => {
+      h = conv(h, p, convName(i));
+      if (c.pool === 'none') h = c.relu ? tf.relu(h) : h;
+      else if (c.pool === 'after-relu') h = maxPool2(c.relu ? tf.relu(h) : h);
+      else h = c.relu ? tf.relu(maxPool2(h)) : maxPool2(h);
+    });
+    if (spec.dropout2d > 0) h = dropout(h, spec.dropout2d, channelNoiseShape(h)); // Dropout2d: whole feature maps
+    let f = tf.relu(linear(flatten(h), p, 'f1'));
+    if (spec.dropout > 0) f = dropout(f, spec.dropout);
     return tf.logSoftmax(linear(f, p, 'f2')); // [B, 10]
-  },
-  // #endregion net-baseline
-  // #region net-pooled
-  pooled: (p, x, dropout) => {
-    let h = maxPool2(tf.relu(conv(x, p, 'c1'))); // [B, 13, 13, 32]
-    h = maxPool2(tf.relu(conv(h, p, 'c2'))); // [B, 11, 11, 64] -> [B, 5, 5, 64]
-    let f = tf.relu(linear(flatten(h), p, 'f1')); // [B, 1600] -> [B, 128]
-    f = dropout(f, 0.5);
-    return tf.logSoftmax(linear(f, p, 'f2'));
-  },
-  // #endregion net-pooled
-  // #region net-slim
-  slim: (p, x) => {
-    let h = maxPool2(tf.relu(conv(x, p, 'c1'))); // [B, 13, 13, 24]
-    h = maxPool2(tf.relu(conv(h, p, 'c2'))); // [B, 5, 5, 32]
-    const f = tf.relu(linear(flatten(h), p, 'f1')); // [B, 800] -> [B, 128]
-    return tf.logSoftmax(linear(f, p, 'f2'));
-  },
-  // #endregion net-slim
-  // #region net-final
-  final: (p, x) => {
-    // pool before ReLU: same result (both monotone), a quarter of the ReLU work
-    let h = tf.relu(maxPool2(conv(x, p, 'c1'))); // [B, 24, 24, 24] -> [B, 12, 12, 24]
-    h = tf.relu(maxPool2(conv(h, p, 'c2'))); // [B, 10, 10, 32] -> [B, 5, 5, 32]
-    const f = tf.relu(linear(flatten(h), p, 'f1')); // [B, 800] -> [B, 256]
-    return tf.logSoftmax(linear(f, p, 'f2'));
-  },
-  // #endregion net-final
-};
+  };
+}
+// #endregion net-forward
 
 // ---------------------------------------------------------------------------------------------
 // Public API
@@ -327,26 +257,27 @@ const FORWARDS: Record<NetName, Forward> = {
  * +-1/sqrt(fan_in)), drawn in PyTorch layout from `seed` and converted like loaded weights.
  * The caller disposes the net.
  */
-export function buildNet(name: NetName, seed: number): Net {
-  const arch = ARCHITECTURES[name];
-  if (!arch) throw new RangeError(`unknown net "${String(name)}": use one of ${Object.keys(ARCHITECTURES).join(', ')}`);
+export function buildNet(net: NetRef, seed: number): Net {
+  const spec = netSpec(net);
+  const { flattened } = netShapes(spec);
   const rng = makeRng(seed);
   const params: Params = {};
-  for (const info of parameterInfo(name)) {
+  for (const info of parameterInfo(spec)) {
     const bound = 1 / Math.sqrt(info.fanIn);
     const values = new Float32Array(info.pytorchShape.reduce((a, b) => a * b, 1));
     for (let i = 0; i < values.length; i++) values[i] = (2 * rng() - 1) * bound;
-    const data = toTensorflow(values, layoutIndexMap(info, arch));
+    const data = toTensorflow(values, layoutIndexMap(info, flattened));
     // no variable name: TF.js names must be unique engine-wide and two nets may coexist
     params[info.name] = tf.tidy(() => tf.variable(tf.tensor(data, tensorflowShape(info)), true));
   }
-  return makeNet(name, params);
+  return makeNet(net, spec, params);
 }
 
-function makeNet(name: NetName, params: Params): Net {
-  const forward = FORWARDS[name];
+function makeNet(net: NetRef, spec: NetSpec, params: Params): Net {
+  const forward = specForward(spec);
   return {
-    name,
+    name: typeof net === 'string' ? net : (ladderNameOf(spec) ?? netLabel(spec)),
+    spec,
     params,
     forward: (x, mode) => tf.tidy(() => forward(params, x, makeDropout(mode))),
     paramCount: () => Object.values(params).reduce((sum, v) => sum + v.size, 0),
@@ -362,8 +293,8 @@ function makeNet(name: NetName, params: Params): Net {
  * Every parameter of the net must be present with its PyTorch shape.
  */
 export function loadPytorchWeights(net: Net, weights: Record<string, PytorchArray>): void {
-  const arch = ARCHITECTURES[net.name];
-  for (const info of parameterInfo(net.name)) {
+  const { flattened } = netShapes(net.spec);
+  for (const info of parameterInfo(net.spec)) {
     const given = weights[info.name];
     if (!given) throw new WeightShapeError(`no "${info.name}" in the weights given: pass every parameter of ${net.name}`);
     if (given.shape.join(',') !== info.pytorchShape.join(',')) {
@@ -371,7 +302,7 @@ export function loadPytorchWeights(net: Net, weights: Record<string, PytorchArra
         `${info.name} has shape [${given.shape.join(', ')}], ${net.name} needs [${info.pytorchShape.join(', ')}] (PyTorch layout)`,
       );
     }
-    const data = toTensorflow(given.values, layoutIndexMap(info, arch));
+    const data = toTensorflow(given.values, layoutIndexMap(info, flattened));
     tf.tidy(() => net.params[info.name]!.assign(tf.tensor(data, tensorflowShape(info))));
   }
 }
@@ -384,13 +315,13 @@ export async function toPytorchLayout(
   net: Net,
   tensors: Record<string, tf.Tensor>,
 ): Promise<Record<string, PytorchArray>> {
-  const arch = ARCHITECTURES[net.name];
+  const { flattened } = netShapes(net.spec);
   const out: Record<string, PytorchArray> = {};
-  for (const info of parameterInfo(net.name)) {
+  for (const info of parameterInfo(net.spec)) {
     const tensor = tensors[info.name];
     if (!tensor) continue;
     const values = (await tensor.data()) as Float32Array;
-    out[info.name] = { shape: [...info.pytorchShape], values: toPytorch(values, layoutIndexMap(info, arch)) };
+    out[info.name] = { shape: [...info.pytorchShape], values: toPytorch(values, layoutIndexMap(info, flattened)) };
   }
   return out;
 }

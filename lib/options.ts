@@ -3,7 +3,8 @@
  * any work starts and names the field and the allowed values.
  */
 import { UsageError } from './errors';
-import { NET_NAMES, RECIPES, type Recipe } from './recipes';
+import { netSpecProblem } from './nets';
+import { NET_NAMES, RECIPES, type NetName, type Recipe } from './recipes';
 
 function isFinitePositive(value: number): boolean {
   return typeof value === 'number' && Number.isFinite(value) && value > 0;
@@ -41,8 +42,13 @@ function checkUnitInterval(field: string, value: number, { open }: { open: boole
 /** Throws a UsageError at the first field of `recipe` that cannot be trained; returns it unchanged. */
 export function validateRecipe(recipe: Recipe): Recipe {
   const where = `recipe ${recipe.slug ?? String(recipe.step)}`;
-  if (!NET_NAMES.includes(recipe.net)) {
-    throw new UsageError(`${where}: unknown net '${String(recipe.net)}': nets are ${NET_NAMES.join(', ')}`);
+  if (typeof recipe.net === 'string' || recipe.net === null || typeof recipe.net !== 'object') {
+    if (!NET_NAMES.includes(recipe.net as NetName)) {
+      throw new UsageError(`${where}: unknown net '${String(recipe.net)}': nets are ${NET_NAMES.join(', ')}, or a net spec (lib/nets.ts)`);
+    }
+  } else {
+    const problem = netSpecProblem(recipe.net);
+    if (problem !== null) throw new UsageError(`${where}: net ${problem}`);
   }
   if (recipe.dataPath !== 'per-sample' && recipe.dataPath !== 'device') {
     throw new UsageError(`${where}: dataPath must be 'per-sample' or 'device', got '${String(recipe.dataPath)}'`);

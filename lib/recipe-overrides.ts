@@ -5,11 +5,16 @@
  * is then checked as a whole (lib/options.ts validateRecipe). Every refusal is one line naming the
  * field, what was typed and what is allowed.
  *
+ * `net.*` fields change the step's net as data (lib/nets.ts): `net.c1.out=16`, `net.fc=128`,
+ * `net.c2.pool=before-relu`; the named net (the step's, or `net=` given in the same try) is turned
+ * into its spec with those fields changed, and a net whose maps would not fit 28x28 is refused.
+ *
  * A changed recipe is not the step's recipe: its hash differs, and its records carry the
  * overrides and live in a `tries/` folder, so they never enter the step's comparisons or ladder.
  */
 import { didYouMean } from './did-you-mean';
 import { UsageError } from './errors';
+import { convName, copyNetSpec, ladderNameOf, MAX_CONVS, netLabel, netSpec, POOL_PLACEMENTS, type NetSpec } from './nets';
 import { validateRecipe } from './options';
 import { NET_NAMES, type Recipe } from './recipes';
 
@@ -43,7 +48,24 @@ export const OVERRIDE_FIELDS: Readonly<Record<string, FieldRule>> = {
   'schedule.anneal': { kind: ['cos', 'linear'], only: { of: 'schedule', kinds: ['onecycle'] } },
   'schedule.stepSize': { kind: 'positive-integer', only: { of: 'schedule', kinds: ['step'] } },
   'schedule.gamma': { kind: 'positive-number', only: { of: 'schedule', kinds: ['step'] } },
+  ...convFields(),
+  'net.dropout2d': { kind: 'unit-interval' },
+  'net.fc': { kind: 'positive-integer' },
+  'net.dropout': { kind: 'unit-interval' },
 };
+
+/** net.c1.out, net.c1.kernel, net.c1.pool, net.c1.relu, ... for every conv a net may have. */
+function convFields(): Record<string, FieldRule> {
+  const fields: Record<string, FieldRule> = {};
+  for (let i = 0; i < MAX_CONVS; i++) {
+    const c = convName(i);
+    fields[`net.${c}.out`] = { kind: 'positive-integer' };
+    fields[`net.${c}.kernel`] = { kind: 'positive-integer' };
+    fields[`net.${c}.pool`] = { kind: POOL_PLACEMENTS };
+    fields[`net.${c}.relu`] = { kind: 'boolean' };
+  }
+  return fields;
+}
 
 export const OVERRIDE_FIELD_NAMES: readonly string[] = Object.keys(OVERRIDE_FIELDS);
 
@@ -121,11 +143,37 @@ export function overrideEntries(overrides: Readonly<Record<string, string | numb
   return entries;
 }
 
+/** `recipe` with one field of its net set: the net becomes a spec (a copy; the ladder's are untouched). */
+function withNetField(recipe: Recipe, field: string, value: OverrideValue): Recipe {
+  const spec = copyNetSpec(netSpec(recipe.net));
+  const path = field.split('.').slice(1);
+  if (path.length === 1) return { ...recipe, net: { ...spec, [path[0]!]: value } };
+  const [layer, key] = path as [string, keyof NetSpec['convs'][number]];
+  const index = Number(layer.slice(1)) - 1;
+  const conv = spec.convs[index];
+  if (conv === undefined) {
+    const has = spec.convs.map((_, i) => convName(i)).join(', ');
+    throw new UsageError(`${field} is not a layer of step ${recipe.step}'s net (${netLabel(recipe.net)}): it has ${spec.convs.length} convolution${spec.convs.length === 1 ? '' : 's'}, ${has}`);
+  }
+  spec.convs[index] = { ...conv, [key]: value };
+  return { ...recipe, net: spec };
+}
+
+/** The value of a `net.*` field in `recipe`'s net, named or spec. */
+function netValueAt(recipe: Recipe, field: string): unknown {
+  return field.split('.').slice(1).reduce<unknown>((at, key) => {
+    if (at === undefined) return undefined;
+    if (Array.isArray((at as NetSpec).convs) && /^c\d+$/.test(key)) return (at as NetSpec).convs[Number(key.slice(1)) - 1];
+    return (at as Record<string, unknown>)[key];
+  }, netSpec(recipe.net));
+}
+
 /** `recipe` with one field set (a copy; nested objects copied too). */
 function withField(recipe: Recipe, field: string, value: OverrideValue): Recipe {
   const rule = OVERRIDE_FIELDS[field]!;
   const [head, tail] = field.split('.') as [string, string | undefined];
   if (tail === undefined) return { ...recipe, [head]: value } as Recipe;
+  if (head === 'net') return withNetField(recipe, field, value);
   const part = head === 'optimizer' ? recipe.optimizer : recipe.schedule;
   if (rule.only !== undefined && !rule.only.kinds.includes(part.kind)) {
     throw new UsageError(
@@ -139,6 +187,7 @@ function withField(recipe: Recipe, field: string, value: OverrideValue): Recipe 
 }
 
 function valueAt(recipe: Recipe, field: string): unknown {
+  if (field.startsWith('net.')) return netValueAt(recipe, field);
   return field.split('.').reduce<unknown>((at, key) => (at as Record<string, unknown>)[key], recipe);
 }
 
@@ -150,13 +199,18 @@ export function applyOverrides(recipe: Recipe, overrides: Readonly<Record<string
   const entries = overrideEntries(overrides);
   let next = recipe;
   const changed: Array<[string, string, string]> = [];
-  for (const [field, text] of entries) {
-    const value = parseOverrideValue(field, text);
+  const values = entries.map(([field, text]): [string, OverrideValue] => [field, parseOverrideValue(field, text)]);
+  // `net=` first: the net.* fields change the net it names, whatever order they were typed in
+  for (const [field, value] of [...values.filter(([f]) => f === 'net'), ...values.filter(([f]) => f !== 'net')]) {
     next = withField(next, field, value);
+  }
+  for (const [field, value] of values) {
     const before = JSON.stringify(valueAt(recipe, field));
     const after = JSON.stringify(value);
     if (before !== after) changed.push([field, before, after]);
   }
+  // a net changed back to one of the ladder's is named again: the same net, the same recipe hash
+  if (typeof next.net !== 'string') next = { ...next, net: ladderNameOf(next.net) ?? next.net };
   try {
     validateRecipe(next);
   } catch (error) {

@@ -4,6 +4,8 @@
  * results is written here (TensorFlow.js defaults differ from PyTorch's, so none is left to a
  * default). Source of truth: docs of the original study, summarised in README.md.
  */
+import type { NetSpec } from './nets';
+
 export type NetName = 'baseline' | 'pooled' | 'slim' | 'final';
 export const NET_NAMES: readonly NetName[] = ['baseline', 'pooled', 'slim', 'final'];
 
@@ -43,7 +45,8 @@ export interface Recipe {
   slug: string;
   /** The one change this step makes, in a few words. */
   change: string;
-  net: NetName;
+  /** One of the ladder's nets by name, or any net as data (lib/nets.ts NetSpec). */
+  net: NetName | NetSpec;
   dataPath: DataPath;
   batchSize: number;
   /**

@@ -13,11 +13,11 @@ import { isNotebookKernel, showMarkdown } from './table-notebook';
 
 /** Every region the library marks, with what it shows; the tests check each is marked exactly once. */
 export const REGIONS: Readonly<Record<string, string>> = {
-  'net-shapes': 'the layer sizes of the four nets',
-  'net-baseline': "the baseline net's forward pass (steps 1-2)",
-  'net-pooled': "the pooled net's forward pass (steps 3-6)",
-  'net-slim': "the slim net's forward pass (step 7)",
-  'net-final': "the final net's forward pass (step 8)",
+  'net-baseline': 'the baseline net, as data (steps 1-2)',
+  'net-pooled': 'the pooled net, as data (steps 3-6)',
+  'net-slim': 'the slim net, as data (step 7)',
+  'net-final': 'the final net, as data (step 8)',
+  'net-forward': 'the one forward pass every net spec runs (all steps)',
   'per-sample-batches': "the per-sample loader's batch assembly (steps 1-3)",
   'device-batches': 'batches as slices of device tensors (steps 4-8)',
   'early-stop': 'the test pass after each epoch and the stop at 99% (steps 2-5)',

@@ -8,6 +8,12 @@ test('every recipe of the ladder is valid', () => {
   for (const recipe of RECIPES) assert.equal(validateRecipe(recipe), recipe);
 });
 
+test('a recipe may give its net as a spec instead of a name', () => {
+  const net = { convs: [{ out: 8, kernel: 5, pool: 'before-relu' as const, relu: true }], dropout2d: 0, fc: 32, dropout: 0.1 };
+  const recipe = { ...recipeForStep(8), net };
+  assert.equal(validateRecipe(recipe), recipe);
+});
+
 test('each step differs from the previous one by its change only', () => {
   const fields = (a: Recipe, b: Recipe): string[] => recipeDiff(a, b).map(([field]) => field);
   assert.deepEqual(fields(RECIPES[0]!, RECIPES[1]!), ['stopAtAccuracy']);
@@ -27,6 +33,8 @@ const bad: Array<[string, Partial<Recipe> | ((r: Recipe) => Recipe), RegExp]> = 
   ['NaN epochs', { epochs: Number.NaN }, /epochs must be a positive integer, got NaN/],
   ['fractional batch', { batchSize: 64.5 }, /batchSize/],
   ['unknown net', { net: 'resnet' as Recipe['net'] }, /unknown net 'resnet': nets are baseline, pooled, slim, final/],
+  ['net spec too deep for 28x28', (r) => ({ ...r, net: { convs: [{ out: 8, kernel: 28, pool: 'after-relu', relu: true }], dropout2d: 0, fc: 8, dropout: 0 } }), /: net c1: its 2x2 pool would shrink the 1x1 map to nothing \(28x28 images\): give it pool none or a smaller kernel$/],
+  ['net spec with a zero hidden width', (r) => ({ ...r, net: { convs: [{ out: 8, kernel: 3, pool: 'none', relu: true }], dropout2d: 0, fc: 0, dropout: 0 } }), /net fc must be a whole number above 0, got 0/],
   ['target above 100', { stopAtAccuracy: 101 }, /stopAtAccuracy must be a test accuracy in percent between 0 and 100/],
   ['negative target', { stopAtAccuracy: -5 }, /stopAtAccuracy/],
   ['zero lr', (r) => ({ ...r, optimizer: { ...r.optimizer, lr: 0 } }), /optimizer.lr must be a positive finite number, got 0/],

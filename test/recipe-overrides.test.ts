@@ -107,6 +107,74 @@ test('malformed, repeated and untrainable changes are refused', () => {
   assert.equal(applyOverrides(step8, ['stopAtAccuracy=99', 'evaluate=every-epoch']).recipe.stopAtAccuracy, 99);
 });
 
+test('net.* fields change the named net as data, in any order after net=', () => {
+  const { recipe, changed } = applyOverrides(step8, ['net.c1.out=16', 'net.c2.out=24', 'net.c1.kernel=3', 'net.fc=128', 'net.c1.pool=after-relu', 'net.dropout=0.25']);
+  assert.deepEqual(recipe.net, {
+    convs: [
+      { out: 16, kernel: 3, pool: 'after-relu', relu: true },
+      { out: 24, kernel: 3, pool: 'before-relu', relu: true },
+    ],
+    dropout2d: 0,
+    fc: 128,
+    dropout: 0.25,
+  });
+  assert.deepEqual(changed, [
+    ['net.c1.out', '24', '16'],
+    ['net.c2.out', '32', '24'],
+    ['net.c1.kernel', '5', '3'],
+    ['net.fc', '256', '128'],
+    ['net.c1.pool', '"before-relu"', '"after-relu"'],
+    ['net.dropout', '0', '0.25'],
+  ]);
+  assert.notEqual(recipeHash(recipe), recipeHash(step8));
+  assert.equal(step8.net, 'final');
+  // net= names the net the other fields change, typed before or after them
+  const baselineNarrow = applyOverrides(step8, ['net.c2.out=48', 'net=baseline']).recipe.net;
+  assert.deepEqual(baselineNarrow, {
+    convs: [
+      { out: 32, kernel: 3, pool: 'none', relu: true },
+      { out: 48, kernel: 3, pool: 'after-relu', relu: false },
+    ],
+    dropout2d: 0.25,
+    fc: 128,
+    dropout: 0.5,
+  });
+  assert.equal(applyOverrides(step8, ['net.c2.relu=true', 'net=baseline', 'net.dropout2d=0']).recipe.net !== 'baseline', true);
+});
+
+test('a net changed back to a ladder net is that net by name, with the step\'s recipe hash', () => {
+  const same = applyOverrides(step8, ['net.fc=256', 'net.c1.kernel=5']);
+  assert.equal(same.recipe.net, 'final');
+  assert.deepEqual(same.changed, []);
+  assert.equal(recipeHash(same.recipe), recipeHash(step8));
+  // pooled without its dropout is slim's layout with pooled's widths: not slim
+  const pooledDry = applyOverrides(step8, ['net=pooled', 'net.c1.out=24', 'net.c2.out=32', 'net.dropout=0']);
+  assert.equal(pooledDry.recipe.net, 'slim');
+});
+
+test('net.* values are checked, and a net that does not fit 28x28 images is refused naming the layer', () => {
+  const cases: Array<[string, string]> = [
+    ['net.c1.out=0', 'net.c1.out=0 is not allowed: net.c1.out takes a whole number above 0'],
+    ['net.c2.kernel=2.5', 'net.c2.kernel=2.5 is not allowed: net.c2.kernel takes a whole number above 0'],
+    ['net.fc=-1', 'net.fc=-1 is not allowed: net.fc takes a whole number above 0'],
+    ['net.dropout=1', 'net.dropout=1 is not allowed: net.dropout takes a number from 0 up to (not including) 1'],
+    ['net.c1.pool=both', 'net.c1.pool=both is not allowed: net.c1.pool takes one of none, after-relu, before-relu'],
+    ['net.c1.relu=no', 'net.c1.relu=no is not allowed: net.c1.relu takes true or false'],
+  ];
+  for (const [typed, message] of cases) refused([typed], message);
+  refused(['net.c3.out=16'], "net.c3.out is not a layer of step 8's net (final): it has 2 convolutions, c1, c2");
+  refused(['net.c1.kernal=5'], /^'net\.c1\.kernal' is not a recipe field a try can change \(did you mean net\.c1\.kernel\?\): fields are .*net\.c1\.out, net\.c1\.kernel, net\.c1\.pool, net\.c1\.relu, .*net\.fc, net\.dropout$/);
+  refused(['net.fcc=64'], /^'net\.fcc' is not a recipe field a try can change \(did you mean net\.fc\?\)/);
+  // c1 (k5) leaves 24x24, pooled to 12x12; a 13x13 kernel on it leaves nothing
+  refused(['net.c2.kernel=13'], /^net\.c2\.kernel=13 cannot be trained: recipe 08-final: net c2: a 13x13 kernel does not fit the 12x12 map it reads/);
+  // 28 - 28 + 1 = 1: a 1x1 map cannot be pooled
+  refused(['net.c1.kernel=28'], /^net\.c1\.kernel=28 cannot be trained: recipe 08-final: net c1: its 2x2 pool would shrink the 1x1 map to nothing/);
+  // the same kernel without the pool fits, and c2's 3x3 kernel then does not
+  refused(['net.c1.kernel=28', 'net.c1.pool=none'], /net c2: a 3x3 kernel does not fit the 1x1 map it reads/);
+  // an odd map is pooled with the floor, as PyTorch: 28 - 4 + 1 = 25 -> 12
+  assert.equal(typeof applyOverrides(step8, ['net.c1.kernel=4']).recipe.net, 'object');
+});
+
 test("a try's record never enters its step's ladder, comparisons or reference row", () => {
   for (const mode of ['full', 'workshop'] as const) {
     const hashes = currentRecipeHashes(mode);

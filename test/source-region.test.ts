@@ -31,13 +31,18 @@ test('every listed region is marked exactly once, opened and closed, and holds c
 
 test("a region is the library's own lines, with the file and line numbers they come from", () => {
   const region = sourceRegion('net-final', root);
-  assert.equal(region.file, 'lib/model.ts');
-  const lines = readFileSync(join(root, 'lib/model.ts'), 'utf8').split('\n');
+  assert.equal(region.file, 'lib/nets.ts');
+  const lines = readFileSync(join(root, 'lib/nets.ts'), 'utf8').split('\n');
   assert.match(lines[region.startLine - 2]!, /\/\/ #region net-final$/);
   assert.match(lines[region.endLine]!, /\/\/ #endregion net-final$/);
-  assert.equal(region.code, lines.slice(region.startLine - 1, region.endLine).map((l) => l.slice(2)).join('\n'));
-  assert.match(region.code, /^final: \(p, x\) => \{/);
-  assert.match(region.code, /tf\.relu\(maxPool2\(conv\(x, p, 'c1'\)\)\)/);
+  assert.equal(region.code, lines.slice(region.startLine - 1, region.endLine).join('\n'));
+  assert.match(region.code, /^const final: NetSpec = \{/);
+  assert.match(region.code, /\{ out: 24, kernel: 5, pool: 'before-relu', relu: true \}/);
+  // the forward every spec runs, indented in lib/model.ts: its common indentation removed
+  const forward = sourceRegion('net-forward', root);
+  assert.equal(forward.file, 'lib/model.ts');
+  assert.match(forward.code, /^\/\*\*\n \* The forward pass of any spec/);
+  assert.match(forward.code, /tf\.relu\(maxPool2\(h\)\)/);
   assert.match(sourceRegion('early-stop', root).code, /recipe\.stopAtAccuracy/);
   assert.match(sourceRegion('device-batches', root).code, /tf\.slice\(data\.images/);
   // from notebooks/, where the kernel runs, the project root is found above it
