@@ -3,9 +3,9 @@
 Usage: python3 bench/pytorch_reference.py [RECIPE.json | -] [--describe | --fields]
 
 The recipe is JSON: what `JSON.stringify(recipeForStep(n))` gives in lib/recipes.ts, plus the
-optional run settings "seed" (default 1), "threads" (default: torch's own), "trainCount" and
-"testCount" (default: the whole splits; the first images in file order). It is read from the file
-named, or from stdin when the argument is '-' or missing.
+optional run settings "seed" (default 1), "threads" (default: every core this process may use, as
+the bench), "trainCount" and "testCount" (default: the whole splits; the first images in file
+order). It is read from the file named, or from stdin when the argument is '-' or missing.
 
 It trains the recipe as docs/recipes.md says: the net by name (baseline, pooled, slim, final),
 Adadelta or Adam with the recipe's hyperparameters, StepLR stepped after every epoch or OneCycleLR
@@ -336,8 +336,7 @@ def measure(recipe):
     mnist_dir = os.environ.get("MNIST_DIR")
     if not mnist_dir:
         fail("MNIST_DIR is not set: set it to the folder holding the four MNIST .gz files", 3)
-    if recipe["threads"] is not None:
-        torch.set_num_threads(recipe["threads"])
+    torch.set_num_threads(recipe["threads"] or len(os.sched_getaffinity(0)))
     train_images, train_labels = load_split(mnist_dir, "train", recipe["trainCount"])
     test_images, test_labels = load_split(mnist_dir, "t10k", recipe["testCount"])
     batch = recipe["batchSize"]
@@ -381,7 +380,7 @@ def main(argv):
             fail(f"{sys.executable} cannot import torch ({error}): apt-get install python3-torch, or set PYTHON to a Python with torch", 2)
         print(json.dumps(describe(recipe) if "--describe" in flags else measure(recipe)))
     except json.JSONDecodeError as error:
-        fail(f"the recipe {source} is not JSON: {error}", 2)
+        fail(f"the recipe {'on stdin' if source == '-' else source} is not JSON: {error}", 2)
     except RecipeError as error:
         fail(str(error), 2)
 
