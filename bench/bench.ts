@@ -1,8 +1,9 @@
 /**
  * `npm run bench`: how fast each net trains on each available backend and variant, how that
  * compares with this machine's wasm f32x4 peak (the roofline), and step 08 against PyTorch on the
- * same machine; `npm run bench -- --steps 3-8`: only the side by side, for each step named. A benchmark, not a test: numbers depend on the machine and on what else it runs
- * (the load average at the start and the end is printed and saved beside them).
+ * same machine; `npm run bench -- --steps 3-8`: only the side by side, for each step named. A
+ * benchmark, not a test: numbers depend on the machine and on what else it runs (the load average
+ * at the start and the end is printed and saved beside them).
  *
  * Variants (each in a child process, because the wasm backend and its threads are process-wide):
  *   wasm tuned (the native SIMD kernels of native/) in both builds, plain SIMD and relaxed SIMD
