@@ -1,8 +1,9 @@
 /**
  * `npm run bench`: how fast each net trains on each available backend and variant, how that
  * compares with this machine's wasm f32x4 peak (the roofline), and step 08 against PyTorch on the
- * same machine. A benchmark, not a test: numbers depend on the machine and on what else it runs
- * (the load average at the start and the end is printed and saved beside them).
+ * same machine; `npm run bench -- --steps 3-8`: only the side by side, for each step named. A
+ * benchmark, not a test: numbers depend on the machine and on what else it runs (the load average
+ * at the start and the end is printed and saved beside them).
  *
  * Variants (each in a child process, because the wasm backend and its threads are process-wide):
  *   wasm tuned (the native SIMD kernels of native/) in both builds, plain SIMD and relaxed SIMD
@@ -15,12 +16,16 @@
  * The roofline: the peak of plain and fused f32x4 multiply-adds (bench/peak.ts) per runtime, the
  * FLOPs of one training step of each net (bench/flops.ts), and for each tuned variant and net:
  * ms per step, GFLOP/s, % of the peak of its own arithmetic on its threads.
- * Then step 08 (`trainRecipe`, one epoch + test pass) on wasm tuned, and the same recipe in
- * PyTorch through bench/pytorch_step08.py where a Python with torch is found.
+ * Then the side by side: step 08 (`trainRecipe`, one epoch + test pass, after the library's
+ * untimed warm-up) on wasm tuned on every core, and the same recipe in PyTorch on as many threads
+ * through bench/pytorch_reference.py where a Python with torch is found (bench/pytorch-reference.ts).
+ * With --steps LIST (e.g. 8, 6-8, 3,6,8) the bench runs only the side by side, for those steps,
+ * ours then PyTorch's for each step in turn, so that both meet the same load.
  *
- * Flags: --quick (final net only, fewer steps), --cpu, --no-step08, --no-pytorch, --node=PATH
- * (another Node to run the tuned variants on; repeatable), --save (write the result to
- * results/bench/<date>-<machine>.json, which git tracks, instead of results/bench-<timestamp>.json).
+ * Flags: --quick (final net only, fewer steps), --cpu, --no-step08, --no-pytorch, --steps LIST,
+ * --node=PATH (another Node to run the tuned variants on; repeatable), --save (write the result to
+ * results/bench/<date>-<machine>[-steps-LIST].json, which git tracks, instead of
+ * results/bench-<timestamp>.json).
  *
  * Fails like the CLI: MNIST is found and verified before anything is timed, and every failure ends
  * with one line `error: <message>` on stderr and the CLI's exit code (README: "Exit codes"). A part
@@ -43,15 +48,19 @@ import { childFailureLine } from './child-failure';
 import { trainingStepFlops } from './flops';
 import type { PeakResult } from './peak';
 import { formatPeak, formatRoofline, peakFor, rooflineOf, type RooflineRow } from './roofline';
-import { NET_NAMES, type NetName } from '../lib/recipes';
-import type { VariantOptions, VariantResult } from './variant';
+import { NET_NAMES, recipeForStep, type NetName } from '../lib/recipes';
+import { findTorchPython, pytorchRecipeInput, runPytorchReference, type PytorchResult } from './pytorch-reference';
+import { parseSteps } from './steps';
+import type { RecipeTiming, VariantOptions, VariantResult } from './variant';
 import { exitWhenDone } from '../lib/exit';
 
 const benchDir = path.dirname(fileURLToPath(import.meta.url));
 const projectRoot = path.dirname(benchDir);
 const args = process.argv.slice(2);
 const KNOWN_FLAGS = ['--quick', '--cpu', '--no-step08', '--no-pytorch', '--save'];
-const flags = new Set(args.filter((arg) => !arg.startsWith('--node=')));
+/** The value of --steps (as '--steps LIST' or '--steps=LIST'), and the arguments without it. */
+const [stepsSpec, otherArgs] = takeStepsArgument(args);
+const flags = new Set(otherArgs.filter((arg) => !arg.startsWith('--node=')));
 const otherNodes = args.filter((arg) => arg.startsWith('--node=')).map((arg) => arg.slice('--node='.length));
 const quick = flags.has('--quick');
 const cores = os.availableParallelism();
@@ -74,6 +83,16 @@ interface Runtime {
   execPath: string;
   version: string;
   relaxedFlags: string[] | null;
+}
+
+/** Splits '--steps LIST' or '--steps=LIST' off the arguments: [LIST ('' when missing) or null, the rest]. */
+function takeStepsArgument(all: string[]): [string | null, string[]] {
+  const at = all.findIndex((arg) => arg === '--steps' || arg.startsWith('--steps='));
+  if (at < 0) return [null, all];
+  const inline = all[at]!.startsWith('--steps=');
+  const next = all[at + 1];
+  const value = inline ? all[at]!.slice('--steps='.length) : next !== undefined && !next.startsWith('--') ? next : '';
+  return [value, all.filter((_, i) => i !== at && (inline || value === '' || i !== at + 1))];
 }
 
 /** A part of the bench that failed: why, in one line. */
@@ -168,29 +187,6 @@ function otherVariants(): Array<{ label: string; options: VariantOptions }> {
   return variants;
 }
 
-/** A Python that can import torch: the one PYTHON names (no other), else python3 on the PATH or in /usr/bin; or why none. */
-function findTorchPython(): string | { skipped: string } {
-  const chosen = process.env['PYTHON'];
-  const candidates = chosen ? [chosen] : ['python3', '/usr/bin/python3'];
-  for (const candidate of candidates) {
-    const probe = spawnSync(candidate, ['-c', 'import torch'], { encoding: 'utf8' });
-    if (probe.status === 0) return candidate;
-  }
-  return { skipped: chosen ? `PYTHON=${chosen} cannot import torch` : 'no Python with torch (apt-get install python3-torch, or set PYTHON)' };
-}
-
-function runPytorch(mnistDir: string): { seconds: number; testAccuracy: number; torch: string } | { skipped: string } {
-  if (flags.has('--no-pytorch')) return { skipped: '--no-pytorch' };
-  const python = findTorchPython();
-  if (typeof python !== 'string') return python;
-  const child = spawnSync(python, [path.join(benchDir, 'pytorch_step08.py')], {
-    env: { ...process.env, MNIST_DIR: mnistDir, TORCH_THREADS: String(cores) }, encoding: 'utf8',
-  });
-  const lastLine = child.stdout.trim().split('\n').at(-1) ?? '';
-  if (child.status !== 0 || !lastLine.startsWith('{')) return { skipped: `pytorch_step08.py failed: ${child.stderr.trim().split('\n').at(-1)}` };
-  return JSON.parse(lastLine);
-}
-
 function formatTable(rows: Row[], nets: NetName[]): string {
   const header = ['variant', ...nets.map((n) => `${n} ms/step`)];
   const body = rows.map((r) => [r.variant, ...nets.map((n) => (r.msPerStep[n] === undefined ? '-' : r.msPerStep[n]!.toFixed(1)))]);
@@ -200,7 +196,7 @@ function formatTable(rows: Row[], nets: NetName[]): string {
 }
 
 /**
- * A folder with the four .gz archives for pytorch_step08.py, which reads only those names: where
+ * A folder with the four .gz archives for pytorch_reference.py, which reads only those names: where
  * MNIST was found if it holds them, else a temporary folder of gzipped copies (removed by `cleanUp`).
  */
 function gzFolderFor(location: MnistLocation): { folder: string; cleanUp: () => void } {
@@ -215,28 +211,75 @@ function gzFolderFor(location: MnistLocation): { folder: string; cleanUp: () => 
   return { folder, cleanUp: () => fs.rmSync(folder, { recursive: true, force: true }) };
 }
 
-function runStep08(location: MnistLocation): { wasm: NonNullable<VariantResult['step08']>; pytorch: ReturnType<typeof runPytorch> } {
-  // Both runs read the verified files where they were found (MNIST_DIR, --data's forms, or the cache).
-  const env = { ...process.env, MNIST_DIR: location.folder };
-  console.log(`\nstep 08 (final net, 1 epoch + test pass), MNIST from ${location.folder}`);
-  const result = runVariant({ kind: 'step08', backend: 'wasm', threads: cores, tunedKernels: true }, env);
-  const ours = result.step08;
-  if (!ours) throw new PartFailed('step 08 on wasm tuned returned no result');
-  const build = result.nativeBuild === null ? '' : `, ${NATIVE_BUILDS[result.nativeBuild].label}`;
-  console.log(`  wasm tuned${build}, Node ${result.node}, ${cores} threads: ${ours.seconds.toFixed(2)} s, test accuracy ${ours.testAccuracy?.toFixed(2)}%`);
-  const archives = flags.has('--no-pytorch') ? null : gzFolderFor(location);
+/** One step of the side by side: ours, PyTorch's (or why not), and ours / PyTorch's seconds. */
+interface SideBySideRow {
+  step: number;
+  ours: RecipeTiming & { node: string; nativeBuild: NativeBuildName | null };
+  pytorch: PytorchResult | null;
+  ratio: number | null;
+}
+
+const percent = (value: number | null): string => (value === null ? '-' : `${value.toFixed(2)}%`);
+
+/** The side-by-side table: per step, both times, the ratio and both accuracies. */
+function formatSideBySide(rows: SideBySideRow[]): string {
+  const header = ['step', 'ours (s)', 'PyTorch (s)', 'ratio', 'ours acc', 'PyTorch acc', 'epochs'];
+  const body = rows.map((r) => [
+    String(r.step),
+    r.ours.seconds.toFixed(2),
+    r.pytorch === null ? '-' : r.pytorch.seconds.toFixed(2),
+    r.ratio === null ? '-' : r.ratio.toFixed(2),
+    percent(r.ours.testAccuracy),
+    percent(r.pytorch?.testAccuracy ?? null),
+    `${r.ours.epochs}${r.pytorch === null ? '' : ` / ${r.pytorch.epochs}`}`,
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
+  const line = (cells: string[]): string => cells.map((c, i) => c.padStart(widths[i]!)).join('  ');
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
+}
+
+/** Step `step` in PyTorch on as many threads as ours, seed 1 as ours; a failure is a PartFailed. */
+function runPytorchStep(python: string, step: number, mnistDir: string): PytorchResult {
   try {
-    const torch = runPytorch(archives?.folder ?? location.folder);
-    if ('seconds' in torch) {
-      console.log(`  PyTorch ${torch.torch}, ${cores} threads: ${torch.seconds.toFixed(2)} s, test accuracy ${torch.testAccuracy.toFixed(2)}%`);
-      console.log(`  ratio wasm / PyTorch: ${(ours.seconds / torch.seconds).toFixed(2)} (goal <= 0.5)`);
-    } else {
-      console.log(`  PyTorch skipped: ${torch.skipped}`);
+    return runPytorchReference(python, pytorchRecipeInput(recipeForStep(step), { seed: 1, threads: cores }), { mnistDir });
+  } catch (error) {
+    throw new PartFailed((error as Error).message);
+  }
+}
+
+/**
+ * Each step on wasm tuned (every core) and in PyTorch (as many threads), in turn, on the MNIST
+ * found at `location`. Where no Python imports torch (or --no-pytorch), one line says so and the
+ * rows hold ours only.
+ */
+function runSideBySide(location: MnistLocation, steps: number[]): { threads: number; pytorchSkipped: string | null; rows: SideBySideRow[] } {
+  // Both engines read the verified files where they were found (MNIST_DIR, --data's forms, or the cache).
+  const env = { ...process.env, MNIST_DIR: location.folder };
+  const python = flags.has('--no-pytorch') ? { skipped: '--no-pytorch' } : findTorchPython();
+  const pytorchSkipped = typeof python === 'string' ? null : python.skipped;
+  console.log(`\nside by side (each step as the CLI trains it, test passes included, after an untimed warm-up), ${cores} threads each, MNIST from ${location.folder}`);
+  if (pytorchSkipped !== null) console.log(`  PyTorch skipped: ${pytorchSkipped}; ours only`);
+  const archives = typeof python === 'string' ? gzFolderFor(location) : null;
+  const rows: SideBySideRow[] = [];
+  try {
+    for (const step of steps) {
+      const result = runVariant({ kind: 'recipe', step, backend: 'wasm', threads: cores, tunedKernels: true }, env);
+      if (!result.recipe) throw new PartFailed(`step ${step} on wasm tuned returned no result`);
+      const ours = { ...result.recipe, node: result.node, nativeBuild: result.nativeBuild };
+      const build = result.nativeBuild === null ? '' : `, ${NATIVE_BUILDS[result.nativeBuild].label}`;
+      console.log(`  step ${step}: wasm tuned${build}, Node ${result.node}: ${ours.seconds.toFixed(2)} s, ${ours.epochs} epoch(s), test accuracy ${percent(ours.testAccuracy)}`);
+      const torch = typeof python === 'string' ? runPytorchStep(python, step, archives!.folder) : null;
+      if (torch !== null) {
+        console.log(`  step ${step}: PyTorch ${torch.torch}: ${torch.seconds.toFixed(2)} s, ${torch.epochs} epoch(s), test accuracy ${percent(torch.testAccuracy)}`);
+      }
+      rows.push({ step, ours, pytorch: torch, ratio: torch === null ? null : ours.seconds / torch.seconds });
     }
-    return { wasm: ours, pytorch: torch };
   } finally {
     archives?.cleanUp();
   }
+  console.log(`\nours (wasm tuned) / PyTorch, seconds of training + test passes (goal for step 8: ratio <= 0.5)\n`);
+  console.log(formatSideBySide(rows));
+  return { threads: cores, pytorchSkipped, rows };
 }
 
 /** 'amd-epyc-2-cores': the machine in a file name. */
@@ -260,36 +303,11 @@ function rooflineRows(rows: Row[], peaks: Record<string, PeakResult>, nets: NetN
 
 const BATCH_SIZE = 256;
 
-async function main(): Promise<number> {
-  const startedAt = new Date();
-  // every flag and environment variable against its rule before anything is found, spawned or timed
-  for (const flag of flags) {
-    if (!KNOWN_FLAGS.includes(flag)) {
-      throw new UsageError(`unknown bench option '${flag}'${didYouMean(flag, KNOWN_FLAGS)}: use ${KNOWN_FLAGS.join(', ')} or --node=PATH`);
-    }
-  }
-  checkEnvironment();
-  const loadAtStart = os.loadavg();
-  const step08 = !flags.has('--no-step08');
-  // MNIST first, before minutes of timing: missing, foreign or damaged data fails here, as in the CLI.
-  const location = step08 ? await locateMnist() : null;
-  const machine = describeMachine();
-  console.log(`mnist-speedrun bench: ${machine.cpu} x${cores}, node ${process.version}, load ${loadAtStart.map((l) => l.toFixed(1)).join(' ')}`);
+/** The per-step times of every variant and the roofline: the default bench, before the side by side. */
+function stepTimesAndRoofline(attempt: <T>(part: () => T) => T | null): Record<string, unknown> {
   const nodes = runtimes();
   const nets: NetName[] = quick ? ['final'] : [...NET_NAMES];
   const rows: Row[] = [];
-  const failed: string[] = [];
-  const attempt = <T>(part: () => T): T | null => {
-    try {
-      return part();
-    } catch (error) {
-      if (!(error instanceof PartFailed)) throw error;
-      console.error(`  ${error.message}`);
-      failed.push(error.message);
-      return null;
-    }
-  };
-
   console.log('\npeak f32x4 throughput (bench/peak.ts: 12 independent multiply-add chains), best of 3 rounds');
   const peaks: Record<string, PeakResult> = {};
   for (const runtime of nodes) {
@@ -317,11 +335,7 @@ async function main(): Promise<number> {
   const roofline = rooflineRows(rows, peaks, nets);
   console.log(`\nroofline: achieved GFLOP/s and % of the peak of the same multiply-add (plain or fused) on the same threads\n`);
   console.log(formatRoofline(roofline, nets));
-
-  const report: Record<string, unknown> = {
-    startedAt: startedAt.toISOString(),
-    command: ['npm run bench --', ...args].join(' '),
-    machine: { ...machine, loadAverage: { start: loadAtStart } },
+  return {
     runtimes: nodes.map((r) => ({ node: r.version, relaxedSimd: r.relaxedFlags === null ? 'none' : r.relaxedFlags.length > 0 ? `with ${r.relaxedFlags.join(' ')}` : 'built in' })),
     peaks,
     batchSize: BATCH_SIZE,
@@ -329,9 +343,48 @@ async function main(): Promise<number> {
     steps: rows,
     roofline,
   };
+}
+
+async function main(): Promise<number> {
+  const startedAt = new Date();
+  // every flag and environment variable against its rule before anything is found, spawned or timed
+  for (const flag of flags) {
+    if (!KNOWN_FLAGS.includes(flag)) {
+      throw new UsageError(`unknown bench option '${flag}'${didYouMean(flag, [...KNOWN_FLAGS, '--steps'])}: use ${KNOWN_FLAGS.join(', ')}, --steps LIST or --node=PATH`);
+    }
+  }
+  if (stepsSpec === '') throw new UsageError('--steps needs a list of steps: e.g. --steps 8, --steps 6-8 or --steps 3,6,8');
+  const steps = stepsSpec === null ? null : parseSteps(stepsSpec);
+  if (steps !== null && flags.has('--no-step08')) throw new UsageError('--steps runs only the side by side, which --no-step08 leaves out: give one of the two');
+  checkEnvironment();
+  const loadAtStart = os.loadavg();
+  const sideBySideSteps = steps ?? (flags.has('--no-step08') ? [] : [8]);
+  // MNIST first, before minutes of timing: missing, foreign or damaged data fails here, as in the CLI.
+  const location = sideBySideSteps.length > 0 ? await locateMnist() : null;
+  const machine = describeMachine();
+  console.log(`mnist-speedrun bench: ${machine.cpu} x${cores}, node ${process.version}, load ${loadAtStart.map((l) => l.toFixed(1)).join(' ')}`);
+  const failed: string[] = [];
+  const attempt = <T>(part: () => T): T | null => {
+    try {
+      return part();
+    } catch (error) {
+      if (!(error instanceof PartFailed)) throw error;
+      console.error(`  ${error.message}`);
+      failed.push(error.message);
+      return null;
+    }
+  };
+
+  const report: Record<string, unknown> = {
+    startedAt: startedAt.toISOString(),
+    command: ['npm run bench --', ...args].join(' '),
+    machine: { ...machine, loadAverage: { start: loadAtStart } },
+    // --steps: the side by side only
+    ...(steps === null ? stepTimesAndRoofline(attempt) : {}),
+  };
   if (location !== null) {
-    const result = attempt(() => runStep08(location));
-    if (result !== null) report['step08'] = result;
+    const result = attempt(() => runSideBySide(location, sideBySideSteps));
+    if (result !== null) report['sideBySide'] = result;
   }
   (report['machine'] as { loadAverage: Record<string, number[]> }).loadAverage['end'] = os.loadavg();
   report['finishedAt'] = new Date().toISOString();
@@ -339,7 +392,7 @@ async function main(): Promise<number> {
   const resultsDir = path.join(projectRoot, 'results', ...(flags.has('--save') ? ['bench'] : []));
   fs.mkdirSync(resultsDir, { recursive: true });
   const name = flags.has('--save')
-    ? `${startedAt.toISOString().slice(0, 10)}-${machineSlug(machine.cpu, cores)}.json`
+    ? `${startedAt.toISOString().slice(0, 10)}-${machineSlug(machine.cpu, cores)}${steps === null ? '' : `-steps-${steps.join('-')}`}.json`
     : `bench-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`;
   const file = path.join(resultsDir, name);
   fs.writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);

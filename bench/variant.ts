@@ -5,7 +5,9 @@
  * - kind 'step': ms per training step (forward + backward + Adam, loss read back) of each net at
  *   batch 256 on random data; the first `warmupSteps` steps (XNNPACK operator creation, JIT) are
  *   left out; the median of the timed steps is reported.
- * - kind 'step08': the real step-08 recipe through `trainRecipe` on MNIST (one epoch + test pass).
+ * - kind 'recipe': the real recipe of step `step` (default 8) through `trainRecipe` on MNIST, as the
+ *   CLI trains it (all its epochs or until it stops early, test passes included), timed after the
+ *   library's untimed warm-up.
  */
 import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
@@ -21,7 +23,9 @@ import type { NativeBuildName } from '../lib/wasm/native-build';
 import { setupWasm } from '../lib/wasm/setup';
 
 export interface VariantOptions {
-  kind: 'step' | 'step08';
+  kind: 'step' | 'recipe';
+  /** The step of the ladder that kind 'recipe' trains (1-8; default 8). */
+  step?: number;
   backend: 'wasm' | 'cpu';
   threads: number;
   tunedKernels: boolean;
@@ -34,6 +38,13 @@ export interface VariantOptions {
   seed?: number;
 }
 
+export interface RecipeTiming {
+  step: number;
+  seconds: number;
+  epochs: number;
+  testAccuracy: number | null;
+}
+
 export interface VariantResult {
   options: VariantOptions;
   /** process.version of the child that ran it. */
@@ -44,8 +55,8 @@ export interface VariantResult {
   nativeBuild: NativeBuildName | null;
   /** Median ms per training step, by net ('step'). */
   msPerStep?: Partial<Record<NetName, number>>;
-  /** Step 08 ('step08'): wall seconds of the epoch plus the test pass, and its result. */
-  step08?: { seconds: number; epochs: number; testAccuracy: number | null };
+  /** A recipe ('recipe'): wall seconds of its epochs plus the test passes, and its result. */
+  recipe?: RecipeTiming;
 }
 
 async function activate(options: VariantOptions): Promise<{ threads: number; kernels: string[]; nativeBuild: NativeBuildName | null }> {
@@ -86,18 +97,18 @@ async function timeSteps(name: NetName, batchSize: number, warmupSteps: number, 
 }
 
 /**
- * The untimed warm-up before step 08 is timed: the library's own (lib/measure.ts), so that XNNPACK
+ * The untimed warm-up before a recipe is timed: the library's own (lib/measure.ts), so that XNNPACK
  * operators and JIT are ready for every shape the timed run meets, its last partial batch included.
  */
-export async function step08WarmUp(recipe: Recipe, data: MnistArrays): Promise<void> {
+export async function recipeWarmUp(recipe: Recipe, data: MnistArrays): Promise<void> {
   await warmUp(recipe, data);
 }
 
-/** Step 08 through `trainRecipe`, timed after `step08WarmUp`. */
-export async function runStep08(recipe: Recipe, data: MnistArrays, seed: number): Promise<NonNullable<VariantResult['step08']>> {
-  await step08WarmUp(recipe, data);
+/** A recipe through `trainRecipe`, timed after `recipeWarmUp`. */
+export async function runRecipe(recipe: Recipe, data: MnistArrays, seed: number): Promise<RecipeTiming> {
+  await recipeWarmUp(recipe, data);
   const result = await trainRecipe(recipe, data, { seed });
-  return { seconds: result.seconds, epochs: result.epochs, testAccuracy: result.testAccuracy };
+  return { step: recipe.step, seconds: result.seconds, epochs: result.epochs, testAccuracy: result.testAccuracy };
 }
 
 async function main(): Promise<void> {
@@ -112,7 +123,7 @@ async function main(): Promise<void> {
     }
   } else {
     const { loadMnist } = await import('../lib/data');
-    result.step08 = await runStep08(recipeForStep(8), await loadMnist(), seed);
+    result.recipe = await runRecipe(recipeForStep(options.step ?? 8), await loadMnist(), seed);
   }
   console.log(JSON.stringify(result));
 }

@@ -51,7 +51,7 @@ async function failsLikeTheCli(env: NodeJS.ProcessEnv): Promise<string> {
   const lines = outcome.stderr.trim().split('\n');
   assert.equal(lines.length, 1, outcome.stderr);
   assert.match(lines[0]!, /^error: /);
-  assert.doesNotMatch(outcome.stdout, /ms\/step|step 08|written/, 'stopped before training');
+  assert.doesNotMatch(outcome.stdout, /ms\/step|step 08|side by side|written/, 'stopped before training');
   assert.deepEqual(benchFiles(), before, 'no results file');
   return lines[0]!;
 }

@@ -1,12 +1,12 @@
 /**
- * bench/variant.ts's step-08 warm-up meets every kernel shape the timed run will meet, the
+ * bench/variant.ts's warm-up before a timed recipe meets every kernel shape the timed run will meet, the
  * epoch's last partial batch included, so the first timed run compiles nothing new. Seen from the
  * engine's own kernel log (tf.profile) of the warm-up and of the timed run.
  */
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
-import { step08WarmUp } from '../bench/variant';
+import { recipeWarmUp } from '../bench/variant';
 import { useBackend } from '../lib/backend';
 import { loadMnist, takeSubset, type MnistArrays } from '../lib/data';
 import { recipeForStep } from '../lib/recipes';
@@ -29,11 +29,11 @@ async function kernelShapes(run: () => Promise<unknown>): Promise<Set<string>> {
   return new Set(profile.kernels.map((k) => `${k.name} ${JSON.stringify(k.inputShapes)}`));
 }
 
-test('the step-08 warm-up meets every shape of the timed run, the last partial batch included', async () => {
+test('the warm-up before step 08 is timed meets every shape of the timed run, the last partial batch included', async () => {
   // batch 64 keeps it quick; 2152 = 33 batches of 64 and a last one of 40 images
   const recipe = { ...recipeForStep(8), batchSize: 64 };
   const data = takeSubset(mnist, 2152, 1000);
-  const warm = await kernelShapes(() => step08WarmUp(recipe, data));
+  const warm = await kernelShapes(() => recipeWarmUp(recipe, data));
   const timed = await kernelShapes(() => trainRecipe(recipe, data, { seed: 1 }));
   // slicing batches out of the whole split is the one thing a warm-up on a slice cannot share
   const wholeSplit = (shape: string): boolean => shape.includes(`[[${data.train.count},`) || shape.includes(`[[${data.train.count}]`);

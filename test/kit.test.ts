@@ -73,8 +73,8 @@ describe('npm run kit', () => {
     }));
     assert.deepEqual(listed, onDisk);
     assert.match(lines.at(-1)!, new RegExp(`^\\s*${total}\\s+total`));
-    for (const part of ['run.sh', 'node.gz', 'app.tar.gz', 'pytorch_step08.py', 'mnist/train-images-idx3-ubyte.gz', 'mnist/t10k-labels-idx1-ubyte.gz']) {
-      assert.ok(onDisk.has(part) || (part === 'pytorch_step08.py' && onDisk.has('pytorch_reference.py')), `${part} is missing`);
+    for (const part of ['run.sh', 'node.gz', 'app.tar.gz', 'pytorch_reference.py', 'step08-recipe.json', 'mnist/train-images-idx3-ubyte.gz', 'mnist/t10k-labels-idx1-ubyte.gz']) {
+      assert.ok(onDisk.has(part), `${part} is missing`);
     }
     const app = spawnSync('tar', ['-tzf', path.join(kitDir, 'app.tar.gz')], { encoding: 'utf8' }).stdout.split('\n');
     for (const part of ['app/main.mjs', 'app/variant.mjs', 'app/node_modules/webgpu/dist/linux-x64/dawn.node', 'app/lib/libvulkan.so.1', 'app/native/train_kernels.wasm', 'app/tfjs-backend-wasm-threaded-simd.wasm']) {

