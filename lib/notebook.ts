@@ -239,7 +239,8 @@ export async function ladders(session: Session): Promise<Ladder[]> {
 
 
 /** "Your turn": a step's recipe with fields changed, trained, recorded apart and compared (lib/your-turn.ts). */
-export { showTry, tryChange, type TryOptions, type TryResult } from './your-turn';
+export { tryChange, type TryOptions, type TryResult } from './your-turn';
+export { showTry } from './your-turn-notebook';
 
 /** Sweeps: a grid of changes over seeds, judged on a validation split, resumable (lib/sweep-run.ts); show(sweepTable(rows), caption). */
 export { runSweep, sweepTable, type RunSweepOptions } from './sweep-run';

@@ -17,7 +17,6 @@ import { applyOverrides, type AppliedOverrides } from './recipe-overrides';
 import { recipeForStep, type Recipe } from './recipes';
 import { makeStepRecord, recordMode, summarize, whereLabel, type StepRecord } from './results';
 import { MODES, modeRecipe, type RunMode } from './run-mode';
-import { isNotebookKernel, showTable } from './table-notebook';
 import { formatDuration, formatTiming } from './timing';
 import type { RunResult } from './train';
 
@@ -224,19 +223,4 @@ export async function tryChange(session: Session, step: number, set: Readonly<Re
   const path = await appendToLedger(record, triesLedgerDir(userLedgerDir(session.mode)));
   console.log(`recorded in ${displayPath(path)} (a try: never compared as step ${step}'s own recipe)`);
   return { step, recipe: applied.recipe, changed: applied.changed, overrides: applied.overrides, measurement, record, path };
-}
-
-/**
- * Shows your change beside the step's unchanged recipe (your run of it in this mode, and the saved
- * reference in full mode): an HTML table in a notebook, a text table in plain Node.
- */
-export async function showTry(session: Session, result: TryResult): Promise<void> {
-  const comparison = await compareTry(result.record, { ledgerDir: session.ledgerDir, withReference: !session.recordsReference });
-  if (!isNotebookKernel()) {
-    console.log(formatTryTable(comparison));
-    return;
-  }
-  const values = comparison.rows.map((r) => [r.run, r.where, r.timePerRun, r.epochs, r.testAccuracy, r.reached99, r.compares]);
-  showTable({ columns: TRY_COLUMNS, values }, `step ${result.step}: your change beside its recipe`);
-  for (const note of comparison.notes) console.log(note);
 }

@@ -102,7 +102,7 @@ test('a file of another nodeplotlib is refused, not half rewritten', () => {
 
 test('npm runs the step as postinstall; without it, live charts refuse to start with one line naming the fix', () => {
   const manifest = JSON.parse(readFileSync(join(import.meta.dirname, '..', 'package.json'), 'utf8')) as { scripts: Record<string, string> };
-  assert.equal(manifest.scripts.postinstall, 'node tools/offline-nodeplotlib.cjs');
+  assert.ok(manifest.scripts.postinstall!.split(' && ').includes('node tools/offline-nodeplotlib.cjs'), manifest.scripts.postinstall);
 
   withTempDir((root) => {
     writeFileSync(join(root, 'package.json'), JSON.stringify({ name: 'mnist-speedrun' }));
