@@ -37,6 +37,36 @@ function summarizeFinished(record: StepRecord): StepSummary | null {
   return summary.runs === 0 ? null : summary;
 }
 
+/**
+ * The training hooks of a run's progress: a progress bar per run on stderr (labelled by `label`),
+ * the live charts when --plot is on, and with --json one line per finished run on stdout.
+ */
+function progressHooks(
+  label: (run: number, seed: number) => string,
+  json: boolean,
+  charts: LiveCharts | null,
+): Pick<TryHooks, 'onRunStart' | 'onBatch' | 'onEpoch' | 'onRunEnd'> {
+  let bar: ProgressBar | null = null;
+  return {
+    onRunStart: (run, seed) => {
+      bar = progressBar(label(run, seed));
+      charts?.runStarted(label(run, seed));
+    },
+    onBatch: (_, p) => {
+      bar?.onBatch(p);
+      charts?.batch(p);
+    },
+    onEpoch: (_, r) => {
+      bar?.onEpoch(r);
+      charts?.epoch(r);
+    },
+    onRunEnd: (_, result) => {
+      bar?.done(result);
+      if (json) process.stdout.write(runJsonLine(result) + '\n');
+    },
+  };
+}
+
 /** Runs the options' steps; records each step as it finishes so an interruption loses nothing done. */
 async function runSteps(
   options: CliOptions,
@@ -53,7 +83,6 @@ async function runSteps(
     if (signal.aborted) break;
     const recipe = modeRecipe(recipeForStep(step), options.mode);
     const runs = capRuns(options.mode, step, options.runs);
-    let bar: ProgressBar | null = null;
     const measurement: Measurement = await measureRecipe(recipe, data, {
       runs,
       seed: options.seed,
@@ -62,23 +91,7 @@ async function runSteps(
       // a subset must not replace the full dataset's cache file
       cacheFile: options.mode === 'full' ? preprocessedCacheFile() : undefined,
       signal,
-      onRunStart: (run, seed) => {
-        const label = `step ${String(step).padStart(2, '0')} run ${run + 1}/${runs} (seed ${seed})`;
-        bar = progressBar(label);
-        charts?.runStarted(label);
-      },
-      onBatch: (_, p) => {
-        bar?.onBatch(p);
-        charts?.batch(p);
-      },
-      onEpoch: (_, r) => {
-        bar?.onEpoch(r);
-        charts?.epoch(r);
-      },
-      onRunEnd: (_, result) => {
-        bar?.done(result);
-        if (options.json) process.stdout.write(runJsonLine(result) + '\n');
-      },
+      ...progressHooks((run, seed) => `step ${String(step).padStart(2, '0')} run ${run + 1}/${runs} (seed ${seed})`, options.json, charts),
     });
     if (measurement.results.length === 0) break;
     const record = makeStepRecord(recipe, measurement.results, {
@@ -118,28 +131,11 @@ async function runTry(options: CliOptions, backend: BackendReport, ledgerDir: st
   for (const line of describeChange(step, applied)) process.stderr.write(line + '\n');
   if (options.mode !== 'full') process.stderr.write(`${modeNote(options.mode)}\n`);
   const data = await loadData(options);
-  let bar: ProgressBar | null = null;
   const hooks: TryHooks = {
     warmUp: options.warmUp,
     cacheFile: options.mode === 'full' ? preprocessedCacheFile() : undefined,
     signal,
-    onRunStart: (run, seed) => {
-      const label = `try step ${String(step).padStart(2, '0')} seed ${seed} (${run + 1}/${seeds.length})`;
-      bar = progressBar(label);
-      charts?.runStarted(label);
-    },
-    onBatch: (_, p) => {
-      bar?.onBatch(p);
-      charts?.batch(p);
-    },
-    onEpoch: (_, r) => {
-      bar?.onEpoch(r);
-      charts?.epoch(r);
-    },
-    onRunEnd: (_, result) => {
-      bar?.done(result);
-      if (options.json) process.stdout.write(runJsonLine(result) + '\n');
-    },
+    ...progressHooks((run, seed) => `try step ${String(step).padStart(2, '0')} seed ${seed} (${run + 1}/${seeds.length})`, options.json, charts),
   };
   const measurement = await measureSeeds(applied.recipe, data, seeds, hooks);
   const record = makeStepRecord(applied.recipe, measurement.results, {

@@ -6,7 +6,7 @@
  * row says where it ran and whether its seconds compare directly with yours.
  * Used by a notebook's "your turn" cell (tryChange, showTry) and by `mnist-speedrun try`.
  */
-import { currentRecipeHashes, newestOfStep, sameSetting } from './comparison';
+import { currentRecipeHashes, newestOfStep, sameSetting, type ComparisonInput } from './comparison';
 import type { MnistArrays } from './data';
 import { appendToLedger, newestComparablePerStep, readLedger, referenceLedgerDir, triesLedgerDir, userLedgerDir } from './ledger';
 import { measureRecipe, type MeasureOptions, type Measurement } from './measure';
@@ -115,18 +115,8 @@ function rowOf(run: string, record: StepRecord, compares: string): TryRow {
   };
 }
 
-export interface TryComparisonInput {
-  /** The try's record. */
-  record: StepRecord;
-  /** Your ledger of the try's mode (the step's own runs), and its name for the notes. */
-  ledger: readonly StepRecord[];
-  ledgerName: string;
-  /** The saved reference records (null: none to show, e.g. while re-recording them). */
-  reference: readonly StepRecord[] | null;
-  referenceName: string;
-  /** Today's recipe hash of each step in the try's mode. */
-  hashes: ReadonlyMap<number, string>;
-}
+/** What a try's comparison reads: the same inputs as a step's (lib/comparison.ts). */
+export type TryComparisonInput = ComparisonInput;
 
 export interface TryComparison {
   rows: TryRow[];
