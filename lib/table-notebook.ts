@@ -6,6 +6,7 @@
  */
 import * as tslab from 'tslab';
 import * as tslabJupyter from 'tslab/dist/jupyter';
+import { markdownHtml } from './markdown-html';
 import { isNumericColumn, plain, rowsOf, textTable, type TableLike } from './text-table';
 
 export { textTable, type TableLike };
@@ -52,8 +53,16 @@ export function show(table: TableLike, caption?: string): void {
   else console.log(textTable(table, caption));
 }
 
-/** Shows markdown rendered inside a tslab kernel, and prints it as it is anywhere else. */
+/**
+ * Shows markdown inside a tslab kernel, as one output holding it both as markdown and as HTML (the
+ * classic Notebook shows no markdown output of an untrusted notebook, only sanitised HTML), and
+ * prints it as it is anywhere else.
+ */
 export function showMarkdown(markdown: string): void {
-  if (isNotebookKernel()) tslab.display.markdown(markdown);
-  else console.log(markdown);
+  if (!isNotebookKernel()) {
+    console.log(markdown);
+    return;
+  }
+  const live = (tslabJupyter as { default?: typeof tslabJupyter }).default ?? tslabJupyter;
+  live.lastWriteDisplayData({ data: { 'text/markdown': markdown, 'text/html': markdownHtml(markdown) }, metadata: {}, transient: {} }, false);
 }

@@ -62,6 +62,6 @@ test('inside a tslab kernel (its display hook set, as the kernel sets it for eac
   assert.deepEqual(printed, []);
   assert.deepEqual(shown, [
     { 'text/html': tableHtml({ columns: ['step'], values: [[8]] }, 'ladder') },
-    { 'text/markdown': '**fast**' },
+    { 'text/markdown': '**fast**', 'text/html': '<p><strong>fast</strong></p>' },
   ]);
 });
