@@ -3,22 +3,16 @@
  * exit code 3, before any training, and no results file claiming a result.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { FASHION_DIR, fashionSkip, GZ_NAMES, mnistDir } from './mnist-layouts';
+import { spawnOutcome, type Outcome } from './spawn-outcome';
 import { tempDirFactory } from './temp-dirs';
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const tempDir = tempDirFactory('mnist-bench-data-test-');
-
-interface Outcome {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 function benchFiles(): string[] {
   const dir = path.join(repoRoot, 'results');
@@ -28,18 +22,9 @@ function benchFiles(): string[] {
 /** The bench as `npm run bench -- --quick --no-pytorch` runs it, the cache in a temp folder, no mirror reachable. */
 function bench(env: NodeJS.ProcessEnv): Promise<Outcome> {
   const { MNIST_DIR: _ignored, ...base } = process.env;
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/bench.ts', '--quick', '--no-pytorch'], {
-      cwd: repoRoot,
-      env: { ...base, XDG_CACHE_HOME: tempDir(), MNIST_SPEEDRUN_MIRRORS: 'http://127.0.0.1:1/', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  return spawnOutcome(process.execPath, ['--import', 'tsx', 'bench/bench.ts', '--quick', '--no-pytorch'], {
+    cwd: repoRoot,
+    env: { ...base, XDG_CACHE_HOME: tempDir(), MNIST_SPEEDRUN_MIRRORS: 'http://127.0.0.1:1/', ...env },
   });
 }
 

@@ -6,12 +6,13 @@
  */
 import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { userCacheDir } from '../lib/cache-dir';
 import { KIT_SIZE_LIMIT, sizeRefusal } from '../tools/kit-manifest';
 import { buildKit } from '../tools/kit';
+import { spawnOutcome } from './spawn-outcome';
 import { tempDirFactory } from './temp-dirs';
 
 const MNIST_DIR = path.resolve(process.env.MNIST_DIR ?? '../shared/data/mnist');
@@ -42,17 +43,7 @@ function filesOnDisk(dir: string, prefix = ''): Map<string, number> {
   return files;
 }
 
-function run(command: string, args: string[], options: { env: NodeJS.ProcessEnv; cwd?: string }): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const run = spawnOutcome;
 
 describe('npm run kit', () => {
   let kitDir = '';
