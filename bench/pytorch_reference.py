@@ -104,6 +104,10 @@ def read_recipe(raw):
     recipe["optimizer"] = {name: optimizer[name] for name in OPTIMIZER_FIELDS[optimizer["kind"]]}
     recipe["schedule"] = {name: schedule[name] for name in SCHEDULE_FIELDS[schedule["kind"]]}
     recipe["seed"] = raw.get("seed", 1)
+    smoothing = raw.get("labelSmoothing", 0)
+    if not isinstance(smoothing, (int, float)) or isinstance(smoothing, bool) or not 0 <= smoothing < 1:
+        raise RecipeError(f"labelSmoothing must be a number in [0, 1), got {json.dumps(smoothing)}")
+    recipe["labelSmoothing"] = float(smoothing)
     for name in ["threads", "trainCount", "testCount"]:
         recipe[name] = raw.get(name)
     return recipe
@@ -291,6 +295,14 @@ def accuracy(model, test):
     return 100.0 * correct / test.count
 
 
+def loss_of(log_probs, y, smoothing):
+    """The training loss: NLL, or with label smoothing PyTorch's own smoothed cross-entropy (its
+    log_softmax leaves log-probabilities unchanged)."""
+    if smoothing == 0:
+        return F.nll_loss(log_probs, y)
+    return F.cross_entropy(log_probs, y, label_smoothing=smoothing)
+
+
 def train(recipe, train_set, test_set, seed):
     """Trains and measures one run; returns (seconds, test accuracy, epochs run)."""
     _, torch, _, F = torch_modules()
@@ -306,7 +318,7 @@ def train(recipe, train_set, test_set, seed):
         for x, y in train_set:
             x, y = x.to(device), y.to(device)
             optimizer.zero_grad()
-            F.nll_loss(model(x), y).backward()
+            loss_of(model(x), y, recipe["labelSmoothing"]).backward()
             optimizer.step()
             stepper.after_batch()
         stepper.after_epoch()

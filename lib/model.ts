@@ -338,6 +338,24 @@ export function nllLoss(logProbs: tf.Tensor2D, labels: tf.Tensor1D): tf.Scalar {
 }
 
 /**
+ * The training loss with label smoothing `smoothing` (PyTorch's CrossEntropyLoss semantics): the
+ * mean over the batch of -sum_k target_k log p_k, target = (1 - s) one-hot + s / classes. With
+ * s = 0 it is `nllLoss`, the same ops and the same numbers.
+ */
+export function smoothedNllLoss(logProbs: tf.Tensor2D, labels: tf.Tensor1D, smoothing: number): tf.Scalar {
+  if (!(smoothing >= 0 && smoothing < 1)) throw new RangeError(`label smoothing must be in [0, 1), got ${smoothing}`);
+  if (smoothing === 0) return nllLoss(logProbs, labels);
+  if (labels.dtype !== 'int32') {
+    throw new TypeError(`labels must be int32, got ${labels.dtype}: cast them with tf.cast(labels, 'int32')`);
+  }
+  return tf.tidy(() => {
+    const classes = logProbs.shape[1];
+    const target = tf.add(tf.mul(tf.oneHot(labels, classes), 1 - smoothing), smoothing / classes);
+    return tf.neg(tf.mean(tf.sum(tf.mul(logProbs, target), 1))) as tf.Scalar;
+  });
+}
+
+/**
  * The mean NLL of one batch and its gradient for every parameter, keyed by parameter name
  * (TensorFlow layouts, like `net.params`). The caller disposes `loss` and every gradient.
  */

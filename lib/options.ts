@@ -67,6 +67,7 @@ export function validateRecipe(recipe: Recipe): Recipe {
   if (recipe.stopAtAccuracy !== null && recipe.evaluate !== 'every-epoch') {
     throw new UsageError(`${where}: stopping at an accuracy needs evaluate 'every-epoch'`);
   }
+  if (recipe.labelSmoothing !== undefined) checkUnitInterval(`${where}: labelSmoothing`, recipe.labelSmoothing, { open: true });
   const optimizer = recipe.optimizer;
   checkPositiveNumber(`${where}: optimizer.lr`, optimizer.lr);
   checkPositiveNumber(`${where}: optimizer.eps`, optimizer.eps);

@@ -36,6 +36,7 @@ export const OVERRIDE_FIELDS: Readonly<Record<string, FieldRule>> = {
   dropLast: { kind: 'boolean' },
   evaluate: { kind: ['every-epoch', 'end'] },
   stopAtAccuracy: { kind: 'accuracy-or-none' },
+  labelSmoothing: { kind: 'unit-interval' },
   'optimizer.lr': { kind: 'positive-number' },
   'optimizer.eps': { kind: 'positive-number' },
   'optimizer.rho': { kind: 'unit-interval', only: { of: 'optimizer', kinds: ['adadelta'] } },
@@ -172,6 +173,11 @@ function netValueAt(recipe: Recipe, field: string): unknown {
 function withField(recipe: Recipe, field: string, value: OverrideValue): Recipe {
   const rule = OVERRIDE_FIELDS[field]!;
   const [head, tail] = field.split('.') as [string, string | undefined];
+  if (field === 'labelSmoothing' && value === 0) {
+    // 0 is what an absent field means: the same recipe, the same hash as steps 1-8
+    const { labelSmoothing: _, ...rest } = recipe;
+    return rest;
+  }
   if (tail === undefined) return { ...recipe, [head]: value } as Recipe;
   if (head === 'net') return withNetField(recipe, field, value);
   const part = head === 'optimizer' ? recipe.optimizer : recipe.schedule;
@@ -188,6 +194,7 @@ function withField(recipe: Recipe, field: string, value: OverrideValue): Recipe 
 
 function valueAt(recipe: Recipe, field: string): unknown {
   if (field.startsWith('net.')) return netValueAt(recipe, field);
+  if (field === 'labelSmoothing') return recipe.labelSmoothing ?? 0;
   return field.split('.').reduce<unknown>((at, key) => (at as Record<string, unknown>)[key], recipe);
 }
 

@@ -66,6 +66,12 @@ export interface Recipe {
   stopAtAccuracy: number | null;
   /** When to measure test accuracy: after every epoch (needed to stop early) or once at the end. */
   evaluate: 'every-epoch' | 'end';
+  /**
+   * Label smoothing of the training loss, as PyTorch's `CrossEntropyLoss(label_smoothing=...)`:
+   * the target puts 1 - s on the true class and s / 10 on every class. Absent (steps 1-8) means 0,
+   * the plain negative log-likelihood; evaluation always reports the plain one.
+   */
+  labelSmoothing?: number;
   reference: Reference;
 }
 

@@ -10,7 +10,7 @@ import { holdOutValidation, type Batch, type MnistArrays, type Split } from './d
 import { batchesPerEpoch, deviceBatches, inSavedOrder, loadDeviceMnist, loadDeviceSplit, type DeviceSplit } from './device-data';
 import type { CacheWarning } from './preprocessed-cache';
 import { DivergedError } from './errors';
-import { buildNet, nllLoss, type Net } from './model';
+import { buildNet, nllLoss, smoothedNllLoss, type Net } from './model';
 import { createOptimizer } from './optimizer';
 import { validateRecipe } from './options';
 import { makeRng, nextSeed } from './random';
@@ -240,6 +240,7 @@ export async function trainRecipe(recipe: Recipe, data: MnistArrays, options: Tr
     const decideOn = validation ?? test;
     const stepsPerEpoch = train.batchesPerEpoch(recipe.batchSize, recipe.dropLast);
     const totalSteps = stepsPerEpoch * recipe.epochs;
+    const smoothing = recipe.labelSmoothing ?? 0;
     const paramNames = Object.keys(net.params);
     const variables = paramNames.map((name) => net.params[name]!);
 
@@ -264,7 +265,7 @@ export async function trainRecipe(recipe: Recipe, data: MnistArrays, options: Tr
         const stepSeed = dropoutSeed + globalStep;
         const loss = tf.tidy(() => {
           const { value, grads } = tf.variableGrads(
-            () => nllLoss(net.forward(x, { training: true, seed: stepSeed }), y),
+            () => smoothedNllLoss(net.forward(x, { training: true, seed: stepSeed }), y, smoothing),
             variables,
           );
           optimizer.applyGradients(Object.fromEntries(paramNames.map((name, i) => [name, grads[variables[i]!.name]!])));

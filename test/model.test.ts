@@ -13,6 +13,7 @@ import {
   lossAndGradients,
   loadPytorchWeights,
   nllLoss,
+  smoothedNllLoss,
   toPytorchLayout,
   WeightShapeError,
   type Net,
@@ -265,6 +266,37 @@ describe('nllLoss', () => {
     const labels = tf.tensor1d([3]);
     assert.throws(() => nllLoss(logProbs, labels), TypeError);
     tf.dispose([logProbs, labels]);
+  });
+});
+
+describe('smoothedNllLoss', () => {
+  test('puts 1 - s on the label and s / classes on every class (PyTorch label_smoothing)', () => {
+    const logProbs = tf.log(tf.tensor2d([[0.7, 0.2, 0.1], [0.1, 0.1, 0.8]])) as tf.Tensor2D;
+    const labels = tf.tensor1d([0, 2], 'int32');
+    const loss = smoothedNllLoss(logProbs, labels, 0.3);
+    // s = 0.3 over 3 classes: target [0.8, 0.1, 0.1] for label 0, [0.1, 0.1, 0.8] for label 2
+    const row1 = -(0.8 * Math.log(0.7) + 0.1 * Math.log(0.2) + 0.1 * Math.log(0.1));
+    const row2 = -(0.1 * Math.log(0.1) + 0.1 * Math.log(0.1) + 0.8 * Math.log(0.8));
+    assert.ok(Math.abs(loss.dataSync()[0]! - (row1 + row2) / 2) < 1e-6);
+    tf.dispose([logProbs, labels, loss]);
+  });
+
+  test('with s = 0 it is the plain NLL, value for value', () => {
+    const logProbs = tf.log(tf.tensor2d([[0.25, 0.75], [0.6, 0.4]])) as tf.Tensor2D;
+    const labels = tf.tensor1d([1, 0], 'int32');
+    const [a, b] = [smoothedNllLoss(logProbs, labels, 0), nllLoss(logProbs, labels)];
+    assert.equal(a.dataSync()[0], b.dataSync()[0]);
+    tf.dispose([logProbs, labels, a, b]);
+  });
+
+  test('refuses a smoothing outside [0, 1) and float labels', () => {
+    const logProbs = tf.zeros([1, 10]) as tf.Tensor2D;
+    const labels = tf.tensor1d([3], 'int32');
+    assert.throws(() => smoothedNllLoss(logProbs, labels, 1), RangeError);
+    assert.throws(() => smoothedNllLoss(logProbs, labels, -0.1), RangeError);
+    const floats = tf.tensor1d([3]);
+    assert.throws(() => smoothedNllLoss(logProbs, floats, 0.1), TypeError);
+    tf.dispose([logProbs, labels, floats]);
   });
 });
 

@@ -51,6 +51,18 @@ test('field=value strings and objects set typed values, nested ones included, an
   assert.equal(applyOverrides(step1, ['schedule.gamma=0.5', 'schedule.stepSize=2']).recipe.schedule.kind === 'step', true);
 });
 
+test('labelSmoothing: set, range-checked, and 0 is the step\'s own recipe (same hash)', () => {
+  const { recipe, changed } = applyOverrides(step8, ['labelSmoothing=0.1']);
+  assert.equal(recipe.labelSmoothing, 0.1);
+  assert.deepEqual(changed, [['labelSmoothing', '0', '0.1']]);
+  assert.notEqual(recipeHash(recipe), recipeHash(step8));
+  const back = applyOverrides(step8, ['labelSmoothing=0']);
+  assert.deepEqual(back.changed, []);
+  assert.equal(recipeHash(back.recipe), recipeHash(step8));
+  assert.equal('labelSmoothing' in back.recipe, false);
+  assert.throws(() => applyOverrides(step8, ['labelSmoothing=1']), /labelSmoothing=1 is not allowed/);
+});
+
 test('a value equal to the recipe\'s changes nothing, and says so in changed', () => {
   const { recipe, changed } = applyOverrides(step8, { batchSize: 256 });
   assert.deepEqual(changed, []);
