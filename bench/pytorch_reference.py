@@ -298,6 +298,7 @@ def accuracy(model, test):
 def loss_of(log_probs, y, smoothing):
     """The training loss: NLL, or with label smoothing PyTorch's own smoothed cross-entropy (its
     log_softmax leaves log-probabilities unchanged)."""
+    F = torch_modules()[3]
     if smoothing == 0:
         return F.nll_loss(log_probs, y)
     return F.cross_entropy(log_probs, y, label_smoothing=smoothing)
