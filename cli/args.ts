@@ -47,6 +47,8 @@ options:
                         sweep: seeds 1..S per variant instead of the grid file's "seeds"
   --name NAME           sweep: the sweep's name (default: the grid file's base name)
   --table               sweep: print the table of what is recorded, training nothing
+  --save-table FILE     sweep: also write the saved table (rows, machine, backend, load) to FILE,
+                        e.g. to commit a search as a study under results/studies/
   --no-warm-up          skip the untimed warm-up run
   --no-record           do not write results to the ledger
   --json                print one JSON object per finished run on stdout
@@ -73,6 +75,7 @@ const OPTIONS: Record<string, OptionKind> = {
   seeds: 'string',
   name: 'string',
   table: 'boolean',
+  'save-table': 'string',
   'no-warm-up': 'boolean',
   'no-record': 'boolean',
   json: 'boolean',
@@ -102,7 +105,7 @@ export interface CliOptions {
   plot: boolean;
   help: boolean;
   /** sweep: the grid file, the sweep's name (--name), seeds per variant (--seeds) and --table. */
-  sweep: { grid: string; name: string | undefined; seeds: number | undefined; tableOnly: boolean } | null;
+  sweep: { grid: string; name: string | undefined; seeds: number | undefined; tableOnly: boolean; saveTable: string | undefined } | null;
   /** Lines to show on stderr before the work starts (e.g. runs capped by quick mode). */
   notes: string[];
 }
@@ -213,8 +216,9 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
   const extra = command === 'sweep' ? 2 : 1;
   if (positionals.length > extra) throw new UsageError(`unexpected argument '${positionals[extra]}' (see --help)`);
   if (command === 'sweep' && !help) return parseSweep(positionals[1], text, flag, values, env);
-  for (const name of ['name', 'table'] as const) {
-    if (values.has(name)) throw new UsageError(`--${name} is for sweep (sweep GRID.json --${name}${name === 'name' ? ' NAME' : ''}), not ${command}`);
+  for (const name of ['name', 'table', 'save-table'] as const) {
+    const value = name === 'name' ? ' NAME' : name === 'save-table' ? ' FILE' : '';
+    if (values.has(name)) throw new UsageError(`--${name} is for sweep (sweep GRID.json --${name}${value}), not ${command}`);
   }
   const steps = help ? [] : checkStepOptions(command, text('step'), text('steps'));
 
@@ -293,7 +297,7 @@ const NOT_FOR_SWEEP: ReadonlyArray<[string, string]> = [
   ['no-record', 'it records every run so that a rerun resumes (--table trains nothing)'],
 ];
 
-/** `sweep GRID.json [--workshop|--quick] [--name NAME] [--seeds S] [--table] [--json]`. */
+/** `sweep GRID.json [--workshop|--quick] [--name NAME] [--seeds S] [--table] [--save-table FILE] [--json]`. */
 function parseSweep(
   grid: string | undefined,
   text: (name: string) => string | undefined,
@@ -322,7 +326,7 @@ function parseSweep(
     explain: flag('explain'),
     plot: false,
     help: false,
-    sweep: { grid, name: text('name'), seeds, tableOnly: flag('table') },
+    sweep: { grid, name: text('name'), seeds, tableOnly: flag('table'), saveTable: text('save-table') },
     notes: [],
   };
 }

@@ -4,6 +4,8 @@
  * each recorded as it finishes; then the table on stdout (or its rows as JSON with --json).
  * `--table` prints the table of what is recorded, training nothing.
  */
+import { readFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../lib/atomic-file';
 import { describeBackend, useBackend } from '../lib/backend';
 import { loadMnist } from '../lib/data';
 import { EXIT_CODES } from '../lib/errors';
@@ -14,7 +16,8 @@ import { describeMachine } from '../lib/machine';
 import { displayPath } from '../lib/project-root';
 import { recipeForStep } from '../lib/recipes';
 import { modeData, modeNote } from '../lib/run-mode';
-import { etaSeconds, planSweep, sweepName, sweepTableLike, type SweepRow } from '../lib/sweep';
+import { etaSeconds, planSweep, sweepName, sweepTableLike } from '../lib/sweep';
+import type { StepRecord } from '../lib/results';
 import { planOf, readSweepGrid, saveSweepTable, sweepRecords, sweepTableRows, trainSweep, type SweepPlan } from '../lib/sweep-run';
 import { textTable } from '../lib/text-table';
 import { formatDuration } from '../lib/timing';
@@ -25,13 +28,19 @@ import { progressBar, type ProgressBar } from './progress';
 const warn = (line: string): void => void process.stderr.write(line + '\n');
 
 /** Prints the table (text on stdout, or its rows as JSON) and saves it beside the records. */
-async function printTable(plan: SweepPlan, rows: SweepRow[], json: boolean): Promise<void> {
+async function printTable(plan: SweepPlan, records: readonly StepRecord[], json: boolean, copyTo: string | undefined): Promise<void> {
+  const rows = sweepTableRows(plan, records, warn);
   if (json) process.stdout.write(JSON.stringify(rows, null, 1) + '\n');
   else {
     const caption = `sweep ${plan.name}: step ${plan.step}, ${plan.mode} mode, validation accuracy on ${plan.validation.toLocaleString('en-US')} held-out training images (the test set is not used)`;
     process.stdout.write(textTable(sweepTableLike(rows), caption) + '\n');
   }
-  warn(`table saved in ${displayPath(await saveSweepTable(plan, rows))}`);
+  const saved = await saveSweepTable(plan, rows, records);
+  warn(`table saved in ${displayPath(saved)}`);
+  if (copyTo !== undefined) {
+    await writeFileAtomic(copyTo, await readFile(saved, 'utf8'));
+    warn(`and in ${displayPath(copyTo)}`);
+  }
 }
 
 export async function runSweepCommand(options: CliOptions): Promise<number> {
@@ -43,7 +52,7 @@ export async function runSweepCommand(options: CliOptions): Promise<number> {
   if (plan.seeds.length < asked) warn(`${options.mode} mode: ${asked} seeds capped at ${plan.seeds.length}`);
   const { all, pending } = planSweep(plan.variants, plan.seeds, await sweepRecords(plan, warn));
   if (sweep.tableOnly) {
-    await printTable(plan, sweepTableRows(plan, await sweepRecords(plan, warn), warn), options.json);
+    await printTable(plan, await sweepRecords(plan, warn), options.json, sweep.saveTable);
     return EXIT_CODES.ok;
   }
   await checkLedgerWritable(plan.dir, '');
@@ -53,7 +62,7 @@ export async function runSweepCommand(options: CliOptions): Promise<number> {
   if (recorded > 0) warn(`resuming: ${recorded} of ${all.length} runs already recorded`);
   if (pending.length === 0) {
     warn('nothing to train');
-    await printTable(plan, sweepTableRows(plan, await sweepRecords(plan, warn), warn), options.json);
+    await printTable(plan, await sweepRecords(plan, warn), options.json, sweep.saveTable);
     return EXIT_CODES.ok;
   }
 
@@ -91,7 +100,7 @@ export async function runSweepCommand(options: CliOptions): Promise<number> {
     if (interrupted !== null) {
       warn(`interrupted: ${recorded + count} of ${all.length} runs recorded (the unfinished one is not); run the same command again to resume`);
     }
-    await printTable(plan, sweepTableRows(plan, await sweepRecords(plan, warn), warn), options.json);
+    await printTable(plan, await sweepRecords(plan, warn), options.json, sweep.saveTable);
     return interrupted ?? EXIT_CODES.ok;
   } finally {
     interrupts.dispose();

@@ -32,6 +32,7 @@ import {
   type SweepRow,
   type SweepVariant,
 } from './sweep';
+import { sweepWhere } from './sweep-where';
 import type { TableLike } from './text-table';
 import { measureSeeds, type TryHooks } from './your-turn';
 import type { BatchProgress, EpochRecord, RunResult } from './train';
@@ -154,7 +155,7 @@ export function sweepTableRows(plan: SweepPlan, records: readonly StepRecord[], 
 }
 
 /** Saves the sorted rows as JSON beside the sweep's records, for a notebook to show later; returns the path. */
-export async function saveSweepTable(plan: SweepPlan, rows: readonly SweepRow[]): Promise<string> {
+export async function saveSweepTable(plan: SweepPlan, rows: readonly SweepRow[], records: readonly StepRecord[]): Promise<string> {
   const saved = {
     kind: 'sweep-table',
     name: plan.name,
@@ -163,6 +164,8 @@ export async function saveSweepTable(plan: SweepPlan, rows: readonly SweepRow[])
     seeds: plan.seeds,
     validation: plan.validation,
     date: new Date().toISOString(),
+    // the records of this grid's variants only: a sweep folder may hold runs of variants since removed
+    where: sweepWhere(records.filter((r) => plan.variants.some((v) => v.id === r.sweep?.variant))),
     rows,
   };
   await writeFileAtomic(plan.tableFile, JSON.stringify(saved, null, 1) + '\n');
@@ -191,8 +194,9 @@ export async function runSweep(session: Session, grid: string | object, options:
   await trainSweep(plan, pending, all.length - pending.length, { ...session, source: 'notebook' }, {
     onRunStart: (run, done, total) => console.log(`variant ${run.variant.index} of ${plan.variants.length} (${run.variant.label}), seed ${run.seed}: run ${done + 1} of ${total}`),
   });
-  const rows = sweepTableRows(plan, await sweepRecords(plan, warn), warn);
-  console.log(`table saved in ${displayPath(await saveSweepTable(plan, rows))}`);
+  const records = await sweepRecords(plan, warn);
+  const rows = sweepTableRows(plan, records, warn);
+  console.log(`table saved in ${displayPath(await saveSweepTable(plan, rows, records))}`);
   return rows;
 }
 

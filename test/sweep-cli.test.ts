@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { parseCli } from '../cli/args';
 import { readLedger } from '../lib/ledger';
@@ -17,11 +18,12 @@ function gridFile(dir: string, name: string, grid: unknown): string {
   return path;
 }
 
-test('sweep reads its grid path, --name, --seeds and --table; options it cannot use are refused', () => {
+test('sweep reads its grid path, --name, --seeds, --table and --save-table; options it cannot use are refused', () => {
   const options = parseCli(['sweep', 'g.json', '--workshop', '--name', 'mine', '--seeds', '4', '--table', '--json'], {});
   assert.equal(options.command, 'sweep');
   assert.equal(options.mode, 'workshop');
-  assert.deepEqual(options.sweep, { grid: 'g.json', name: 'mine', seeds: 4, tableOnly: true });
+  assert.deepEqual(options.sweep, { grid: 'g.json', name: 'mine', seeds: 4, tableOnly: true, saveTable: undefined });
+  assert.equal(parseCli(['sweep', 'g.json', '--save-table', 'results/studies/s.json'], {}).sweep?.saveTable, 'results/studies/s.json');
   assert.equal(options.json, true);
   const refusals: Array<[string[], RegExp]> = [
     [['sweep'], /^sweep needs a grid file: mnist-speedrun sweep GRID\.json/],
@@ -32,6 +34,7 @@ test('sweep reads its grid path, --name, --seeds and --table; options it cannot 
     [['sweep', 'g.json', '--seeds', '0'], /--seeds/],
     [['train', '--step', '8', '--name', 'x'], /^--name is for sweep/],
     [['train', '--step', '8', '--table'], /^--table is for sweep/],
+    [['train', '--step', '8', '--save-table', 'x.json'], /^--save-table is for sweep \(sweep GRID\.json --save-table FILE\), not train/],
   ];
   for (const [argv, message] of refusals) assert.throws(() => parseCli(argv, {}), { message }, argv.join(' '));
 });
@@ -105,10 +108,18 @@ test('sweep trains each variant over the seeds on a validation split, records ev
   assert.match(more.stderr, /^quick mode: 3 seeds capped at 2$/m);
   assert.match(more.stderr, /^resuming: 4 of 4 runs already recorded$/m);
 
-  const tableOnly = await cli(['sweep', grid, '--quick', '--table'], env);
+  const study = join(dirname(sweepDir), 'study.json');
+  const tableOnly = await cli(['sweep', grid, '--quick', '--table', '--save-table', study], env);
   assert.equal(tableOnly.code, 0, tableOnly.stderr);
   assert.doesNotMatch(tableOnly.stderr, /: training$|^wasm:/m);
   assert.match(tableOnly.stdout, /^batchSize=512 +2 /m);
+  // the saved copy: the rows, and where they ran, read from the records
+  const copy = JSON.parse(await readFile(study, 'utf8')) as { kind: string; rows: Array<{ runs: number }>; where: { cpu: string; backend: string; settings: number } };
+  const recorded = (await readLedger(sweepDir)).records;
+  assert.equal(copy.kind, 'sweep-table');
+  assert.deepEqual(copy.rows.map((r) => r.runs), [2, 2]);
+  assert.deepEqual([copy.where.cpu, copy.where.backend, copy.where.settings], [recorded[0]!.machine.cpu, recorded[0]!.backendLabel ?? recorded[0]!.backend, 1]);
+  assert.match(tableOnly.stderr, /^and in .*study\.json$/m);
 });
 
 test('Ctrl-C stops the sweep with the finished runs recorded; the same command resumes where it stopped', async () => {

@@ -21,6 +21,7 @@ import {
   type SweepRow,
 } from '../lib/sweep';
 import { planOf } from '../lib/sweep-run';
+import { sweepWhere } from '../lib/sweep-where';
 import type { RunResult } from '../lib/train';
 import { LAPTOP, SERVER } from './ledger-records';
 import { tempDirFactory } from './temp-dirs';
@@ -191,4 +192,25 @@ test('records of one sweep from two machines are named: their times do not compa
   assert.equal(mixedSettingsNote(variants, [make(SERVER), make(SERVER)]), null);
   const note = mixedSettingsNote(variants, [make(SERVER), make(LAPTOP)]);
   assert.match(note ?? '', /^the recorded runs come from 2 settings \(wasm.*Server CPU.*; wasm.*Laptop CPU.*\): their times do not compare; give --name NAME to start a separate sweep here$/);
+});
+
+test('sweepWhere: the machine, backend and load range of the records, and how many settings they mix', () => {
+  const variants = sweepVariants(parseSweepGrid({ from: 8, variants: [{ batchSize: 256 }] }, 'g'), 'workshop', 'g');
+  const make = (machine: typeof SERVER, threads: number) =>
+    makeStepRecord(variants[0]!.recipe, [result(1, 2, 99)], {
+      backend: { name: 'wasm', label: 'WebAssembly (test build)', device: 't', threads }, machine, source: 'cli', mode: 'workshop', dataHash: 'd',
+      overrides: variants[0]!.overrides, sweep: { name: 'g', variant: variants[0]!.id, validation: 5000 },
+    });
+  assert.equal(sweepWhere([]), null);
+  const one = make(SERVER, 2);
+  const two = make(SERVER, 2);
+  two.machine.loadAverage = one.machine.loadAverage + 1.5;
+  const where = sweepWhere([one, two])!;
+  assert.deepEqual(
+    [where.cpu, where.cores, where.platform, where.backend, where.threads, where.settings],
+    [SERVER.cpu, SERVER.cores, SERVER.platform, 'WebAssembly (test build)', 2, 1],
+  );
+  assert.deepEqual(where.loadAverage, { min: one.machine.loadAverage, max: one.machine.loadAverage + 1.5 });
+  assert.equal(sweepWhere([one, make(LAPTOP, 2)])!.settings, 2);
+  assert.equal(sweepWhere([one, make(SERVER, 1)])!.settings, 2);
 });
