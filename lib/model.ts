@@ -342,6 +342,7 @@ export function nllLoss(logProbs: tf.Tensor2D, labels: tf.Tensor1D): tf.Scalar {
  * mean over the batch of -sum_k target_k log p_k, target = (1 - s) one-hot + s / classes. With
  * s = 0 it is `nllLoss`, the same ops and the same numbers.
  */
+// #region label-smoothing
 export function smoothedNllLoss(logProbs: tf.Tensor2D, labels: tf.Tensor1D, smoothing: number): tf.Scalar {
   if (!(smoothing >= 0 && smoothing < 1)) throw new RangeError(`label smoothing must be in [0, 1), got ${smoothing}`);
   if (smoothing === 0) return nllLoss(logProbs, labels);
@@ -354,6 +355,7 @@ export function smoothedNllLoss(logProbs: tf.Tensor2D, labels: tf.Tensor1D, smoo
     return tf.neg(tf.mean(tf.sum(tf.mul(logProbs, target), 1))) as tf.Scalar;
   });
 }
+// #endregion label-smoothing
 
 /**
  * The mean NLL of one batch and its gradient for every parameter, keyed by parameter name
