@@ -228,7 +228,7 @@ export async function savedSeeds(step: number): Promise<SeedSeries | null> {
   if (saved === null) return null;
   const finished = saved.runs.filter((r) => !r.partial);
   return {
-    label: `step ${step}, saved reference run (${saved.machine.cpu}, ${saved.date.slice(0, 10)})`,
+    label: `step ${step}, saved reference run (${saved.date.slice(0, 10)})`,
     accuraciesPct: finished.map((r) => r.testAccuracy ?? Number.NaN),
   };
 }

@@ -454,7 +454,7 @@ export function seedHistogramsSpec(series: readonly SeedSeries[], options: { tit
     type: 'nominal',
     title: null,
     scale: { domain: legends, range: legends.map((_, i) => SERIES_COLORS[i % SERIES_COLORS.length]!) },
-    legend: { orient: 'bottom', direction: 'vertical', labelLimit: 500 },
+    legend: { orient: 'bottom', direction: 'vertical', labelLimit: 700 },
   } as const;
   const bars = bins.series.flatMap((s) => bins.lows.map((low, i) => ({ series: s.legend, low, high: low + bins.width, count: s.counts[i]! })));
   const tallest = Math.max(...bins.series.flatMap((s) => s.counts));
