@@ -1,6 +1,6 @@
 /**
  * Nets built fresh per run by `buildNet(net, seed)`: one of the ladder's four (`baseline`, `pooled`,
- * `slim`, `final`, exactly as the original study defines them, README "The eight steps") or any
+ * `slim`, `final`, exactly as the original study defines them, README "The steps") or any
  * net spec (lib/nets.ts), all by one forward pass built from the spec.
  *
  * Written in ops (tf.conv2d, tf.maxPool, tf.matMul) over plain tf.Variables rather than layers:
