@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
-import { pytorchRecipeInput, PYTORCH_REFERENCE_SCRIPT } from '../bench/pytorch-reference';
+import { findTorchPython, pytorchRecipeInput, PYTORCH_REFERENCE_SCRIPT } from '../bench/pytorch-reference';
 import { parseCli, USAGE } from '../cli/args';
 import { ladderPoint } from '../cli/live-charts';
 import { comparisonBlocks, comparisonBlocksText, formatComparison, ladderFrom, originalLines } from '../lib/comparison';
@@ -105,7 +105,9 @@ test('the recipe JSON handed to PyTorch carries step 9 net as a description and 
 
 test('bench/pytorch_reference.py accepts step 9 recipe: it gets past every recipe check (to torch, or to its answer)', () => {
   const input = JSON.stringify(pytorchRecipeInput(step9, { seed: 1, threads: 1, trainCount: 512, testCount: 256 }));
-  const child = spawnSync(process.env['PYTHON'] ?? 'python3', [PYTORCH_REFERENCE_SCRIPT, '-', '--describe'], { input, encoding: 'utf8' });
+  // the Python with torch where there is one (then PyTorch itself answers), else any Python 3
+  const found = findTorchPython();
+  const child = spawnSync(typeof found === 'string' ? found : 'python3', [PYTORCH_REFERENCE_SCRIPT, '-', '--describe'], { input, encoding: 'utf8' });
   if (child.status === 0) {
     const described = JSON.parse(child.stdout) as { step: number; batchesPerEpoch: number };
     assert.equal(described.step, 9);
