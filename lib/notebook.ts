@@ -1,5 +1,5 @@
 /**
- * What a step's notebook calls, so that its cells stay a few lines long and all eight read alike:
+ * What a step's notebook calls, so that its cells stay a few lines long and every notebook reads alike:
  * start a session (backend + data), show the step's change, measure it, record it, compare it,
  * plot it. Tables and summaries are shown as HTML and markdown inside the tslab kernel and printed
  * as text anywhere else (lib/table-notebook.ts show).
