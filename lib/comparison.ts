@@ -231,7 +231,7 @@ export function comparisonBlocks(input: ComparisonInput, recipes: readonly Recip
               `${formatDuration(r.reference.seconds * 1000)} ± ${formatDuration(r.reference.secondsStd * 1000)}`,
               `${r.reference.accuracy}%`,
               r.reference.note,
-              original.length === 1 || originalFirst?.reference == null ? '' : `${(originalFirst.reference.seconds / r.reference.seconds).toFixed(1)}x`,
+              original.length === 1 || originalFirst === undefined || originalFirst.reference === null ? '' : `${(originalFirst.reference.seconds / r.reference.seconds).toFixed(1)}x`,
             ],
       ),
     },
