@@ -14,7 +14,7 @@
  *   few steps, ~1 s each), on this Node; each on 1 thread and on every core; cpu with `--cpu` (~47 s a step).
  *   All variants run the same model code (bias fused into conv/matMul).
  * The roofline: the peak of plain and fused f32x4 multiply-adds (bench/peak.ts) per runtime, the
- * FLOPs of one training step of each net (bench/flops.ts), and for each tuned variant and net:
+ * FLOPs of one training step of each net (lib/flops.ts), and for each tuned variant and net:
  * ms per step, GFLOP/s, % of the peak of its own arithmetic on its threads.
  * Then the side by side: step 08 (`trainRecipe`, one epoch + test pass, after the library's
  * untimed warm-up) on wasm tuned on every core, and the same recipe in PyTorch on as many threads
@@ -45,7 +45,7 @@ import { didYouMean } from '../lib/did-you-mean';
 import { describeMachine } from '../lib/machine';
 import { NATIVE_BUILDS, RELAXED_MADD_PROBE, RELAXED_SIMD_FLAG, SIMD_ENV_VAR, type NativeBuildName } from '../lib/wasm/native-build';
 import { childFailureLine } from './child-failure';
-import { trainingStepFlops } from './flops';
+import { trainingStepFlops } from '../lib/flops';
 import type { PeakResult } from './peak';
 import { formatPeak, formatRoofline, peakFor, rooflineOf, type RooflineRow } from './roofline';
 import { NET_NAMES, recipeForStep, type NetName } from '../lib/recipes';
@@ -318,7 +318,7 @@ function stepTimesAndRoofline(attempt: <T>(part: () => T) => T | null): Record<s
     console.log(`  Node ${runtime.version}${how}: ${formatPeak(peak)}`);
   }
   const flopsPerStep = Object.fromEntries(nets.map((net) => [net, trainingStepFlops(net, BATCH_SIZE)]));
-  console.log(`FLOPs per training step at batch ${BATCH_SIZE} (bench/flops.ts): ${nets.map((n) => `${n} ${(flopsPerStep[n]! / 1e9).toFixed(3)} G`).join(', ')}`);
+  console.log(`FLOPs per training step at batch ${BATCH_SIZE} (lib/flops.ts): ${nets.map((n) => `${n} ${(flopsPerStep[n]! / 1e9).toFixed(3)} G`).join(', ')}`);
 
   console.log(`\nms per training step (forward + backward + Adam) at batch ${BATCH_SIZE}, median of timed steps after warm-up\n`);
   for (const runtime of nodes) {

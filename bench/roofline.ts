@@ -1,6 +1,6 @@
 /**
  * A training step against the machine's peak: for each net, ms per step, the GFLOP/s that makes
- * (bench/flops.ts's count over the step's time), and what share that is of the f32x4 peak
+ * (lib/flops.ts's count over the step's time), and what share that is of the f32x4 peak
  * (bench/peak.ts) of the same arithmetic (plain or fused multiply-add) on the same threads.
  */
 import type { NetName } from '../lib/recipes';

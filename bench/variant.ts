@@ -24,7 +24,7 @@ import { setupWasm } from '../lib/wasm/setup';
 
 export interface VariantOptions {
   kind: 'step' | 'recipe';
-  /** The step of the ladder that kind 'recipe' trains (1-8; default 8). */
+  /** The step of the ladder that kind 'recipe' trains (1 to RECIPES.length; default 8). */
   step?: number;
   backend: 'wasm' | 'cpu';
   threads: number;

@@ -6,8 +6,8 @@ import { resolveRequestedName, type BackendName } from '../lib/backend';
 import { UsageError } from '../lib/errors';
 import { parseIntegerOption, parseSteps } from '../lib/options';
 import { applyOverrides, OVERRIDE_FIELD_NAMES } from '../lib/recipe-overrides';
-import { recipeForStep } from '../lib/recipes';
-import { MODES, parseRunMode, runModeFromEnv, runsCap, RUN_MODES, type RunMode } from '../lib/run-mode';
+import { recipeForStep, stepRange } from '../lib/recipes';
+import { MODES, parseRunMode, runModeFromEnv, runsCap, RUN_MODES, seedStudyStepsText, type RunMode } from '../lib/run-mode';
 import { didYouMean } from '../lib/did-you-mean';
 
 export const USAGE = `usage: mnist-speedrun <command> [options]
@@ -27,10 +27,10 @@ commands:
                         the notebooks' library (dist/), the backend; exit 1 if any fails
 
 options:
-  --step N              step 1-8 (train)
-  --steps LIST          steps for ladder: '1-8' (default), '4-8', '1,4,8'
+  --step N              step ${stepRange()} (train)
+  --steps LIST          steps for ladder: '${stepRange()}' (default), '4-8', '1,4,8'
   --runs R              timed runs per step (default 1; quick mode: at most 2; workshop mode: at
-                        most 1 for steps 1-5 and 5 for steps 6-8)
+                        most 1 for steps 1-5 and 5 for ${seedStudyStepsText()})
   --seed S              seed of the first run (default 1); run i uses S+i
   --backend NAME        auto (default), tensorflow, webgpu, wasm, cpu
   --data DIR            folder with the four MNIST .gz files (default: MNIST_DIR, cache, download)
@@ -174,7 +174,7 @@ function splitArgs(argv: readonly string[]): RawArgs {
 function checkStepOptions(command: string, step: string | undefined, steps: string | undefined): number[] {
   if (command === 'train') {
     if (steps !== undefined) throw new UsageError(`train takes --step N, not --steps; use ladder --steps ${steps} for several steps`);
-    if (step === undefined) throw new UsageError('train needs --step N (steps are 1-8)');
+    if (step === undefined) throw new UsageError(`train needs --step N (steps are ${stepRange()})`);
     const parsed = parseSteps(step);
     if (parsed.length !== 1) throw new UsageError(`--step takes one step, got '${step}'; use ladder --steps for several`);
     return parsed;
@@ -185,7 +185,7 @@ function checkStepOptions(command: string, step: string | undefined, steps: stri
   }
   if (command === 'ladder') {
     if (step !== undefined) throw new UsageError(`ladder takes --steps LIST, not --step; use train --step ${step} for one step, or ladder --steps ${step}`);
-    return parseSteps(steps ?? '1-8');
+    return parseSteps(steps ?? stepRange());
   }
   if (step !== undefined || steps !== undefined) {
     const given = step !== undefined ? '--step' : '--steps';
@@ -358,7 +358,7 @@ function checkTryOptions(
     if (given !== undefined) throw new UsageError(`${given} is for try (try --from N --set FIELD=VALUE), not ${command}`);
     return { from: null, overrides: [], seedsText: undefined };
   }
-  if (fromText === undefined) throw new UsageError('try needs --from N, the step whose recipe you change (steps are 1-8)');
+  if (fromText === undefined) throw new UsageError(`try needs --from N, the step whose recipe you change (steps are ${stepRange()})`);
   if (runsText !== undefined) throw new UsageError(`try takes --seeds S (seeds 1..S), not --runs; use try --seeds ${runsText}`);
   const from = parseSteps(fromText);
   if (from.length !== 1) throw new UsageError(`--from takes one step, got '${fromText}'`);

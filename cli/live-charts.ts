@@ -42,7 +42,7 @@ export function ladderPoint(recipe: Recipe, summary: StepSummary): LadderPoint {
     seconds: summary.secondsMean,
     secondsStd: summary.secondsStd,
     accuracyPct: summary.accuracyMean,
-    referenceSeconds: recipe.reference.seconds,
+    ...(recipe.reference === null ? {} : { referenceSeconds: recipe.reference.seconds }),
   };
 }
 

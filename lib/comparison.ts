@@ -34,14 +34,18 @@ export function sameSetting(a: StepRecord, b: StepRecord): boolean {
   return whereLabel(a) === whereLabel(b) && a.dataHash === b.dataHash && recordMode(a) === recordMode(b);
 }
 
-/** The original's GPU numbers for `steps`, one line each. */
+/** What the original has for a step it does not have: the words every table and summary shows. */
+export const NO_ORIGINAL = 'none: this step is ours';
+
+/** The original's GPU numbers for `steps`, one line each ('none: this step is ours' past its eight). */
 export function originalLines(steps: readonly number[], recipes: readonly Recipe[] = RECIPES): string[] {
   return recipes
     .filter((r) => steps.includes(r.step))
-    .map(
-      (r) =>
-        `  step ${r.step}: ${formatDuration(r.reference.seconds * 1000)} ± ${formatDuration(r.reference.secondsStd * 1000)}, ` +
-        `${r.reference.accuracy}% (${r.reference.note})`,
+    .map((r) =>
+      r.reference === null
+        ? `  step ${r.step}: ${NO_ORIGINAL}`
+        : `  step ${r.step}: ${formatDuration(r.reference.seconds * 1000)} ± ${formatDuration(r.reference.secondsStd * 1000)}, ` +
+          `${r.reference.accuracy}% (${r.reference.note})`,
     );
 }
 
@@ -104,8 +108,9 @@ export interface LadderRow {
   runs: number;
   /** How many finished runs reached 99% test accuracy. */
   reached99: number;
-  originalSeconds: number;
-  originalSpeedUp: number;
+  /** The original's GPU time for the step, and its speed-up over the ladder's first step; null past its eight. */
+  originalSeconds: number | null;
+  originalSpeedUp: number | null;
   /** Where this row ran, in words (the same for every row of one ladder). */
   where: string;
 }
@@ -136,8 +141,8 @@ export function ladderFrom(records: readonly StepRecord[], hashes: ReadonlyMap<n
       accuracyStd: summary.accuracyStd,
       runs: summary.runs,
       reached99: summary.reached99,
-      originalSeconds: record.reference.seconds,
-      originalSpeedUp: first.reference.seconds / record.reference.seconds,
+      originalSeconds: record.reference?.seconds ?? null,
+      originalSpeedUp: first.reference === null || record.reference === null ? null : first.reference.seconds / record.reference.seconds,
       where: whereLabel(record),
     };
   });
@@ -218,13 +223,17 @@ export function comparisonBlocks(input: ComparisonInput, recipes: readonly Recip
     caption: 'original: GTX 1660 Ti, PyTorch 1.8',
     table: {
       columns: ['step', 'time per run', 'test accuracy', 'seen', 'speed-up'],
-      values: original.map((r) => [
-        String(r.step),
-        `${formatDuration(r.reference.seconds * 1000)} ± ${formatDuration(r.reference.secondsStd * 1000)}`,
-        `${r.reference.accuracy}%`,
-        r.reference.note,
-        original.length === 1 || originalFirst === undefined ? '' : `${(originalFirst.reference.seconds / r.reference.seconds).toFixed(1)}x`,
-      ]),
+      values: original.map((r) =>
+        r.reference === null
+          ? [String(r.step), NO_ORIGINAL, '', '', '']
+          : [
+              String(r.step),
+              `${formatDuration(r.reference.seconds * 1000)} ± ${formatDuration(r.reference.secondsStd * 1000)}`,
+              `${r.reference.accuracy}%`,
+              r.reference.note,
+              original.length === 1 || originalFirst === undefined || originalFirst.reference === null ? '' : `${(originalFirst.reference.seconds / r.reference.seconds).toFixed(1)}x`,
+            ],
+      ),
     },
     note: 'another machine (a GPU): compare the speed-ups between steps, not the seconds',
   });

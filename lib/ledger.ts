@@ -18,7 +18,7 @@ import { writeFileAtomic } from './atomic-file';
 import { LEDGER, MODE, QUICK, readSetting, REFERENCE } from './environment';
 import { LedgerError, UsageError } from './errors';
 import { projectRoot } from './project-root';
-import { RECIPES } from './recipes';
+import { RECIPES, stepRange } from './recipes';
 import { comparisonKey, type ComparableFields, type StepRecord } from './results';
 import { RUN_MODES, runModeFromEnv, type RunMode } from './run-mode';
 
@@ -77,7 +77,7 @@ export function recordProblem(value: unknown): string | null {
   if (r.kind !== 'step-result') return "kind is not 'step-result'";
   if (r.version !== 2) return `schema version ${String(r.version)}, this version reads 2`;
   if (!Number.isInteger(r.step) || (r.step as number) < 1 || (r.step as number) > RECIPES.length) {
-    return `step ${String(r.step)} is not a step of the ladder (1-${RECIPES.length})`;
+    return `step ${String(r.step)} is not a step of the ladder (${stepRange()})`;
   }
   for (const field of ['slug', 'change', 'recipeHash', 'dataHash', 'backend', 'device', 'date', 'source'] as const) {
     if (typeof r[field] !== 'string') return `${field} is missing or not text`;
@@ -113,12 +113,17 @@ export function recordProblem(value: unknown): string | null {
     return 'machine.cores, memoryGiB or loadAverage is not a number';
   }
   const reference = r.reference as Record<string, unknown> | null;
-  if (typeof reference !== 'object' || reference === null || !isFiniteNumber(reference.seconds) || !isFiniteNumber(reference.accuracy)) {
-    return 'reference is missing its seconds or accuracy';
+  // null only for a step the original does not have (step 9); the original's steps carry its numbers
+  const hasOriginal = RECIPES.find((recipe) => recipe.step === r.step)?.reference !== null;
+  if (reference === null && hasOriginal) return `reference is null, but step ${String(r.step)} is one of the original's: it needs its seconds and accuracy`;
+  if (reference !== null) {
+    if (typeof reference !== 'object' || !isFiniteNumber(reference.seconds) || !isFiniteNumber(reference.accuracy)) {
+      return 'reference is missing its seconds or accuracy';
+    }
+    // the ladder divides by the original's seconds: 0 would print an Infinityx speed-up
+    if (reference.seconds <= 0) return `reference.seconds must be above 0, got ${reference.seconds}`;
+    if (reference.accuracy <= 0 || reference.accuracy > 100) return `reference.accuracy must be a percentage, got ${reference.accuracy}`;
   }
-  // the ladder divides by the original's seconds: 0 would print an Infinityx speed-up
-  if (reference.seconds <= 0) return `reference.seconds must be above 0, got ${reference.seconds}`;
-  if (reference.accuracy <= 0 || reference.accuracy > 100) return `reference.accuracy must be a percentage, got ${reference.accuracy}`;
   if (!Array.isArray(r.runs) || r.runs.length === 0) return 'runs is missing or empty';
   for (const [i, run] of (r.runs as unknown[]).entries()) {
     if (typeof run !== 'object' || run === null) return `run ${i + 1} is not an object`;

@@ -1,6 +1,6 @@
 /**
  * Nets built fresh per run by `buildNet(net, seed)`: one of the ladder's four (`baseline`, `pooled`,
- * `slim`, `final`, exactly as the original study defines them, README "The eight steps") or any
+ * `slim`, `final`, exactly as the original study defines them, README "The steps") or any
  * net spec (lib/nets.ts), all by one forward pass built from the spec.
  *
  * Written in ops (tf.conv2d, tf.maxPool, tf.matMul) over plain tf.Variables rather than layers:
@@ -342,6 +342,7 @@ export function nllLoss(logProbs: tf.Tensor2D, labels: tf.Tensor1D): tf.Scalar {
  * mean over the batch of -sum_k target_k log p_k, target = (1 - s) one-hot + s / classes. With
  * s = 0 it is `nllLoss`, the same ops and the same numbers.
  */
+// #region label-smoothing
 export function smoothedNllLoss(logProbs: tf.Tensor2D, labels: tf.Tensor1D, smoothing: number): tf.Scalar {
   if (!(smoothing >= 0 && smoothing < 1)) throw new RangeError(`label smoothing must be in [0, 1), got ${smoothing}`);
   if (smoothing === 0) return nllLoss(logProbs, labels);
@@ -354,6 +355,7 @@ export function smoothedNllLoss(logProbs: tf.Tensor2D, labels: tf.Tensor1D, smoo
     return tf.neg(tf.mean(tf.sum(tf.mul(logProbs, target), 1))) as tf.Scalar;
   });
 }
+// #endregion label-smoothing
 
 /**
  * The mean NLL of one batch and its gradient for every parameter, keyed by parameter name

@@ -1,5 +1,5 @@
 /**
- * What a step's notebook calls, so that its cells stay a few lines long and all eight read alike:
+ * What a step's notebook calls, so that its cells stay a few lines long and every notebook reads alike:
  * start a session (backend + data), show the step's change, measure it, record it, compare it,
  * plot it. Tables and summaries are shown as HTML and markdown inside the tslab kernel and printed
  * as text anywhere else (lib/table-notebook.ts show).
@@ -15,6 +15,7 @@ import {
   comparisonBlocksText,
   currentRecipeHashes,
   ladderFrom,
+  newestOfStep,
   type LadderRow,
 } from './comparison';
 import { comparisonInput, readReporting } from './comparison-input';
@@ -30,7 +31,7 @@ import { isNotebookKernel, show, showMarkdown } from './table-notebook';
 import { comparisonKey, makeStepRecord, type StepRecord } from './results';
 import { formatDuration, mean, std } from './timing';
 import type { RunResult } from './train';
-import type { EpochPoint } from './plot';
+import type { EpochPoint, SeedSeries } from './plot';
 
 export interface Session {
   backend: BackendReport;
@@ -215,6 +216,27 @@ export async function ladderRows(session: Session, from: 'yours' | 'reference' =
 }
 
 export type { LadderRow };
+export { ladderFrameRows, ladderPoints, type LadderFrameRow } from './ladder-view';
+
+/**
+ * The test accuracy of every seed of the saved reference run of `step` (results/reference/, its
+ * newest full record with today's recipe), labelled with where and when it ran; null when there is
+ * none. A full run whichever mode this session is in: say so beside a workshop or quick run.
+ */
+export async function savedSeeds(step: number): Promise<SeedSeries | null> {
+  const saved = newestOfStep(await readReporting(referenceLedgerDir()), step, currentRecipeHashes('full'));
+  if (saved === null) return null;
+  const finished = saved.runs.filter((r) => !r.partial);
+  return {
+    label: `step ${step}, saved reference run (${saved.date.slice(0, 10)})`,
+    accuraciesPct: finished.map((r) => r.testAccuracy ?? Number.NaN),
+  };
+}
+
+/** This measurement's test accuracy per seed, as a histogram series. */
+export function measuredSeeds(measurement: Measurement, label: string): SeedSeries {
+  return { label, accuraciesPct: measurement.results.map((r) => r.testAccuracy ?? Number.NaN) };
+}
 
 export interface Ladder {
   /** 'your ladder (wasm, 2 threads, on ...)' or 'saved reference ladder (...)'. */
@@ -244,4 +266,9 @@ export { showTry } from './your-turn-notebook';
 
 /** Sweeps: a grid of changes over seeds, judged on a validation split, resumable (lib/sweep-run.ts); show(sweepTable(rows), caption). */
 export { runSweep, sweepTable, type RunSweepOptions } from './sweep-run';
+
+/** Step 9's notebook: FLOPs per layer (lib/flops-notebook.ts), a saved sweep study (lib/saved-study.ts), the verdict (lib/verdict.ts). */
+export { showFlops, flopsTable } from './flops-notebook';
+export { showStudy, readSavedStudy, savedStudyTable } from './saved-study';
+export { showVerdict, verdict, verdictMarkdown } from './verdict';
 export type { SweepRow } from './sweep';

@@ -4,7 +4,7 @@
  */
 import { UsageError } from './errors';
 import { netSpecProblem } from './nets';
-import { NET_NAMES, RECIPES, type NetName, type Recipe } from './recipes';
+import { NET_NAMES, RECIPES, stepRange, type NetName, type Recipe } from './recipes';
 
 function isFinitePositive(value: number): boolean {
   return typeof value === 'number' && Number.isFinite(value) && value > 0;
@@ -97,10 +97,10 @@ export function validateRecipe(recipe: Recipe): Recipe {
   return recipe;
 }
 
-/** Parses a step list such as '1-8', '4-8' or '1,4,8' into step numbers, checked against the ladder. */
+/** Parses a step list such as '1-9', '4-8' or '1,4,8' into step numbers, checked against the ladder (RECIPES). */
 export function parseSteps(text: string): number[] {
   const steps: number[] = [];
-  const allowed = `steps are 1-${RECIPES.length}, as 'N', 'A-B' or 'A,B,C'`;
+  const allowed = `steps are ${stepRange()}, as 'N', 'A-B' or 'A,B,C'`;
   for (const part of text.split(',')) {
     const range = /^\s*(\d+)\s*(?:-\s*(\d+))?\s*$/.exec(part);
     if (!range) throw new UsageError(`--steps '${text}' is not a step list: ${allowed}`);

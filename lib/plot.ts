@@ -388,6 +388,104 @@ export function seedHistogramSpec(
   };
 }
 
+/** The test accuracies of one set of seeds, under the label its legend gives it. */
+export interface SeedSeries {
+  label: string;
+  accuraciesPct: readonly number[];
+}
+
+/** Several seed series counted into the same bins: bin i is [lows[i], lows[i] + width). */
+export interface SeedBins {
+  width: number;
+  lows: number[];
+  series: Array<{ label: string; legend: string; n: number; meanPct: number; stdPct: number; reached99: number; counts: number[] }>;
+}
+
+/** Bin widths tried in order, in percentage points: the first that needs at most MAX_SEED_BINS bins wins. */
+const SEED_BIN_WIDTHS = [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100];
+export const MAX_SEED_BINS = 24;
+// accuracies are often exact multiples of the bin width: a tiny slack keeps 99.05 in [99.05, 99.10)
+const BIN_SLACK = 1e-9;
+
+/**
+ * Counts every series into one set of bins, shared so that the bars line up: the narrowest width
+ * of SEED_BIN_WIDTHS (or `width`) that covers all the accuracies in at most MAX_SEED_BINS bins,
+ * edges at multiples of the width. Accuracies that are not finite numbers (a run without a test
+ * pass) are left out; a series left empty is refused.
+ */
+export function seedBins(series: readonly SeedSeries[], width?: number): SeedBins {
+  if (series.length === 0) throw new RangeError('seedBins needs at least one series');
+  const finite = series.map((s) => ({ label: s.label, values: s.accuraciesPct.filter((a) => Number.isFinite(a)) }));
+  for (const s of finite) if (s.values.length === 0) throw new RangeError(`the series '${s.label}' has no test accuracy to count`);
+  const all = finite.flatMap((s) => s.values);
+  const low = Math.min(...all);
+  const high = Math.max(...all);
+  const binsFor = (w: number): number => Math.floor(high / w + BIN_SLACK) - Math.floor(low / w + BIN_SLACK) + 1;
+  const chosen = width ?? SEED_BIN_WIDTHS.find((w) => binsFor(w) <= MAX_SEED_BINS) ?? 100;
+  const first = Math.floor(low / chosen + BIN_SLACK);
+  const count = binsFor(chosen);
+  // edges as k * width, rounded to the width's decimals: 0.05 * 1981 is 99.05000000000001
+  const decimals = Math.max(0, -Math.floor(Math.log10(chosen) + BIN_SLACK)) + 1;
+  const lows = Array.from({ length: count }, (_, i) => Number(((first + i) * chosen).toFixed(decimals)));
+  return {
+    width: chosen,
+    lows,
+    series: finite.map(({ label, values }) => {
+      const counts = new Array<number>(count).fill(0);
+      for (const a of values) counts[Math.floor(a / chosen + BIN_SLACK) - first]! += 1;
+      const { mean: meanPct, std: stdPct } = meanStd(values);
+      const reached99 = values.filter((a) => a >= TARGET_ACCURACY_PCT).length;
+      return { label, legend: `${label}: ${meanPct.toFixed(2)}% ± ${stdPct.toFixed(3)}, ${reached99} of ${values.length} ≥ 99%`, n: values.length, meanPct, stdPct, reached99, counts };
+    }),
+  };
+}
+
+const SERIES_COLORS = [COLORS.test, COLORS.train, '#2ca02c', '#9467bd'];
+
+/**
+ * Seed histograms of several series overlaid on shared bins (lib/plot.ts seedBins), each with its
+ * mean as a dashed rule in its colour, and the 99% line: step 9's seeds beside step 8's, say.
+ */
+export function seedHistogramsSpec(series: readonly SeedSeries[], options: { title?: string; width?: number } = {}): TopLevelSpec {
+  const bins = seedBins(series, options.width);
+  const legends = bins.series.map((s) => s.legend);
+  const color = {
+    field: 'series',
+    type: 'nominal',
+    title: null,
+    scale: { domain: legends, range: legends.map((_, i) => SERIES_COLORS[i % SERIES_COLORS.length]!) },
+    legend: { orient: 'bottom', direction: 'vertical', labelLimit: 700 },
+  } as const;
+  const bars = bins.series.flatMap((s) => bins.lows.map((low, i) => ({ series: s.legend, low, high: low + bins.width, count: s.counts[i]! })));
+  const tallest = Math.max(...bins.series.flatMap((s) => s.counts));
+  const domain = paddedDomain([bins.lows[0]!, bins.lows[bins.lows.length - 1]! + bins.width, TARGET_ACCURACY_PCT], bins.width);
+  const x = { type: 'quantitative', scale: { zero: false, domain } } as const;
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    title: options.title ?? `test accuracy over seeds, ${bins.series.map((s) => `${s.label} (n=${s.n})`).join(' beside ')}`,
+    width: 1.6 * PANEL.width,
+    height: PANEL.height,
+    layer: [
+      {
+        data: { values: bars },
+        mark: { type: 'bar', opacity: 0.5, binSpacing: 0 },
+        encoding: {
+          x: { ...x, field: 'low', bin: 'binned', title: `test accuracy (%), bins of ${bins.width}` },
+          x2: { field: 'high' },
+          y: { field: 'count', type: 'quantitative', stack: null, title: 'seeds', axis: { ...WHOLE_TICKS, values: countTicks(tallest) } },
+          color,
+        },
+      },
+      {
+        data: { values: bins.series.map((s) => ({ series: s.legend, mean: s.meanPct })) },
+        mark: { type: 'rule', strokeWidth: 2, strokeDash: [6, 3] },
+        encoding: { x: { ...x, field: 'mean' }, color },
+      },
+      targetRule(TARGET_ACCURACY_PCT, 'x'),
+    ],
+  };
+}
+
 // ---- plotly versions of the same figures -------------------------------------------------------
 
 type Shape = NonNullable<Layout['shapes']>[number];
@@ -482,6 +580,27 @@ export function seedHistogramPlotly(accuraciesPct: readonly number[], options: {
       yaxis: { title: { text: 'seeds' }, dtick: 1, tickformat: 'd' },
       showlegend: true,
       shapes: [band(mean, std, COLORS.test), rule(mean, COLORS.test), band(reference.meanPct, reference.stdPct, COLORS.target), rule(reference.meanPct, COLORS.target)],
+    },
+  };
+}
+
+/** The plotly version of seedHistogramsSpec: the same bins as bars, overlaid, the means and the 99% line. */
+export function seedHistogramsPlotly(series: readonly SeedSeries[], options: { title?: string; width?: number } = {}): PlotlyFigure {
+  const bins = seedBins(series, options.width);
+  const centers = bins.lows.map((low) => low + bins.width / 2);
+  const colorOf = (i: number): string => SERIES_COLORS[i % SERIES_COLORS.length]!;
+  return {
+    data: bins.series.map((s, i) => ({ type: 'bar', name: s.legend, x: centers, y: s.counts, width: bins.width, opacity: 0.5, marker: { color: colorOf(i) } })),
+    layout: {
+      title: { text: options.title ?? `test accuracy over seeds, ${bins.series.map((s) => `${s.label} (n=${s.n})`).join(' beside ')}` },
+      barmode: 'overlay',
+      xaxis: { title: { text: `test accuracy (%), bins of ${bins.width}` } },
+      yaxis: { title: { text: 'seeds' }, dtick: 1, tickformat: 'd' },
+      showlegend: true,
+      shapes: [
+        ...bins.series.map((s, i): Shape => ({ type: 'line', yref: 'paper', y0: 0, y1: 1, xref: 'x', x0: s.meanPct, x1: s.meanPct, line: { color: colorOf(i), dash: 'dash', width: 2 } })),
+        { type: 'line', yref: 'paper', y0: 0, y1: 1, xref: 'x', x0: TARGET_ACCURACY_PCT, x1: TARGET_ACCURACY_PCT, line: { color: COLORS.target, dash: 'dot', width: 1.5 } },
+      ],
     },
   };
 }

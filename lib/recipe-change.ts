@@ -3,6 +3,7 @@
  * ("adam lr 0.01 β 0.7/0.9", "one-cycle peak 4, 30% warm-up, cos") instead of raw JSON. Built from
  * the two recipe objects in lib/recipes.ts, never retyped.
  */
+import { netLabel, netSpec, type NetRef } from './nets';
 import { recipeForStep, type OptimizerSpec, type Recipe, type ScheduleSpec } from './recipes';
 import type { TableLike } from './table-notebook';
 
@@ -46,9 +47,18 @@ export function describeField(recipe: Recipe, field: keyof Recipe): string {
       return recipe.stopAtAccuracy === null ? 'no early stop' : `stop at ${num(recipe.stopAtAccuracy)}% test accuracy`;
     case 'evaluate':
       return recipe.evaluate === 'end' ? 'once, at the end' : 'after every epoch';
+    case 'net':
+      return typeof recipe.net === 'string' ? recipe.net : netLabel(recipe.net);
+    case 'labelSmoothing':
+      return recipe.labelSmoothing === undefined || recipe.labelSmoothing === 0 ? 'none' : num(recipe.labelSmoothing);
     default:
       return String(recipe[field]);
   }
+}
+
+/** 'final: c1:24k5q-c2:32k3q-fc:256', or the brief form alone for a net with no ladder name (lib/nets.ts netLabel). */
+function netInFull(net: NetRef): string {
+  return typeof net === 'string' ? `${net}: ${netLabel(netSpec(net))}` : netLabel(net);
 }
 
 /** The fields that say how a recipe trains, in the recipe's own order. */
@@ -77,9 +87,12 @@ export function changeTable(step: number): ChangeTable {
   }
   const previous = recipeForStep(step - 1);
   const changed = trainingFields(recipe).filter((field) => JSON.stringify(previous[field]) !== JSON.stringify(recipe[field]));
+  // a net given as a spec is set beside its neighbour's in the same brief form, its name kept
+  const inFull = typeof previous.net !== 'string' || typeof recipe.net !== 'string';
+  const describe = (r: Recipe, field: keyof Recipe): string => (field === 'net' && inFull ? netInFull(r.net) : describeField(r, field));
   return {
     caption: `step ${step - 1} -> step ${step}: ${recipe.change}`,
     columns: ['field', `step ${step - 1}`, `step ${step}`],
-    values: changed.map((field) => [field, describeField(previous, field), describeField(recipe, field)]),
+    values: changed.map((field) => [field, describe(previous, field), describe(recipe, field)]),
   };
 }

@@ -78,7 +78,8 @@ export interface StepRecord {
   /** Some run was interrupted: numbers cover only what finished. */
   partial: boolean;
   runs: RunRecord[];
-  reference: Reference;
+  /** The original's numbers for the step; null for a step the original does not have (step 9). */
+  reference: Reference | null;
 }
 
 export function toRunRecord(result: RunResult): RunRecord {

@@ -25,7 +25,7 @@ export interface ModeSettings {
   maxEpochs: number | null;
   /** Cap on timed runs of steps 1-5, which stop early (null: as asked). */
   runs: number | null;
-  /** Cap on the seeds of the seed studies, steps 6-8 and tries over seeds (null: as asked). */
+  /** Cap on the seeds of the seed studies (SEED_STUDY_STEPS) and tries over seeds (null: as asked). */
   seeds: number | null;
   /** How the session line and the CLI name the mode. */
   label: string;
@@ -78,8 +78,16 @@ export function modeRecipe(recipe: Recipe, mode: RunMode): Recipe {
   return cap === null || recipe.epochs <= cap ? recipe : { ...recipe, epochs: cap };
 }
 
-/** The steps whose notebooks run a seed study (fixed epochs, many seeds): the seeds cap applies to them. */
-export const SEED_STUDY_STEPS: readonly number[] = [6, 7, 8];
+/**
+ * The steps whose notebooks run a seed study (fixed epochs, many seeds): the seeds cap applies to
+ * them. Step 9 is studied as step 8 is: 30 seeds in full mode, at most 5 in workshop mode.
+ */
+export const SEED_STUDY_STEPS: readonly number[] = [6, 7, 8, 9];
+
+/** 'steps 6-9': the seed-study steps in words, for help texts. */
+export function seedStudyStepsText(): string {
+  return `steps ${SEED_STUDY_STEPS[0]}-${SEED_STUDY_STEPS[SEED_STUDY_STEPS.length - 1]}`;
+}
 
 /** The most runs the mode allows for `step`: its seeds cap for a seed-study step, else its runs cap; null: no cap. */
 export function runsCap(mode: RunMode, step: number): number | null {

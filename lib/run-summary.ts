@@ -78,10 +78,14 @@ export function summaryMarkdown(input: ComparisonInput, recipes: readonly Recipe
   sentences.push(referenceSentence(input, mine));
   const original = recipes.find((r) => r.step === record.step);
   const originalBefore = recipes.find((r) => r.step === record.step - 1);
-  if (original !== undefined) {
+  const theirs = original?.reference ?? null;
+  const theirsBefore = originalBefore?.reference ?? null;
+  if (original !== undefined && theirs === null) {
+    sentences.push(`The original has no step ${record.step}: this step is ours, so there is no GPU time to set beside it.`);
+  } else if (theirs !== null) {
     sentences.push(
-      `The original (GTX 1660 Ti, another machine) took ${formatDuration(original.reference.seconds * 1000)} at ${original.reference.accuracy}%` +
-        (originalBefore === undefined ? '.' : `, ${speedWords(originalBefore.reference.seconds, original.reference.seconds)} than its step ${originalBefore.step}.`),
+      `The original (GTX 1660 Ti, another machine) took ${formatDuration(theirs.seconds * 1000)} at ${theirs.accuracy}%` +
+        (theirsBefore === null || originalBefore === undefined ? '.' : `, ${speedWords(theirsBefore.seconds, theirs.seconds)} than its step ${originalBefore.step}.`),
     );
   }
   return sentences.join(' ');

@@ -19,12 +19,14 @@ export const REGIONS: Readonly<Record<string, string>> = {
   'net-final': 'the final net, as data (step 8)',
   'net-forward': 'the one forward pass every net spec runs (all steps)',
   'per-sample-batches': "the per-sample loader's batch assembly (steps 1-3)",
-  'device-batches': 'batches as slices of device tensors (steps 4-8)',
+  'device-batches': 'batches as slices of device tensors (steps 4-9)',
   'early-stop': 'the test pass after each epoch and the stop at 99% (steps 2-5)',
   'step-lr': 'the StepLR schedule (steps 1-5)',
-  'one-cycle': 'the one-cycle schedule (steps 6-8)',
+  'one-cycle': 'the one-cycle schedule (steps 6-9)',
   'adadelta-update': "Adadelta's update of every parameter (steps 1-7)",
   'adam-optimizer': 'Adam, with the recipe\'s betas (step 8)',
+  'recipe-beyond': "step 9's recipe: step 8 with narrower convolutions and label smoothing (step 9)",
+  'label-smoothing': 'the training loss with label smoothing (step 9)',
 };
 
 export interface SourceRegion {

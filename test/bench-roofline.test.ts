@@ -1,11 +1,11 @@
 /**
- * The bench's roofline: FLOPs of a training step counted from the architecture (bench/flops.ts)
+ * The bench's roofline: FLOPs of a training step counted from the architecture (lib/flops.ts)
  * against numbers worked out by hand, the peak module's arithmetic (bench/peak-module.ts), and the
  * peak microbenchmark (bench/peak.ts) for sanity: positive and finite, never for speed.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { conv2InputSide, forwardMacsPerImage, trainingStepFlops } from '../bench/flops';
+import { conv2InputSide, forwardMacsPerImage, trainingStepFlops } from '../lib/flops';
 import { measurePeak, measurePeaks } from '../bench/peak';
 import { CHAINS, peakModule, UNROLL } from '../bench/peak-module';
 import { peakFor, rooflineOf } from '../bench/roofline';

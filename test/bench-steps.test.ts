@@ -5,6 +5,10 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parseSteps } from '../bench/steps';
 import { EXIT_CODES, UsageError } from '../lib/errors';
+import { RECIPES } from '../lib/recipes';
+
+const LAST = RECIPES.length;
+const PAST = LAST + 1;
 
 test('a step, a range, a list, and a list of ranges name the steps in ladder order, each once', () => {
   assert.deepEqual(parseSteps('8'), [8]);
@@ -14,6 +18,8 @@ test('a step, a range, a list, and a list of ranges name the steps in ladder ord
   assert.deepEqual(parseSteps('8,1-2, 6'), [1, 2, 6, 8]);
   assert.deepEqual(parseSteps('4-4,3-5'), [3, 4, 5]);
   assert.deepEqual(parseSteps('1-8'), [1, 2, 3, 4, 5, 6, 7, 8]);
+  assert.deepEqual(parseSteps('3-9'), [3, 4, 5, 6, 7, 8, 9], 'step 9, ours, is on the ladder too');
+  assert.deepEqual(parseSteps(`1-${LAST}`), RECIPES.map((r) => r.step));
 });
 
 test('anything else is a usage error (exit 2) naming the part and the allowed forms', () => {
@@ -26,8 +32,8 @@ test('anything else is a usage error (exit 2) naming the part and the allowed fo
       return true;
     });
   };
-  const allowed = /a step 1-8, a range such as 3-8, or a list such as 3,6,8/;
-  for (const spec of ['0', '9', '3-9', 'x', '1.5', '-3', '3-', '', '3,,8', '1-2-3', '+8']) {
+  const allowed = new RegExp(`a step 1-${LAST}, a range such as 3-${LAST}, or a list such as 3,6,${LAST}`);
+  for (const spec of ['0', `${PAST}`, `3-${PAST}`, 'x', '1.5', '-3', '3-', '', '3,,8', '1-2-3', '+8']) {
     refused(spec, allowed);
   }
   refused('8-6', /the range '8-6' runs backwards: write 6-8/);
@@ -36,7 +42,7 @@ test('anything else is a usage error (exit 2) naming the part and the allowed fo
 test('the bench refuses a bad --steps in one line, exit 2, before it times anything', () => {
   const repoRoot = fileURLToPath(new URL('..', import.meta.url));
   const cases: Array<[string[], RegExp]> = [
-    [['--steps', '9'], /^error: --steps '9': '9' is not a step: give a step 1-8/],
+    [['--steps', `${PAST}`], new RegExp(`^error: --steps '${PAST}': '${PAST}' is not a step: give a step 1-${LAST}`)],
     [['--steps=3-x'], /^error: --steps '3-x': 'x' is not a step/],
     [['--steps'], /^error: --steps needs a list of steps: e\.g\. --steps 8, --steps 6-8 or --steps 3,6,8$/],
     [['--steps', '--no-pytorch'], /^error: --steps needs a list of steps/],

@@ -105,7 +105,9 @@ test('recipe hashes follow what is trained: quick mode and every recipe field ch
   assert.equal(quick.get(8), full.get(8));
   assert.notEqual(quick.get(1), full.get(1));
   const final = RECIPES[7]!;
+  assert.ok(final.reference !== null, 'step 8 has the original numbers');
   assert.equal(recipeHash({ ...final, change: 'another label', slug: 'x', reference: { ...final.reference, seconds: 1 } }), full.get(8));
+  assert.equal(recipeHash({ ...final, reference: null }), full.get(8), 'having no original number is a label too');
   assert.notEqual(recipeHash({ ...final, dropLast: true }), full.get(8));
   assert.notEqual(recipeHash({ ...final, optimizer: { ...final.optimizer, eps: 1e-7 } }), full.get(8));
   assert.equal(recipeHash(modeRecipe(final, 'quick')), full.get(8));

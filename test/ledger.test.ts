@@ -135,7 +135,8 @@ test('records of any shape are judged without throwing, and the reason is named'
   const cases: Array<[unknown, RegExp]> = [
     [null, /not a JSON object/],
     [[1, 2], /kind/],
-    [{ ...good, step: 99 }, /step 99 is not a step of the ladder \(1-8\)/],
+    [{ ...good, step: 99 }, /step 99 is not a step of the ladder \(1-9\)/],
+    [{ ...good, reference: null }, /reference is null, but step 8 is one of the original's: it needs its seconds and accuracy/],
     [{ ...good, step: 2.5 }, /step 2.5/],
     [withoutRuns, /runs is missing or empty/],
     [{ ...good, runs: [] }, /runs is missing or empty/],

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import type * as TypeScript from 'typescript';
 import { projectRoot } from '../lib/project-root';
+import { RECIPES } from '../lib/recipes';
 import { ensureDist } from '../tools/build-dist';
 
 const root = projectRoot();
@@ -59,7 +60,7 @@ test('the tree holds no symbolic link (Windows checks links out as text files)',
 test("every notebook imports the library from ../dist/ and its imports type-check with tslab's TypeScript", () => {
   ensureDist(root);
   const imports = notebookImports();
-  assert.equal(imports.size, 8);
+  assert.equal(imports.size, RECIPES.length, 'one notebook per step');
   for (const [name, lines] of imports) {
     const local = lines.filter((line) => /from '\./.test(line));
     assert.ok(local.length > 0, `${name} imports the library`);

@@ -25,6 +25,9 @@ test('each step differs from the previous one by its change only', () => {
   assert.deepEqual(fields(RECIPES[4]!, RECIPES[5]!).sort(), ['dropLast', 'epochs', 'evaluate', 'optimizer', 'schedule', 'stopAtAccuracy']);
   assert.deepEqual(fields(RECIPES[5]!, RECIPES[6]!).sort(), ['batchSize', 'net']);
   assert.deepEqual(fields(RECIPES[6]!, RECIPES[7]!).sort(), ['epochs', 'net', 'optimizer', 'schedule']);
+  // step 9, ours: narrower convolutions and label smoothing
+  assert.deepEqual(fields(RECIPES[7]!, RECIPES[8]!), ['net', 'labelSmoothing']);
+  assert.equal(RECIPES.length, 9);
 });
 
 const bad: Array<[string, Partial<Recipe> | ((r: Recipe) => Recipe), RegExp]> = [
@@ -53,10 +56,11 @@ test('step lists parse ranges and lists, and reject what is out of range', () =>
   assert.deepEqual(parseSteps('1-8'), [1, 2, 3, 4, 5, 6, 7, 8]);
   assert.deepEqual(parseSteps('4-8'), [4, 5, 6, 7, 8]);
   assert.deepEqual(parseSteps('1,4,8'), [1, 4, 8]);
-  assert.throws(() => parseSteps('0-3'), /out of range: steps are 1-8/);
-  assert.throws(() => parseSteps('9'), /out of range/);
+  assert.deepEqual(parseSteps('1-9'), [1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  assert.throws(() => parseSteps('0-3'), /out of range: steps are 1-9/);
+  assert.throws(() => parseSteps('10'), /out of range/);
   assert.throws(() => parseSteps('a'), /not a step list/);
-  assert.throws(() => recipeForStep(9), /unknown step 9: steps are 1-8/);
+  assert.throws(() => recipeForStep(10), /unknown step 10: steps are 1-9/);
 });
 
 test('numbers given as text must be whole numbers', () => {

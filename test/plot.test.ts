@@ -16,7 +16,10 @@ import {
   rasterise,
   renderPng,
   renderSvg,
+  seedBins,
   seedHistogramPlotly,
+  seedHistogramsPlotly,
+  seedHistogramsSpec,
   seedHistogramSpec,
   type EpochPoint,
   type LadderPoint,
@@ -317,4 +320,57 @@ test('the plotly versions: labelled points for short runs, padded ranges, whole-
   const steps = ladderPlotly([{ step: 1, slug: '01-baseline', seconds: 1621, accuracyPct: 99.11 }, { step: 8, slug: '08-final', seconds: 7.2, accuracyPct: 98.98 }]);
   const accRange = steps.layout.xaxis2?.range as [number, number];
   assert.ok(accRange[0] < 98.97 && accRange[1] > 99.12);
+});
+
+// ---- several seed series on shared bins (step 9 beside step 8) --------------------------------
+
+const step8Seeds = { label: 'step 8', accuraciesPct: [98.9, 98.95, 99.0, 99.04, 99.1] };
+const step9Seeds = { label: 'step 9', accuraciesPct: [99.05, 99.1, 99.12, Number.NaN] };
+
+test('seed bins: one set of bins for every series, edges at multiples of the width, each accuracy counted once', () => {
+  // 98.9 .. 99.12 in bins of 0.01 would take 23 bins (98.90 .. 99.12), within the 24 allowed
+  const narrow = seedBins([step8Seeds, step9Seeds]);
+  assert.equal(narrow.width, 0.01);
+  assert.equal(narrow.lows.length, 23);
+  assert.equal(narrow.lows[0], 98.9);
+  assert.equal(narrow.lows[22], 99.12);
+  // by hand, bins of 0.05: [98.90, 98.95) [98.95, 99.00) [99.00, 99.05) [99.05, 99.10) [99.10, 99.15)
+  const bins = seedBins([step8Seeds, step9Seeds], 0.05);
+  assert.deepEqual(bins.lows, [98.9, 98.95, 99, 99.05, 99.1]);
+  assert.deepEqual(bins.series.map((s) => s.counts), [
+    [1, 1, 2, 0, 1],
+    [0, 0, 0, 1, 2],
+  ]);
+  // the NaN of a run without a test pass is left out of the count, the mean and the share
+  assert.equal(bins.series[1]!.n, 3);
+  assert.equal(bins.series[1]!.reached99, 3);
+  assert.equal(bins.series[0]!.reached99, 3);
+  assert.equal(bins.series[0]!.legend, 'step 8: 99.00% ± 0.069, 3 of 5 ≥ 99%');
+  assert.throws(() => seedBins([]), /at least one series/);
+  assert.throws(() => seedBins([{ label: 'empty', accuraciesPct: [Number.NaN] }]), /the series 'empty' has no test accuracy/);
+});
+
+test('seed bins widen for a wide spread (quick mode: 38-72%), never past 24 bins', () => {
+  const bins = seedBins([{ label: 'quick', accuraciesPct: [38.2, 55, 71.9] }]);
+  assert.equal(bins.width, 2);
+  assert.deepEqual(bins.lows.slice(0, 2), [38, 40]);
+  assert.equal(bins.lows.at(-1), 70);
+  assert.deepEqual(bins.series[0]!.counts.filter((c) => c > 0), [1, 1, 1]);
+  assert.ok(bins.lows.length <= 24);
+});
+
+test('the overlaid histograms carry every bin of every series, each mean, and the 99% line, in PNG and plotly', async () => {
+  const spec = seedHistogramsSpec([step8Seeds, step9Seeds], { width: 0.05 });
+  const values = dataValues(spec);
+  const bars = values.filter((v) => 'count' in v);
+  assert.equal(bars.length, 10, 'five bins for each of two series');
+  assert.deepEqual(bars.filter((v) => String(v.series).startsWith('step 9')).map((v) => v.count), [0, 0, 0, 1, 2]);
+  assert.ok(values.some((v) => v.target === 99), 'the 99% line');
+  const means = values.filter((v) => 'mean' in v).map((v) => Number(v.mean));
+  assert.ok(Math.abs(means[0]! - 98.998) < 1e-9 && Math.abs(means[1]! - 99.09) < 1e-9, String(means));
+  assert.ok(pngSize(await renderPng(spec)).width > 0, "it renders");
+  const figure = seedHistogramsPlotly([step8Seeds, step9Seeds], { width: 0.05 });
+  assert.equal(figure.data.length, 2);
+  assert.deepEqual(figure.data[1]!.y, [0, 0, 0, 1, 2]);
+  assert.ok(figure.layout.shapes?.some((s) => s.x0 === 99 && s.x1 === 99));
 });

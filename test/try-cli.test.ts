@@ -19,9 +19,9 @@ test('try reads --from, every --set and --seeds; the changes are checked before 
   assert.equal(options.mode, 'workshop');
   assert.deepEqual(parseCli(['try', '--from', '8', '--set', 'net=slim', '--seeds', '9', '--quick'], {}).notes, ['quick mode: --seeds 9 capped at 2']);
   const refusals: Array<[string[], RegExp]> = [
-    [['try', '--set', 'batchSize=512'], /^try needs --from N, the step whose recipe you change \(steps are 1-8\)$/],
+    [['try', '--set', 'batchSize=512'], /^try needs --from N, the step whose recipe you change \(steps are 1-9\)$/],
     [['try', '--from', '8'], /^try needs at least one --set FIELD=VALUE \(fields: batchSize, .*\); train --step 8 trains the recipe unchanged$/],
-    [['try', '--from', '9', '--set', 'epochs=2'], /^--steps '9' is out of range/],
+    [['try', '--from', '10', '--set', 'epochs=2'], /^--steps '10' is out of range: steps are 1-9/],
     [['try', '--from', '8', '--set', 'batchsize=512'], /did you mean batchSize\?/],
     [['try', '--from', '1', '--set', 'schedule.maxLr=0.1'], /^schedule.maxLr is not a field of step 1's schedule \('step'\)/],
     [['try', '--from', '8', '--set', 'epochs=1', '--runs', '3'], /^try takes --seeds S \(seeds 1..S\), not --runs; use try --seeds 3$/],

@@ -7,7 +7,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { resolve } from 'node:path';
-import { currentRecipeHashes, ladderFrom, type LadderRow } from '../lib/comparison';
+import { currentRecipeHashes, ladderFrom, NO_ORIGINAL, type LadderRow } from '../lib/comparison';
 import { readLedger, referenceLedgerDir } from '../lib/ledger';
 import { formatDuration } from '../lib/timing';
 
@@ -25,6 +25,12 @@ function speedUp(value: number): string {
   return `${value >= 10 ? value.toFixed(0) : value.toFixed(1)}x`;
 }
 
+/** The original's GPU time and speed-up, as two cells; a step the original does not have says so. */
+function original(row: LadderRow): string {
+  if (row.originalSeconds === null) return `${NO_ORIGINAL} | `;
+  return `${formatDuration(row.originalSeconds * 1000)} | ${row.originalSpeedUp === null ? '' : speedUp(row.originalSpeedUp)}`;
+}
+
 /** The ladder table in markdown, one row per step of the reference ladder, and the line naming its machine. */
 export function ladderMarkdown(rows: readonly LadderRow[]): string {
   const lines = [
@@ -35,7 +41,7 @@ export function ladderMarkdown(rows: readonly LadderRow[]): string {
     ...rows.map(
       (r) =>
         `| ${r.step} | ${r.slug.slice(3).replace(/-/g, ' ')} | ${time(r)} | ${Number.isInteger(r.epochs) ? r.epochs : r.epochs.toFixed(1)} | ` +
-        `${accuracy(r)} | ${speedUp(r.speedUp)} | ${formatDuration(r.originalSeconds * 1000)} | ${speedUp(r.originalSpeedUp)} |`,
+        `${accuracy(r)} | ${speedUp(r.speedUp)} | ${original(r)} |`,
     ),
   ];
   return lines.join('\n');

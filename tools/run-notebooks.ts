@@ -1,7 +1,7 @@
 /**
  * Executes the notebooks headlessly with the tslab kernel and fails on any cell error.
  *
- *   npm run notebooks                       check: run notebooks/0*.ipynb into temp copies
+ *   npm run notebooks                       check: run notebooks/NN-*.ipynb into temp copies
  *   npm run notebooks -- --workshop         the same in workshop mode (MNIST_SPEEDRUN_MODE=workshop):
  *                                           a fixed subset, at most 2 epochs, a few minutes each
  *   npm run notebooks -- --quick            the same on a tiny subset (MNIST_SPEEDRUN_MODE=quick)
@@ -100,11 +100,11 @@ function kernelSpecLaunches(kernelJson: string, tslab: string): boolean {
   }
 }
 
-/** notebooks/0*.ipynb, in order: the eight steps. */
+/** notebooks/NN-*.ipynb (01-baseline ... 09-beyond), in order: one per step. */
 export function defaultNotebooks(): string[] {
   const dir = join(REPO_ROOT, 'notebooks');
   return readdirSync(dir)
-    .filter((name) => /^0.*\.ipynb$/.test(name))
+    .filter((name) => /^\d{2}-.*\.ipynb$/.test(name))
     .sort()
     .map((name) => join(dir, name));
 }
@@ -203,7 +203,7 @@ async function main(): Promise<number> {
   checkEnvironment();
   const notebooks = chosen.length > 0 ? chosen : defaultNotebooks();
   if (notebooks.length === 0) {
-    console.error('no notebooks found (notebooks/0*.ipynb)');
+    console.error('no notebooks found (notebooks/NN-*.ipynb)');
     return 1;
   }
   checkNotebookTools(options.python);
