@@ -15,7 +15,10 @@ import type { Field } from 'vega-lite/build/src/channeldef';
 import type { LayerSpec } from 'vega-lite/build/src/spec';
 import type { Layout as PlotlyLayout, PlotData } from 'plotly.js';
 import { fontFamilyName } from './font-name';
+import { didYouMean } from './did-you-mean';
 import { FONT, readSetting } from './environment';
+import { UsageError } from './errors';
+import type { SweepRow } from './sweep';
 import { formatDuration, mean, std } from './timing';
 
 export type { TopLevelSpec };
@@ -486,6 +489,102 @@ export function seedHistogramsSpec(series: readonly SeedSeries[], options: { tit
   };
 }
 
+/** One variant of a sweep as the scatter draws it. */
+export interface SweepScatterPoint {
+  variant: string;
+  /** Time per run, mean and population std over its seeds. */
+  seconds: number;
+  secondsStd: number;
+  /** The error bar, seconds ± std. */
+  low: number;
+  high: number;
+  /** Validation accuracy, mean, percent. */
+  accuracyPct: number;
+  highlighted: boolean;
+  /** The variant's text when highlighted, else ''. */
+  label: string;
+  /** Which side of its dot the label goes: away from the nearer right edge. */
+  side: 'left' | 'right';
+}
+
+const HIGHLIGHT_COLOR = COLORS.train;
+
+/**
+ * The points of a sweep scatter and its padded axes: one per variant with runs (a variant with none
+ * has no time to draw), highlighted when its label is in `highlight`. A highlight naming no
+ * variant, or a sweep without a finished run, is refused in one line.
+ */
+export function sweepScatterPoints(
+  rows: readonly SweepRow[],
+  highlight: readonly string[] = [],
+): { points: SweepScatterPoint[]; secondsDomain: [number, number]; accuracyDomain: [number, number] } {
+  const variants = rows.map((r) => r.variant);
+  for (const name of highlight) {
+    if (!variants.includes(name)) {
+      throw new UsageError(`highlight names '${name}', which is no variant of the sweep${didYouMean(name, variants)}; give variant labels as its table shows them, e.g. '${variants[0] ?? '(step 8 unchanged)'}'`);
+    }
+  }
+  const ran = rows.filter((r) => r.runs > 0);
+  if (ran.length === 0) throw new UsageError('no variant of the sweep has a finished run, so there is nothing to plot; run the sweep first (npx mnist-speedrun sweep GRID.json)');
+  const lows = ran.map((r) => r.secondsMean - r.secondsStd);
+  const highs = ran.map((r) => r.secondsMean + r.secondsStd);
+  const secondsDomain = paddedDomain([...lows, ...highs], 0.05 * Math.max(...highs));
+  const accuracyDomain = paddedDomain([...ran.map((r) => r.accuracyMean), TARGET_ACCURACY_PCT], 0.1);
+  const middle = (secondsDomain[0] + secondsDomain[1]) / 2;
+  const points = ran.map((r, i): SweepScatterPoint => {
+    const highlighted = highlight.includes(r.variant);
+    return {
+      variant: r.variant,
+      seconds: r.secondsMean,
+      secondsStd: r.secondsStd,
+      low: lows[i]!,
+      high: highs[i]!,
+      accuracyPct: r.accuracyMean,
+      highlighted,
+      label: highlighted ? r.variant : '',
+      side: r.secondsMean > middle ? 'left' : 'right',
+    };
+  });
+  return { points, secondsDomain, accuracyDomain };
+}
+
+const SWEEP_SCATTER_TITLE = 'time per run against validation accuracy, one point per variant';
+
+/**
+ * A sweep's search as a picture: time per run (mean ± std) across, validation accuracy (mean) up,
+ * one dot per variant with runs, the 99% line dashed. Highlighted variants (the reference, the one
+ * chosen) are drawn in another colour and named beside their dot; the others stay unlabelled.
+ */
+export function sweepScatterSpec(rows: readonly SweepRow[], options: { title?: string; highlight?: readonly string[] } = {}): TopLevelSpec {
+  const { points, secondsDomain, accuracyDomain } = sweepScatterPoints(rows, options.highlight);
+  const x = { field: 'seconds', type: 'quantitative', title: 'time per run (s), mean ± std', scale: { domain: secondsDomain, nice: false, zero: false } } as const;
+  const y = { field: 'accuracyPct', type: 'quantitative', title: 'validation accuracy (%), mean', scale: { domain: accuracyDomain, nice: false, zero: false } } as const;
+  const color = { condition: { test: 'datum.highlighted', value: HIGHLIGHT_COLOR }, value: COLORS.test };
+  const labels = (side: 'left' | 'right') => ({
+    transform: [{ filter: `datum.side === '${side}' && datum.label !== ''` }],
+    mark: { type: 'text' as const, align: side === 'right' ? ('left' as const) : ('right' as const), dx: side === 'right' ? 5 : -5, dy: -9, fontSize: 10, color: HIGHLIGHT_COLOR },
+    encoding: { x, y, text: { field: 'label' } },
+  });
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    title: options.title ?? SWEEP_SCATTER_TITLE,
+    width: 1.6 * PANEL.width,
+    height: 1.4 * PANEL.height,
+    layer: [
+      {
+        data: { values: points },
+        layer: [
+          { mark: { type: 'rule', strokeWidth: 1.5, opacity: 0.6 }, encoding: { x: { ...x, field: 'low' }, x2: { field: 'high' }, y, color } },
+          { mark: { type: 'point', filled: true, size: 70 }, encoding: { x, y, color, tooltip: { field: 'variant' } } },
+          labels('right'),
+          labels('left'),
+        ],
+      },
+      targetRule(TARGET_ACCURACY_PCT, 'y'),
+    ],
+  };
+}
+
 // ---- plotly versions of the same figures -------------------------------------------------------
 
 type Shape = NonNullable<Layout['shapes']>[number];
@@ -601,6 +700,42 @@ export function seedHistogramsPlotly(series: readonly SeedSeries[], options: { t
         ...bins.series.map((s, i): Shape => ({ type: 'line', yref: 'paper', y0: 0, y1: 1, xref: 'x', x0: s.meanPct, x1: s.meanPct, line: { color: colorOf(i), dash: 'dash', width: 2 } })),
         { type: 'line', yref: 'paper', y0: 0, y1: 1, xref: 'x', x0: TARGET_ACCURACY_PCT, x1: TARGET_ACCURACY_PCT, line: { color: COLORS.target, dash: 'dot', width: 1.5 } },
       ],
+    },
+  };
+}
+
+/** The plotly version of sweepScatterSpec: hovering a dot gives its variant's text. */
+export function sweepScatterPlotly(rows: readonly SweepRow[], options: { title?: string; highlight?: readonly string[] } = {}): PlotlyFigure {
+  const { points, secondsDomain, accuracyDomain } = sweepScatterPoints(rows, options.highlight);
+  // plotly's types take one text position per trace, so highlighted dots come as a trace per side
+  const trace = (subset: readonly SweepScatterPoint[], highlighted: boolean, side: 'left' | 'right'): Plot => {
+    const color = highlighted ? HIGHLIGHT_COLOR : COLORS.test;
+    return {
+      type: 'scatter',
+      mode: highlighted ? 'text+markers' : 'markers',
+      name: highlighted ? 'highlighted' : 'other variants',
+      x: subset.map((p) => p.seconds),
+      y: subset.map((p) => p.accuracyPct),
+      error_x: { type: 'data', array: subset.map((p) => p.secondsStd), visible: true, color },
+      marker: { color, size: 9 },
+      hovertext: subset.map((p) => p.variant),
+      hoverinfo: 'x+y+text',
+      ...(highlighted ? { text: subset.map((p) => p.label), textposition: side === 'right' ? 'middle right' : 'middle left' } : {}),
+    };
+  };
+  const traces = [
+    trace(points.filter((p) => !p.highlighted), false, 'right'),
+    trace(points.filter((p) => p.highlighted && p.side === 'right'), true, 'right'),
+    trace(points.filter((p) => p.highlighted && p.side === 'left'), true, 'left'),
+  ];
+  return {
+    data: traces.filter((t) => (t.x?.length ?? 0) > 0),
+    layout: {
+      title: { text: options.title ?? SWEEP_SCATTER_TITLE },
+      xaxis: { title: { text: 'time per run (s), mean ± std' }, range: secondsDomain },
+      yaxis: { title: { text: 'validation accuracy (%), mean' }, range: accuracyDomain },
+      showlegend: false,
+      shapes: [targetShape(TARGET_ACCURACY_PCT, 'y', { x: 'x', y: 'y' }, secondsDomain[0], secondsDomain[1])],
     },
   };
 }

@@ -21,11 +21,14 @@ import {
   seedHistogramsPlotly,
   seedHistogramsSpec,
   seedHistogramSpec,
+  sweepScatterPlotly,
+  sweepScatterSpec,
   type EpochPoint,
   type LadderPoint,
   type TopLevelSpec,
 } from '../lib/plot';
 import { UsageError } from '../lib/errors';
+import type { SweepRow } from '../lib/sweep';
 
 const epochs: EpochPoint[] = [
   { epoch: 1, testAccuracyPct: 98.1, testLoss: 0.061, trainLoss: 0.21 },
@@ -373,4 +376,70 @@ test('the overlaid histograms carry every bin of every series, each mean, and th
   assert.equal(figure.data.length, 2);
   assert.deepEqual(figure.data[1]!.y, [0, 0, 0, 1, 2]);
   assert.ok(figure.layout.shapes?.some((s) => s.x0 === 99 && s.x1 === 99));
+});
+
+// ---- a sweep's search as a scatter: time per run against validation accuracy --------------------
+
+const sweepRow = (variant: string, runs: number, secondsMean: number, secondsStd: number, accuracyMean: number): SweepRow => ({
+  variant, id: variant, runs, secondsMean, secondsStd, accuracyMean, accuracyStd: 0.1, reached99: 0,
+});
+const sweepRows: SweepRow[] = [
+  sweepRow('(step 8 unchanged)', 5, 7, 1, 98.9),
+  sweepRow('c1=16', 5, 4, 0.5, 99.05),
+  sweepRow('batch 128', 5, 8, 0.25, 98.7),
+  sweepRow('never ran', 0, Number.NaN, Number.NaN, Number.NaN),
+];
+const highlight = ['(step 8 unchanged)', 'c1=16'];
+
+test('the sweep scatter: one point per variant with runs, time ± std across, accuracy up, highlighted ones labelled, the 99% line', () => {
+  const spec = sweepScatterSpec(sweepRows, { highlight, title: 'around step 8' });
+  assert.equal(spec.title, 'around step 8');
+  const points = dataValues(spec).filter((v) => 'variant' in v);
+  // by hand: the x axis spans 3.5..8.25 (mean ± std), so its middle is near 5.9; dots right of it are labelled on their left
+  assert.deepEqual(
+    points.map(({ variant, seconds, low, high, accuracyPct, highlighted, label, side }) => ({ variant, seconds, low, high, accuracyPct, highlighted, label, side })),
+    [
+      { variant: '(step 8 unchanged)', seconds: 7, low: 6, high: 8, accuracyPct: 98.9, highlighted: true, label: '(step 8 unchanged)', side: 'left' },
+      { variant: 'c1=16', seconds: 4, low: 3.5, high: 4.5, accuracyPct: 99.05, highlighted: true, label: 'c1=16', side: 'right' },
+      { variant: 'batch 128', seconds: 8, low: 7.75, high: 8.25, accuracyPct: 98.7, highlighted: false, label: '', side: 'left' },
+    ],
+  );
+  assert.ok(!points.some((p) => p.variant === 'never ran'), 'a variant without runs is left out');
+  assert.ok(dataValues(spec).some((v) => v.target === 99), 'the 99% line');
+  assert.ok(contains(spec, (node) => node.type === 'rule' && Array.isArray(node.strokeDash)), 'dashed');
+  assert.ok(contains(spec, (node) => node.type === 'text' && node.align === 'right'), 'labels left of the dots on the right');
+  const [low, high] = domainOf(spec, 'seconds');
+  for (const value of [3.5, 4.5, 6, 8, 8.25]) assert.ok(low < value && value < high, `${value} inside ${low}..${high}`);
+  const [accLow, accHigh] = domainOf(spec, 'accuracyPct');
+  for (const value of [98.7, 98.9, 99, 99.05]) assert.ok(accLow < value - 0.05 && value + 0.05 < accHigh, `${value} inside ${accLow}..${accHigh}`);
+  const plain = dataValues(sweepScatterSpec(sweepRows)).filter((v) => 'variant' in v);
+  assert.ok(plain.every((p) => p.highlighted === false && p.label === ''), 'no highlight: no labels');
+});
+
+test('the sweep scatter in plotly: every variant as hover text, highlighted ones as text, error bars, the 99% line', () => {
+  const figure = sweepScatterPlotly(sweepRows, { highlight });
+  assert.deepEqual(figure.data.flatMap((t) => t.hovertext as string[]).sort(), ['(step 8 unchanged)', 'batch 128', 'c1=16']);
+  const others = figure.data.find((t) => t.name === 'other variants');
+  assert.deepEqual(others?.x, [8]);
+  assert.deepEqual(others?.text, undefined, 'unlabelled');
+  assert.deepEqual(figure.data.filter((t) => t.name === 'highlighted').flatMap((t) => t.text as string[]).sort(), ['(step 8 unchanged)', 'c1=16']);
+  assert.deepEqual(figure.data.flatMap((t) => (t.error_x as { array: number[] }).array).sort(), [0.25, 0.5, 1]);
+  assert.ok(figure.layout.shapes?.some((s) => s.y0 === 99 && s.y1 === 99 && s.line?.dash === 'dash'));
+  const range = figure.layout.xaxis?.range as [number, number];
+  assert.ok(range[0] < 3.5 && range[1] > 8.25, String(range));
+});
+
+test('the sweep scatter refuses a highlight naming no variant, and a sweep with no finished run, in one line', () => {
+  assert.throws(() => sweepScatterSpec(sweepRows, { highlight: ['c1=61'] }), (error: unknown) => {
+    assert.ok(error instanceof UsageError);
+    assert.match(error.message, /^highlight names 'c1=61', which is no variant of the sweep \(did you mean c1=16\?\); give variant labels as its table shows them/);
+    return true;
+  });
+  assert.throws(() => sweepScatterPlotly([sweepRows[3]!]), /no variant of the sweep has a finished run/);
+});
+
+test('the sweep scatter renders to PNG', async () => {
+  const png = await renderPng(sweepScatterSpec(sweepRows, { highlight }));
+  assert.ok(pngSize(png).width > 0);
+  assert.notDeepEqual(png, await renderPng(sweepScatterSpec(sweepRows)), 'highlighting changes the picture');
 });
