@@ -269,6 +269,6 @@ export { runSweep, sweepTable, type RunSweepOptions } from './sweep-run';
 
 /** Step 9's notebook: FLOPs per layer (lib/flops-notebook.ts), a saved sweep study (lib/saved-study.ts), the verdict (lib/verdict.ts). */
 export { showFlops, flopsTable } from './flops-notebook';
-export { showStudy, readSavedStudy, savedStudyTable } from './saved-study';
+export { showStudy, showStudyChart, readSavedStudy, savedStudyTable } from './saved-study';
 export { showVerdict, verdict, verdictMarkdown } from './verdict';
 export type { SweepRow } from './sweep';
