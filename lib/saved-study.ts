@@ -2,7 +2,9 @@
  * A sweep saved as a study (results/studies/*.json): what `mnist-speedrun sweep` printed, kept with
  * the machine, backend and date that made it, so that a notebook can show the search behind a step
  * without rerunning it. The table is the sweep's own (lib/sweep.ts sweepTableLike: variants
- * reaching 99% first, fastest first), under a caption naming where and when it ran.
+ * reaching 99% first, fastest first), under a caption naming where and when it ran; or the same rows
+ * as a chart (lib/plot.ts sweepScatterSpec). Two formats are read: the wrapped study of
+ * results/studies/ and the table `sweep GRID.json --save-table FILE` writes (lib/sweep-run.ts).
  */
 import { readFile } from 'node:fs/promises';
 import { UsageError } from './errors';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { UsageError } from '../lib/errors';
 import { projectRoot } from '../lib/project-root';
-import { comparedWithSession, readSavedStudy, savedStudyOf, savedStudyProblem, savedStudyTable } from '../lib/saved-study';
+import { comparedWithSession, readSavedStudy, savedStudyOf, savedStudyProblem, savedStudyTable, showStudyChart } from '../lib/saved-study';
 import { tempDirFactory } from './temp-dirs';
 
 const tempDir = tempDirFactory('saved-study-');
@@ -113,6 +113,9 @@ test('the caption: load said without alarm on an idle machine, runs from several
   assert.match(savedStudyTable(idle).caption, /; load 0\.2-0\.9 while it ran$/);
   const mixed = savedStudyOf({ ...saved, where: { ...where, settings: 3 } });
   assert.match(savedStudyTable(mixed).caption, /; the runs come from 3 machines or backends \(the first is named\), so their times do not compare$/);
+  // a wrapped study whose table carries the sweep's `where` gives its load too
+  const wrappedWithWhere = savedStudyOf({ ...study, table: { ...study.table, where: { ...where, loadAverage: { min: 0.5, max: 1.75 } } } });
+  assert.match(savedStudyTable(wrappedWithWhere).caption, /linux-x64; 2026-12-01; load 0\.5-1\.8 while it ran$/);
   const none = savedStudyOf({ ...saved, where: null });
   assert.match(savedStudyTable(none).caption, /; ran on a machine and backend not recorded; 2026-12-02$/);
   assert.match(comparedWithSession(none, { machine: { cpu: 'Server CPU', cores: 2, memoryGiB: 24, platform: 'linux-x64' } }), /not recorded: compare the ratios/);
@@ -140,6 +143,15 @@ test('a malformed sweep table is refused in one line naming the field', async ()
     assert.ok(error instanceof UsageError, String(error));
     assert.match(error.message, /broken\.json is not a saved sweep study: where\.cores is missing or not a whole number; give a file saved by `sweep --save-table`/);
     assert.doesNotMatch(error.message, /\n/);
+    return true;
+  });
+});
+
+test('the chart of a study refuses a highlight naming no variant before drawing anything', async () => {
+  const session = { machine: { cpu: 'Server CPU', cores: 2, memoryGiB: 24, platform: 'linux-x64' } };
+  await assert.rejects(showStudyChart(session, EXPLORE, { highlight: ['(step 8 unchanged)', 'batchSize=256'] }), (error: unknown) => {
+    assert.ok(error instanceof UsageError, String(error));
+    assert.match(error.message, /^highlight names 'batchSize=256', which is no variant of the sweep; give variant labels as its table shows them, e\.g\. 'net\.c1\.out=16 /);
     return true;
   });
 });
