@@ -188,7 +188,7 @@ const beyond: Recipe = {
   ...final,
   step: 9,
   slug: '09-beyond',
-  change: 'narrower convolutions (16 and 16 maps), label smoothing 0.1',
+  change: 'narrower convolutions (16 and 16 maps), label smoothing 0.1, peak learning rate 0.02',
   net: {
     convs: [
       { out: 16, kernel: 5, pool: 'before-relu', relu: true }, // [B, 24, 24, 16] -> [B, 12, 12, 16]
@@ -198,7 +198,9 @@ const beyond: Recipe = {
     fc: 256, // [B, 400] -> [B, 256]
     dropout: 0,
   },
+  // the search (bench/grids/step9-search.json, step9-finalists.json) chose these on a validation split
   labelSmoothing: 0.1,
+  schedule: { ...(final.schedule as Extract<ScheduleSpec, { kind: 'onecycle' }>), maxLr: 0.02 },
   reference: null,
 };
 // #endregion recipe-beyond

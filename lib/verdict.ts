@@ -1,9 +1,11 @@
 /**
  * A step's verdict, computed from its record and the step before it on the same machine: does the
  * mean over the seeds reach 99%, how many seeds do, and how its time per run compares with the
- * previous step's. Markdown in a notebook (showVerdict), text elsewhere; numbers from the records
- * alone, whichever machine and mode made them.
+ * previous step's: from steps timed in turns when given (lib/alternating-timing.ts), else from the
+ * previous step's record on the same machine. Markdown in a notebook (showVerdict), text elsewhere;
+ * numbers from the records alone, whichever machine and mode made them.
  */
+import { turnsSummary, type AlternatingTiming } from './alternating-timing';
 import { comparisonInput, type LedgerSession } from './comparison-input';
 import { withPreviousStep } from './comparison';
 import { recordMode, summarize, whereLabel, type StepRecord } from './results';
@@ -21,7 +23,7 @@ function percent(share: number): string {
  * The verdict on `record` as markdown sentences; `previous` is the record of the step before it
  * from the same machine, backend, threads, data and mode, or null when there is none.
  */
-export function verdictMarkdown(record: StepRecord, previous: StepRecord | null): string {
+export function verdictMarkdown(record: StepRecord, previous: StepRecord | null, turns: AlternatingTiming | null = null): string {
   const mine = summarize(record);
   const mode = recordMode(record);
   const sentences: string[] = [];
@@ -36,7 +38,12 @@ export function verdictMarkdown(record: StepRecord, previous: StepRecord | null)
       `${mine.reached99} of ${mine.runs} seeds (${percent(mine.reached99 / mine.runs)}) reached 99% or more.`,
     );
   }
-  if (previous === null) {
+  const inTurns = turns === null ? null : turnsSummary(turns).find((r) => r.step === record.step && r.step !== turns.steps[0]);
+  if (turns !== null && inTurns !== undefined && inTurns !== null) {
+    sentences.push(
+      `Time: ${inTurns.ratioMean.toFixed(2)}x step ${turns.steps[0]}'s (± ${inTurns.ratioStd.toFixed(2)} over ${inTurns.rounds} round${inTurns.rounds === 1 ? '' : 's'} timed in turns on this machine).`,
+    );
+  } else if (previous === null) {
     sentences.push(`No step ${record.step - 1} is recorded on this machine in ${mode} mode: run its notebook for the time ratio.`);
   } else {
     const theirs = summarize(previous);
@@ -52,13 +59,13 @@ export function verdictMarkdown(record: StepRecord, previous: StepRecord | null)
 }
 
 /** The verdict on `record` against this session's own comparable record of the step before it. */
-export async function verdict(session: LedgerSession, record: StepRecord): Promise<string> {
+export async function verdict(session: LedgerSession, record: StepRecord, turns: AlternatingTiming | null = null): Promise<string> {
   const input = await comparisonInput(session, record);
   const pair = withPreviousStep(input.ledger, record, input.hashes);
-  return verdictMarkdown(record, pair.length > 1 ? pair[0]! : null);
+  return verdictMarkdown(record, pair.length > 1 ? pair[0]! : null, turns);
 }
 
 /** Shows the verdict as markdown in a notebook, and prints it elsewhere. */
-export async function showVerdict(session: LedgerSession, record: StepRecord): Promise<void> {
-  showMarkdown(await verdict(session, record));
+export async function showVerdict(session: LedgerSession, record: StepRecord, turns: AlternatingTiming | null = null): Promise<void> {
+  showMarkdown(await verdict(session, record, turns));
 }

@@ -27,3 +27,15 @@ test('a mean below 99% says by how much; without the step before, it says what t
   assert.match(text, /\(quick mode: a subset and a short budget, so 99% is out of reach; the verdict that counts is a full run's\.\)$/);
   assert.doesNotMatch(text, /NaN|undefined/);
 });
+
+test('with steps timed in turns, the time sentence is their ratio and spread, not the records\'', () => {
+  const step8 = makeRecord(8, '2026-12-01T00:00:00.000Z', { runs: seeds([98.9, 99.0], 8) });
+  const step9 = makeRecord(9, '2026-12-01T00:01:00.000Z', { runs: seeds([99.0, 99.1], 2) });
+  // rounds: 10 s vs 6 s, 12 s vs 6 s -> ratios 0.6 and 0.5, mean 0.55, std 0.05 (population, as lib/timing.ts)
+  const turns = { steps: [8, 9], seconds: [[10, 12], [6, 6]], ratios: [[1, 1], [0.6, 0.5]] };
+  const text = verdictMarkdown(step9, step8, turns);
+  assert.match(text, /Time: 0\.55x step 8's \(± 0\.05 over 2 rounds timed in turns on this machine\)\./);
+  assert.doesNotMatch(text, /Time per run:/);
+  // turns that do not hold the step fall back to the records
+  assert.match(verdictMarkdown(step9, step8, { steps: [8, 7], seconds: [[1], [1]], ratios: [[1], [1]] }), /Time per run: 2\.00 s against step 8's 8\.00 s/);
+});
