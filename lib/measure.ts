@@ -69,11 +69,19 @@ export async function measureRecipe(recipe: Recipe, data: MnistArrays, options: 
     options.onRunEnd?.(run, result);
     if (result.partial) break;
   }
+  return measurementOf(recipe, results, options.runs);
+}
+
+/**
+ * The measurement of `results`, runs of `recipe` of which `asked` were meant to finish: the timing
+ * line covers the finished runs; it is partial when one was cut short or fewer ran than asked.
+ */
+export function measurementOf(recipe: Recipe, results: RunResult[], asked: number): Measurement {
   const finished = results.filter((r) => !r.partial);
   return {
     recipe,
     results,
     timing: finished.length > 0 ? formatTiming(finished.map((r) => r.seconds * 1000)) : 'no finished run',
-    partial: results.some((r) => r.partial) || results.length < options.runs,
+    partial: results.some((r) => r.partial) || results.length < asked,
   };
 }

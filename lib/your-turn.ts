@@ -9,7 +9,7 @@
 import { currentRecipeHashes, newestOfStep, sameSetting, type ComparisonInput } from './comparison';
 import type { MnistArrays } from './data';
 import { appendToLedger, newestComparablePerStep, readLedger, referenceLedgerDir, triesLedgerDir, userLedgerDir } from './ledger';
-import { measureRecipe, type MeasureOptions, type Measurement } from './measure';
+import { measurementOf, measureRecipe, type MeasureOptions, type Measurement } from './measure';
 import type { Session } from './notebook';
 import { preprocessedCacheFile } from './preprocessed-cache';
 import { displayPath } from './project-root';
@@ -17,7 +17,7 @@ import { applyOverrides, type AppliedOverrides } from './recipe-overrides';
 import { recipeForStep, type Recipe } from './recipes';
 import { makeStepRecord, recordMode, summarize, whereLabel, type StepRecord } from './results';
 import { MODES, modeRecipe, type RunMode } from './run-mode';
-import { formatDuration, formatTiming } from './timing';
+import { formatDuration } from './timing';
 import type { RunResult } from './train';
 
 export interface TryResult {
@@ -78,13 +78,7 @@ export async function measureSeeds(recipe: Recipe, data: MnistArrays, seeds: rea
     results.push(...one.results);
     if (one.partial) break;
   }
-  const finished = results.filter((r) => !r.partial);
-  return {
-    recipe,
-    results,
-    timing: finished.length > 0 ? formatTiming(finished.map((r) => r.seconds * 1000)) : 'no finished run',
-    partial: results.some((r) => r.partial) || results.length < seeds.length,
-  };
+  return measurementOf(recipe, results, seeds.length);
 }
 
 /** One row of the try table. */
