@@ -4,6 +4,7 @@
  * number comes from the record and the ledgers, so after a live run it never contradicts the
  * tables above it (the notebooks' fixed prose describes the saved run only).
  */
+import { turnsSummary, type AlternatingTiming } from './alternating-timing';
 import { newestOfStep, sameSetting, withPreviousStep, type ComparisonInput } from './comparison';
 import { comparisonInput, type LedgerSession } from './comparison-input';
 import { RECIPES, type Recipe } from './recipes';
@@ -53,10 +54,11 @@ function notebookOf(step: number, recipes: readonly Recipe[]): string {
 
 /**
  * The paragraph, from the comparison's inputs only (pure: the tests build them by hand). Four
- * sentences: this run; against your previous step on the same machine; against the saved
- * reference run (whether its seconds compare directly); against the original's GPU.
+ * sentences: this run; against your previous step on the same machine (from `turns`, the two
+ * timed in turns, when given); against the saved reference run (whether its seconds compare
+ * directly); against the original's GPU.
  */
-export function summaryMarkdown(input: ComparisonInput, recipes: readonly Recipe[] = RECIPES): string {
+export function summaryMarkdown(input: ComparisonInput, recipes: readonly Recipe[] = RECIPES, turns: AlternatingTiming | null = null): string {
   const { record, hashes } = input;
   const mine = summarize(record);
   const mode = MODE_WORDS[recordMode(record)];
@@ -65,7 +67,14 @@ export function summaryMarkdown(input: ComparisonInput, recipes: readonly Recipe
       (record.partial ? ' (interrupted: only the finished runs count)' : '') +
       '.',
   ];
-  if (record.step > 1) {
+  const inTurns = turns === null ? undefined : turnsSummary(turns).find((r) => r.step === record.step && turns.steps[0] === record.step - 1);
+  if (inTurns !== undefined) {
+    const before = turnsSummary(turns!)[0]!;
+    sentences.push(
+      `Against step ${record.step - 1} timed in turns with it on this machine (${inTurns.rounds} rounds, ${formatDuration(before.secondsMean * 1000)} against ` +
+        `${formatDuration(inTurns.secondsMean * 1000)} per run): ${speedWords(before.secondsMean, inTurns.secondsMean)}, ${inTurns.ratioMean.toFixed(2)}x its time.`,
+    );
+  } else if (record.step > 1) {
     const pair = withPreviousStep(input.ledger, record, hashes);
     const previous = pair.length > 1 ? summarize(pair[0]!) : null;
     sentences.push(
@@ -107,11 +116,11 @@ function referenceSentence(input: ComparisonInput, mine: StepSummary): string {
 }
 
 /** The paragraph for `record`, from this session's ledger and the saved reference results. */
-export async function liveSummary(session: LedgerSession, record: StepRecord): Promise<string> {
-  return summaryMarkdown(await comparisonInput(session, record));
+export async function liveSummary(session: LedgerSession, record: StepRecord, turns: AlternatingTiming | null = null): Promise<string> {
+  return summaryMarkdown(await comparisonInput(session, record), RECIPES, turns);
 }
 
 /** Shows liveSummary as markdown in a notebook, and prints it elsewhere. */
-export async function showLiveSummary(session: LedgerSession, record: StepRecord): Promise<void> {
-  showMarkdown(await liveSummary(session, record));
+export async function showLiveSummary(session: LedgerSession, record: StepRecord, turns: AlternatingTiming | null = null): Promise<void> {
+  showMarkdown(await liveSummary(session, record, turns));
 }

@@ -36,6 +36,19 @@ test('against your previous step on the same machine: how many times faster or s
   assert.equal(speedWords(10, 10.2), 'about as fast');
 });
 
+test('with the two steps timed in turns, the previous-step sentence is theirs, not the records\'', () => {
+  const previous = makeRecord(3, '2026-02-28T00:00:00.000Z', { runs: [run(1, 10, 99.08, 2)] });
+  const mine = makeRecord(4, '2026-03-01T00:00:00.000Z', { runs: [run(1, 30, 99.08, 3)] });
+  const input = { record: mine, ledger: [previous, mine], ledgerName: 'y', reference: [], referenceName: 'r', hashes: TEST_HASHES };
+  // rounds 12 s / 6 s and 14 s / 8 s: 13 s against 7 s per run, ratios 0.5 and 0.571
+  const turns = { steps: [3, 4], seconds: [[12, 14], [6, 8]], ratios: [[1, 1], [0.5, 8 / 14]] };
+  const text = summaryMarkdown(input, RECIPES, turns);
+  assert.match(text, /Against step 3 timed in turns with it on this machine \(2 rounds, 13\.0 s against 7\.00 s per run\): 1\.9 times faster, 0\.54x its time\./);
+  assert.doesNotMatch(text, /Against your step 3/);
+  // turns of other steps leave the records' sentence
+  assert.match(summaryMarkdown(input, RECIPES, { steps: [8, 9], seconds: [[1], [1]], ratios: [[1], [1]] }), /Against your step 3 on the same machine \(10\.0 s per run\): 3\.0 times slower\./);
+});
+
 test('the saved reference: seconds compare directly on the same machine, only ratios on another', () => {
   const reference = [
     makeRecord(7, '2026-01-01T00:00:00.000Z', { runs: [run(1, 14, 99.1)] }),
