@@ -32,11 +32,14 @@ test('the ladder has nine steps; step 9 is the last, and unknown steps name the 
   assert.throws(() => recipeForStep(10), /unknown step 10: steps are 1-9/);
 });
 
-test("step 9 is step 8 with only its net and label smoothing changed, and has no original's numbers", () => {
+test("step 9 is step 8 with only its net, its one-cycle peak and label smoothing changed, and has no original's numbers", () => {
   assert.deepEqual(
     recipeDiff(step8, step9).map(([field]) => field),
-    ['net', 'labelSmoothing'],
+    ['net', 'schedule', 'labelSmoothing'],
   );
+  // the schedule: step 8's one-cycle with the peak doubled, nothing else
+  assert.deepEqual(step9.schedule, { ...step8.schedule, maxLr: 0.02 });
+  assert.equal(step8.schedule.kind === 'onecycle' && step8.schedule.maxLr, 0.01);
   const [, before, after] = recipeDiff(step8, step9).find(([field]) => field === 'labelSmoothing')!;
   assert.equal(before, 'absent');
   assert.equal(after, '0.1');
@@ -54,11 +57,12 @@ test("step 9 is step 8 with only its net and label smoothing changed, and has no
   for (const recipe of RECIPES.slice(0, 8)) assert.notEqual(recipe.reference, null, `step ${recipe.step} is the original's`);
 });
 
-test('the change table names both nets in the same brief form and the smoothing', () => {
+test('the change table names both nets in the same brief form, the peak and the smoothing', () => {
   const table = changeTable(9);
   assert.deepEqual(table.columns, ['field', 'step 8', 'step 9']);
   assert.deepEqual(table.values, [
     ['net', 'final: c1:24k5q-c2:32k3q-fc:256', 'c1:16k5q-c2:16k3q-fc:256'],
+    ['schedule', 'one-cycle peak 0.01, 30% warm-up, cos', 'one-cycle peak 0.02, 30% warm-up, cos'],
     ['labelSmoothing', 'none', '0.1'],
   ]);
   assert.doesNotMatch(JSON.stringify(table), /undefined|object Object/);
