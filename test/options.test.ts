@@ -25,8 +25,8 @@ test('each step differs from the previous one by its change only', () => {
   assert.deepEqual(fields(RECIPES[4]!, RECIPES[5]!).sort(), ['dropLast', 'epochs', 'evaluate', 'optimizer', 'schedule', 'stopAtAccuracy']);
   assert.deepEqual(fields(RECIPES[5]!, RECIPES[6]!).sort(), ['batchSize', 'net']);
   assert.deepEqual(fields(RECIPES[6]!, RECIPES[7]!).sort(), ['epochs', 'net', 'optimizer', 'schedule']);
-  // step 9, ours: narrower convolutions and label smoothing
-  assert.deepEqual(fields(RECIPES[7]!, RECIPES[8]!), ['net', 'labelSmoothing']);
+  // step 9, ours: narrower convolutions, the one-cycle peak doubled, label smoothing
+  assert.deepEqual(fields(RECIPES[7]!, RECIPES[8]!), ['net', 'schedule', 'labelSmoothing']);
   assert.equal(RECIPES.length, 9);
 });
 
