@@ -67,7 +67,10 @@ for (let step = 0; step < steps + 2; step++) {
   tf.dispose([loss, ...Object.values(grads)]);
 }
 console.log(`${netArg}, ${report.threads} thread(s): steps ${stepMs.map((m) => m.toFixed(0)).join(' ')} ms`);
+const median = [...stepMs].sort((a, b) => a - b)[Math.floor(stepMs.length / 2)]!;
+const allKernels = [...totals.values()].reduce((sum, t) => ({ ms: sum.ms + t.ms, calls: sum.calls + t.calls }), { ms: 0, calls: 0 });
+console.log(`median step ${median.toFixed(1)} ms; ${allKernels.calls / steps} kernel calls per step, ${(allKernels.ms / steps).toFixed(1)} ms per step inside them`);
 const rows = [...totals.entries()].sort((a, b) => b[1].ms - a[1].ms);
-for (const [key, { ms, calls }] of rows.slice(0, 30)) {
+for (const [key, { ms, calls }] of rows.slice(0, Number(process.env.PROFILE_ROWS ?? 30))) {
   console.log(`${(ms / steps).toFixed(2).padStart(8)} ms/step  ${String(calls / steps).padStart(4)}x  ${key}`);
 }

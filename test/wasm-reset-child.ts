@@ -2,7 +2,7 @@
  * Child process of test/wasm-threads.test.ts: the threaded wasm backend created again after
  * `tf.engine().reset()`, as TF.js's own op tests do between suites (the engine is process-wide).
  * Prints one JSON line: for each round, whether `tf.setBackend('wasm')` succeeded, the XNNPACK
- * threads it got, and the relative error of a small conv net's gradients against the cpu backend.
+ * threads it got (its pool; the native kernels' helper thread is the other), and the relative error of a small conv net's gradients against the cpu backend.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';

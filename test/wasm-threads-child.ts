@@ -28,6 +28,7 @@ const lingerMs = Number(process.env['CHILD_LINGER_MS'] ?? 0);
 if (lingerMs > 0) await new Promise((resolve) => setTimeout(resolve, lingerMs));
 console.log(JSON.stringify({
   threads: report.threads,
+  xnnpackThreads: report.xnnpackThreads,
   grad: values.flat(),
   workerGlobal: typeof (globalThis as { Worker?: unknown }).Worker,
   listenersAdded: listenerCount() - listenersBefore,

@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { UsageError } from '../lib/errors';
-import { MAX_WASM_THREADS, resolveThreadCount, THREADS_ENV_VAR } from '../lib/wasm/threads';
+import { MAX_WASM_THREADS, resolveThreadCount, THREADS_ENV_VAR, xnnpackPoolThreads } from '../lib/wasm/threads';
 
 describe('resolveThreadCount', () => {
   test('an explicit count wins over the environment', () => {
@@ -39,7 +39,20 @@ describe('resolveThreadCount', () => {
   });
 });
 
-function runChild(threads: number): { threads: number; grad: number[]; workerGlobal: string; listenersAdded: number } {
+describe('xnnpackPoolThreads', () => {
+  test("the tuned kernels' helper thread takes one of the threads from XNNPACK's pool", () => {
+    assert.equal(xnnpackPoolThreads(2, true), 1);
+    assert.equal(xnnpackPoolThreads(8, true), 7);
+  });
+  test('one thread stays one; without the helper (stock, composed kernels) the pool has them all', () => {
+    assert.equal(xnnpackPoolThreads(1, true), 1);
+    assert.equal(xnnpackPoolThreads(1, false), 1);
+    assert.equal(xnnpackPoolThreads(2, false), 2);
+    assert.equal(xnnpackPoolThreads(8, false), 8);
+  });
+});
+
+function runChild(threads: number): { threads: number; xnnpackThreads: number; grad: number[]; workerGlobal: string; listenersAdded: number } {
   const result = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./wasm-threads-child.ts', import.meta.url))], {
     env: { ...process.env, CHILD_THREADS: String(threads) },
     encoding: 'utf8',
@@ -57,6 +70,8 @@ describe('threaded wasm backend', () => {
     const threaded = runChild(2);
     assert.equal(single.threads, 1);
     assert.equal(threaded.threads, 2);
+    assert.equal(single.xnnpackThreads, 1);
+    assert.equal(threaded.xnnpackThreads, 1, "the helper thread runs beside XNNPACK's pool of one");
     assert.equal(threaded.workerGlobal, 'undefined', 'global Worker left behind');
     assert.equal(threaded.listenersAdded, 0, 'process listeners left behind');
     assert.equal(threaded.grad.length, single.grad.length);
@@ -127,7 +142,8 @@ describe('the threaded backend after tf.engine().reset()', () => {
     assert.equal(rounds.length, 10, `the backend was created in only ${created} of 10 rounds: ${result.stderr.split('\n').slice(-5).join(' | ')}`);
     for (const [round, { created, threads, error }] of rounds.entries()) {
       assert.ok(created, `round ${round}: tf.setBackend('wasm') failed`);
-      assert.equal(threads, 2, `round ${round}: XNNPACK threads`);
+      // of 2 threads the tuned kernels' helper takes one, XNNPACK's pool the other
+      assert.equal(threads, 1, `round ${round}: XNNPACK threads`);
       assert.ok(error !== null && error <= 1e-5, `round ${round}: relative error ${error} vs cpu`);
     }
   });

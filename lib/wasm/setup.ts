@@ -1,9 +1,11 @@
 /**
  * Entry point of the wasm engine: makes 'wasm' the active TensorFlow.js backend, ready to train.
  *
- * - Threads: XNNPACK runs on `threads` cores (default: all; opt out with `threads: 1` or
- *   `MNIST_SPEEDRUN_WASM_THREADS=1`), and the native kernels split each batch with one helper
- *   worker_thread on the same shared heap (./native). How threads are obtained in Node is
+ * - Threads: the engine runs on `threads` cores (default: all; opt out with `threads: 1` or
+ *   `MNIST_SPEEDRUN_WASM_THREADS=1`). The native kernels split each batch with one helper
+ *   worker_thread on the same shared heap (./native), and XNNPACK's pool takes the other
+ *   `threads - 1` (`xnnpackPoolThreads`: on 2 cores, one); the stock and composed sets give
+ *   XNNPACK all `threads`. How threads are obtained in Node is
  *   explained in ./threads. Default from measurement on a 2-core machine, final net, batch 256:
  *   1 thread 57-65 ms/step, 2 threads 48-50 ms/step (the machine shared with other work).
  *   With the native kernels single-threaded, 2 threads gained almost nothing (60-65 vs 60-62).
@@ -23,7 +25,7 @@ import { assertKernelsRegistered, createKernelInstaller } from './kernels';
 import type { KernelSet } from './kernels';
 import { nativeKernelBuild } from './native';
 import { nativeBuild, type NativeBuildName } from './native-build';
-import { activeWasmThreads, registerThreadedWasmBackend, resolveThreadCount } from './threads';
+import { activeWasmThreads, registerThreadedWasmBackend, resolveThreadCount, xnnpackPoolThreads } from './threads';
 
 export interface WasmSetupOptions {
   /** Worker threads for XNNPACK; 'auto' uses every core (or MNIST_SPEEDRUN_WASM_THREADS). */
@@ -35,7 +37,10 @@ export interface WasmSetupOptions {
 }
 
 export interface WasmSetupReport {
+  /** Threads the engine runs on: XNNPACK's pool, plus the native kernels' helper where it has one. */
   threads: number;
+  /** Threads of XNNPACK's pool (the stock kernels'). */
+  xnnpackThreads: number;
   /** Names of the kernels this project registered for the wasm backend. */
   kernels: string[];
   /** Which build of the native kernels the tuned set runs (./native-build); null for the other sets. */
@@ -45,6 +50,8 @@ export interface WasmSetupReport {
 /** What the process's 'wasm' backend currently is; the backend registry is process-wide. */
 interface EngineState {
   threads: number;
+  /** XNNPACK's pool size on the current backend. */
+  poolThreads: number;
   stockFactory: Parameters<typeof tf.registerBackend>[1] | null;
   installKernels: (set: KernelSet) => string[];
   kernelSet: KernelSet | null;
@@ -55,6 +62,7 @@ let engine: EngineState | null = null;
 function engineState(): EngineState {
   engine ??= {
     threads: 1,
+    poolThreads: 1,
     stockFactory: tf.findBackendFactory('wasm'),
     installKernels: createKernelInstaller(),
     kernelSet: null,
@@ -63,18 +71,22 @@ function engineState(): EngineState {
   return engine;
 }
 
-/** Points 'wasm' at a backend with `threads` XNNPACK threads (the package's loader for 1). */
-async function ensureThreads(state: EngineState, threads: number): Promise<void> {
+/**
+ * Points 'wasm' at a backend for `threads` threads with `poolThreads` of them in XNNPACK's pool
+ * (the package's loader for 1 thread).
+ */
+async function ensureThreads(state: EngineState, threads: number, poolThreads: number): Promise<void> {
   const initialised = tf.engine().registry.wasm !== undefined;
-  if (initialised && state.threads === threads) return;
+  if (initialised && state.threads === threads && state.poolThreads === poolThreads) return;
   if (threads > 1) {
-    await registerThreadedWasmBackend(threads);
+    await registerThreadedWasmBackend(threads, poolThreads);
   } else if (state.threads !== 1) {
     tf.removeBackend('wasm');
     if (state.stockFactory === null) throw new Error('the stock wasm backend factory is missing: import @tensorflow/tfjs-backend-wasm');
     tf.registerBackend('wasm', state.stockFactory, 2);
   }
   state.threads = threads;
+  state.poolThreads = poolThreads;
 }
 
 /** Activates the wasm backend with the requested threads and kernels. */
@@ -84,7 +96,8 @@ export async function setupWasm(options: WasmSetupOptions = {}): Promise<WasmSet
   const set: KernelSet = options.kernelSet ?? (options.tunedKernels === false ? 'stock' : 'tuned');
   // before the backend starts: relaxed SIMD asked for where the runtime has none fails here
   if (set === 'tuned') nativeBuild();
-  await ensureThreads(state, threads);
+  // the tuned set's helper thread takes one of the threads: a kernel set with another pool size re-creates the backend
+  await ensureThreads(state, threads, xnnpackPoolThreads(threads, set === 'tuned'));
   const ok = await tf.setBackend('wasm');
   if (!ok) throw new Error('the wasm backend failed to initialise: check that @tensorflow/tfjs-backend-wasm is installed');
   await tf.ready();
@@ -95,5 +108,5 @@ export async function setupWasm(options: WasmSetupOptions = {}): Promise<WasmSet
   assertKernelsRegistered();
   // the tuned set's module is instantiated now, so that the report says which build was loaded
   const build = set === 'tuned' ? nativeKernelBuild(tf.backend() as BackendWasm) : null;
-  return { threads: activeWasmThreads(), kernels: [...state.kernels], nativeBuild: build };
+  return { threads, xnnpackThreads: activeWasmThreads(), kernels: [...state.kernels], nativeBuild: build };
 }
