@@ -20,12 +20,14 @@
  * untimed warm-up) on wasm tuned on every core, and the same recipe in PyTorch on as many threads
  * through bench/pytorch_reference.py where a Python with torch is found (bench/pytorch-reference.ts).
  * With --steps LIST (e.g. 8, 6-8, 3,6,8) the bench runs only the side by side, for those steps,
- * ours then PyTorch's for each step in turn, so that both meet the same load.
+ * ours then PyTorch's for each step in turn, so that both meet the same load. --rounds N repeats
+ * that N times (round r on seed r) and gives each ratio's mean ± std over the rounds
+ * (bench/side-by-side.ts).
  *
- * Flags: --quick (final net only, fewer steps), --cpu, --no-step08, --no-pytorch, --steps LIST,
+ * Flags: --quick (final net only, fewer steps), --cpu, --no-step08, --no-pytorch, --steps LIST, --rounds N,
  * --node=PATH (another Node to run the tuned variants on; repeatable), --save (write the result to
- * results/bench/<date>-<machine>[-steps-LIST].json, which git tracks, instead of
- * results/bench-<timestamp>.json).
+ * results/bench/<date>-<machine>[-steps-LIST][-rounds-N].json, which git tracks, with -2, -3, ...
+ * added rather than overwrite a result of the same day, instead of results/bench-<timestamp>.json).
  *
  * Fails like the CLI: MNIST is found and verified before anything is timed, and every failure ends
  * with one line `error: <message>` on stderr and the CLI's exit code (README: "Exit codes"). A part
@@ -51,15 +53,17 @@ import { formatPeak, formatRoofline, peakFor, rooflineOf, type RooflineRow } fro
 import { NET_NAMES, recipeForStep, type NetName } from '../lib/recipes';
 import { findTorchPython, pytorchRecipeInput, runPytorchReference, type PytorchResult } from './pytorch-reference';
 import { parseSteps } from './steps';
-import type { RecipeTiming, VariantOptions, VariantResult } from './variant';
+import { formatSideBySide, parseRounds, sideBySideRows, type SideBySideRow, type SideBySideRun } from './side-by-side';
+import type { VariantOptions, VariantResult } from './variant';
 import { exitWhenDone } from '../lib/exit';
 
 const benchDir = path.dirname(fileURLToPath(import.meta.url));
 const projectRoot = path.dirname(benchDir);
 const args = process.argv.slice(2);
 const KNOWN_FLAGS = ['--quick', '--cpu', '--no-step08', '--no-pytorch', '--save'];
-/** The value of --steps (as '--steps LIST' or '--steps=LIST'), and the arguments without it. */
-const [stepsSpec, otherArgs] = takeStepsArgument(args);
+/** The values of --steps and --rounds (as '--steps LIST' or '--steps=LIST'), and the arguments without them. */
+const [stepsSpec, afterSteps] = takeValueArgument(args, '--steps');
+const [roundsSpec, otherArgs] = takeValueArgument(afterSteps, '--rounds');
 const flags = new Set(otherArgs.filter((arg) => !arg.startsWith('--node=')));
 const otherNodes = args.filter((arg) => arg.startsWith('--node=')).map((arg) => arg.slice('--node='.length));
 const quick = flags.has('--quick');
@@ -85,13 +89,13 @@ interface Runtime {
   relaxedFlags: string[] | null;
 }
 
-/** Splits '--steps LIST' or '--steps=LIST' off the arguments: [LIST ('' when missing) or null, the rest]. */
-function takeStepsArgument(all: string[]): [string | null, string[]] {
-  const at = all.findIndex((arg) => arg === '--steps' || arg.startsWith('--steps='));
+/** Splits 'NAME VALUE' or 'NAME=VALUE' off the arguments: [VALUE ('' when missing) or null, the rest]. */
+function takeValueArgument(all: string[], name: string): [string | null, string[]] {
+  const at = all.findIndex((arg) => arg === name || arg.startsWith(`${name}=`));
   if (at < 0) return [null, all];
-  const inline = all[at]!.startsWith('--steps=');
+  const inline = all[at]!.startsWith(`${name}=`);
   const next = all[at + 1];
-  const value = inline ? all[at]!.slice('--steps='.length) : next !== undefined && !next.startsWith('--') ? next : '';
+  const value = inline ? all[at]!.slice(name.length + 1) : next !== undefined && !next.startsWith('--') ? next : '';
   return [value, all.filter((_, i) => i !== at && (inline || value === '' || i !== at + 1))];
 }
 
@@ -211,37 +215,12 @@ function gzFolderFor(location: MnistLocation): { folder: string; cleanUp: () => 
   return { folder, cleanUp: () => fs.rmSync(folder, { recursive: true, force: true }) };
 }
 
-/** One step of the side by side: ours, PyTorch's (or why not), and ours / PyTorch's seconds. */
-interface SideBySideRow {
-  step: number;
-  ours: RecipeTiming & { node: string; nativeBuild: NativeBuildName | null };
-  pytorch: PytorchResult | null;
-  ratio: number | null;
-}
-
 const percent = (value: number | null): string => (value === null ? '-' : `${value.toFixed(2)}%`);
 
-/** The side-by-side table: per step, both times, the ratio and both accuracies. */
-function formatSideBySide(rows: SideBySideRow[]): string {
-  const header = ['step', 'ours (s)', 'PyTorch (s)', 'ratio', 'ours acc', 'PyTorch acc', 'epochs'];
-  const body = rows.map((r) => [
-    String(r.step),
-    r.ours.seconds.toFixed(2),
-    r.pytorch === null ? '-' : r.pytorch.seconds.toFixed(2),
-    r.ratio === null ? '-' : r.ratio.toFixed(2),
-    percent(r.ours.testAccuracy),
-    percent(r.pytorch?.testAccuracy ?? null),
-    `${r.ours.epochs}${r.pytorch === null ? '' : ` / ${r.pytorch.epochs}`}`,
-  ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
-  const line = (cells: string[]): string => cells.map((c, i) => c.padStart(widths[i]!)).join('  ');
-  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
-}
-
-/** Step `step` in PyTorch on as many threads as ours, seed 1 as ours; a failure is a PartFailed. */
-function runPytorchStep(python: string, step: number, mnistDir: string): PytorchResult {
+/** Step `step` in PyTorch on as many threads as ours, on the same seed; a failure is a PartFailed. */
+function runPytorchStep(python: string, step: number, seed: number, mnistDir: string): PytorchResult {
   try {
-    return runPytorchReference(python, pytorchRecipeInput(recipeForStep(step), { seed: 1, threads: cores }), { mnistDir });
+    return runPytorchReference(python, pytorchRecipeInput(recipeForStep(step), { seed, threads: cores }), { mnistDir });
   } catch (error) {
     throw new PartFailed((error as Error).message);
   }
@@ -249,37 +228,52 @@ function runPytorchStep(python: string, step: number, mnistDir: string): Pytorch
 
 /**
  * Each step on wasm tuned (every core) and in PyTorch (as many threads), in turn, on the MNIST
- * found at `location`. Where no Python imports torch (or --no-pytorch), one line says so and the
- * rows hold ours only.
+ * found at `location`, `rounds` times (round r on seed r). Where no Python imports torch (or
+ * --no-pytorch), one line says so and the rows hold ours only.
  */
-function runSideBySide(location: MnistLocation, steps: number[]): { threads: number; pytorchSkipped: string | null; rows: SideBySideRow[] } {
+function runSideBySide(location: MnistLocation, steps: number[], rounds: number): { threads: number; rounds: number; pytorchSkipped: string | null; rows: SideBySideRow[] } {
   // Both engines read the verified files where they were found (MNIST_DIR, --data's forms, or the cache).
   const env = { ...process.env, MNIST_DIR: location.folder };
   const python = flags.has('--no-pytorch') ? { skipped: '--no-pytorch' } : findTorchPython();
   const pytorchSkipped = typeof python === 'string' ? null : python.skipped;
-  console.log(`\nside by side (each step as the CLI trains it, test passes included, after an untimed warm-up), ${cores} threads each, MNIST from ${location.folder}`);
+  console.log(`\nside by side (each step as the CLI trains it, test passes included, after an untimed warm-up), ${cores} threads each, ${rounds} round${rounds === 1 ? '' : 's'} (round r on seed r), MNIST from ${location.folder}`);
   if (pytorchSkipped !== null) console.log(`  PyTorch skipped: ${pytorchSkipped}; ours only`);
   const archives = typeof python === 'string' ? gzFolderFor(location) : null;
-  const rows: SideBySideRow[] = [];
+  const runs: SideBySideRun[][] = [];
   try {
-    for (const step of steps) {
-      const result = runVariant({ kind: 'recipe', step, backend: 'wasm', threads: cores, tunedKernels: true }, env);
-      if (!result.recipe) throw new PartFailed(`step ${step} on wasm tuned returned no result`);
-      const ours = { ...result.recipe, node: result.node, nativeBuild: result.nativeBuild };
-      const build = result.nativeBuild === null ? '' : `, ${NATIVE_BUILDS[result.nativeBuild].label}`;
-      console.log(`  step ${step}: wasm tuned${build}, Node ${result.node}: ${ours.seconds.toFixed(2)} s, ${ours.epochs} epoch(s), test accuracy ${percent(ours.testAccuracy)}`);
-      const torch = typeof python === 'string' ? runPytorchStep(python, step, archives!.folder) : null;
-      if (torch !== null) {
-        console.log(`  step ${step}: PyTorch ${torch.torch}: ${torch.seconds.toFixed(2)} s, ${torch.epochs} epoch(s), test accuracy ${percent(torch.testAccuracy)}`);
+    for (let round = 1; round <= rounds; round++) {
+      const seed = round;
+      const these: SideBySideRun[] = [];
+      for (const step of steps) {
+        const result = runVariant({ kind: 'recipe', step, backend: 'wasm', threads: cores, tunedKernels: true, seed }, env);
+        if (!result.recipe) throw new PartFailed(`step ${step} on wasm tuned returned no result`);
+        const ours = { ...result.recipe, node: result.node, nativeBuild: result.nativeBuild };
+        const build = result.nativeBuild === null ? '' : `, ${NATIVE_BUILDS[result.nativeBuild].label}`;
+        const load = os.loadavg()[0]!.toFixed(1);
+        console.log(`  round ${round}, step ${step}: wasm tuned${build}, Node ${result.node}: ${ours.seconds.toFixed(2)} s, ${ours.epochs} epoch(s), test accuracy ${percent(ours.testAccuracy)} (load ${load})`);
+        const torch = typeof python === 'string' ? runPytorchStep(python, step, seed, archives!.folder) : null;
+        if (torch !== null) {
+          console.log(`  round ${round}, step ${step}: PyTorch ${torch.torch}: ${torch.seconds.toFixed(2)} s, ${torch.epochs} epoch(s), test accuracy ${percent(torch.testAccuracy)}`);
+        }
+        these.push({ round, seed, ours, pytorch: torch });
       }
-      rows.push({ step, ours, pytorch: torch, ratio: torch === null ? null : ours.seconds / torch.seconds });
+      runs.push(these);
     }
   } finally {
     archives?.cleanUp();
   }
-  console.log(`\nours (wasm tuned) / PyTorch, seconds of training + test passes (goal for step 8: ratio <= 0.5)\n`);
+  const rows = sideBySideRows(runs);
+  console.log(`\nours (wasm tuned) / PyTorch, and each step / step ${steps[0]}, seconds of training + test passes; mean ± std of the per-round ratios\n`);
   console.log(formatSideBySide(rows));
-  return { threads: cores, pytorchSkipped, rows };
+  return { threads: cores, rounds, pytorchSkipped, rows };
+}
+
+/** DIR/NAME.json, or DIR/NAME-2.json, -3, ... where that exists: a saved result is never overwritten. */
+function freshPath(dir: string, name: string): string {
+  for (let n = 1; ; n++) {
+    const file = path.join(dir, `${name}${n === 1 ? '' : `-${n}`}.json`);
+    if (!fs.existsSync(file)) return file;
+  }
 }
 
 /** 'amd-epyc-2-cores': the machine in a file name. */
@@ -350,10 +344,12 @@ async function main(): Promise<number> {
   // every flag and environment variable against its rule before anything is found, spawned or timed
   for (const flag of flags) {
     if (!KNOWN_FLAGS.includes(flag)) {
-      throw new UsageError(`unknown bench option '${flag}'${didYouMean(flag, [...KNOWN_FLAGS, '--steps'])}: use ${KNOWN_FLAGS.join(', ')}, --steps LIST or --node=PATH`);
+      throw new UsageError(`unknown bench option '${flag}'${didYouMean(flag, [...KNOWN_FLAGS, '--steps', '--rounds'])}: use ${KNOWN_FLAGS.join(', ')}, --steps LIST, --rounds N or --node=PATH`);
     }
   }
   if (stepsSpec === '') throw new UsageError('--steps needs a list of steps: e.g. --steps 8, --steps 6-8 or --steps 3,6,8');
+  if (roundsSpec === '') throw new UsageError('--rounds needs a number of rounds: e.g. --rounds 3');
+  const rounds = roundsSpec === null ? 1 : parseRounds(roundsSpec);
   const steps = stepsSpec === null ? null : parseSteps(stepsSpec);
   if (steps !== null && flags.has('--no-step08')) throw new UsageError('--steps runs only the side by side, which --no-step08 leaves out: give one of the two');
   checkEnvironment();
@@ -383,7 +379,7 @@ async function main(): Promise<number> {
     ...(steps === null ? stepTimesAndRoofline(attempt) : {}),
   };
   if (location !== null) {
-    const result = attempt(() => runSideBySide(location, sideBySideSteps));
+    const result = attempt(() => runSideBySide(location, sideBySideSteps, rounds));
     if (result !== null) report['sideBySide'] = result;
   }
   (report['machine'] as { loadAverage: Record<string, number[]> }).loadAverage['end'] = os.loadavg();
@@ -392,9 +388,9 @@ async function main(): Promise<number> {
   const resultsDir = path.join(projectRoot, 'results', ...(flags.has('--save') ? ['bench'] : []));
   fs.mkdirSync(resultsDir, { recursive: true });
   const name = flags.has('--save')
-    ? `${startedAt.toISOString().slice(0, 10)}-${machineSlug(machine.cpu, cores)}${steps === null ? '' : `-steps-${steps.join('-')}`}.json`
-    : `bench-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`;
-  const file = path.join(resultsDir, name);
+    ? `${startedAt.toISOString().slice(0, 10)}-${machineSlug(machine.cpu, cores)}${steps === null ? '' : `-steps-${steps.join('-')}`}${rounds === 1 ? '' : `-rounds-${rounds}`}`
+    : `bench-${startedAt.toISOString().replace(/[:.]/g, '-')}`;
+  const file = freshPath(resultsDir, name);
   fs.writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
   console.log(`\nload average at the end ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}; written ${path.relative(projectRoot, file)}`);
   if (failed.length > 0) {

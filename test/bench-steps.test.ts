@@ -47,6 +47,9 @@ test('the bench refuses a bad --steps in one line, exit 2, before it times anyth
     [['--steps'], /^error: --steps needs a list of steps: e\.g\. --steps 8, --steps 6-8 or --steps 3,6,8$/],
     [['--steps', '--no-pytorch'], /^error: --steps needs a list of steps/],
     [['--steps', '8', '--no-step08'], /^error: --steps runs only the side by side, which --no-step08 leaves out/],
+    [['--steps', '8', '--rounds'], /^error: --rounds needs a number of rounds: e\.g\. --rounds 3$/],
+    [['--steps', '8', '--rounds=0'], /^error: --rounds '0' is not a number of rounds: give a whole number from 1 to 30$/],
+    [['--rounds', 'x', '--steps', '8'], /^error: --rounds 'x' is not a number of rounds/],
   ];
   for (const [args, message] of cases) {
     const child = spawnSync(process.execPath, ['--import', 'tsx', 'bench/bench.ts', ...args], { cwd: repoRoot, encoding: 'utf8', timeout: 60_000 });

@@ -1,0 +1,109 @@
+/**
+ * The bench's side by side: each step here and in PyTorch, in rounds. Round r runs every step
+ * named, ours then PyTorch's, both on seed r, so that every time in a round meets the same load;
+ * each round gives its own ratios (ours / PyTorch's, and each step / the first step named), and
+ * the table gives their mean and spread. On a shared machine, whose speed drifts by tens of
+ * percent within minutes, ratios within rounds are what compare; one run of each is one sample.
+ */
+import { UsageError } from '../lib/errors';
+import { mean, std } from '../lib/timing';
+import type { NativeBuildName } from '../lib/wasm/native-build';
+import type { PytorchResult } from './pytorch-reference';
+import type { RecipeTiming } from './variant';
+
+export const MAX_ROUNDS = 30;
+
+/** `--rounds N`: 1 to MAX_ROUNDS rounds; anything else is a usage error naming the allowed values. */
+export function parseRounds(text: string): number {
+  const rounds = /^\d+$/.test(text.trim()) ? Number(text.trim()) : NaN;
+  if (!(rounds >= 1 && rounds <= MAX_ROUNDS)) {
+    throw new UsageError(`--rounds '${text}' is not a number of rounds: give a whole number from 1 to ${MAX_ROUNDS}`);
+  }
+  return rounds;
+}
+
+/** One step's run in one round: ours and PyTorch's (null where PyTorch is skipped), on the same seed. */
+export interface SideBySideRun {
+  round: number;
+  seed: number;
+  ours: RecipeTiming & { node: string; nativeBuild: NativeBuildName | null };
+  pytorch: PytorchResult | null;
+}
+
+/** Mean and population spread of some values, and how many. */
+export interface Spread {
+  mean: number;
+  std: number;
+  n: number;
+}
+
+/** One step over all rounds. */
+export interface SideBySideRow {
+  step: number;
+  runs: SideBySideRun[];
+  ours: Spread;
+  pytorch: Spread | null;
+  /** Ours / PyTorch's seconds, per round. */
+  ratio: Spread | null;
+  /** This step's seconds / the first step's, ours, per round (null for the first step itself). */
+  againstFirst: Spread | null;
+}
+
+function spreadOf(values: number[]): Spread {
+  return { mean: mean(values), std: std(values), n: values.length };
+}
+
+/**
+ * The rows of the side by side from the runs of every round (`runs[r]` lists round r's runs, one
+ * per step, in the order the steps were named). Every round must hold the same steps.
+ */
+export function sideBySideRows(runs: SideBySideRun[][]): SideBySideRow[] {
+  if (runs.length === 0) return [];
+  const steps = runs[0]!.map((run) => run.ours.step);
+  for (const [r, round] of runs.entries()) {
+    const got = round.map((run) => run.ours.step);
+    if (got.join(',') !== steps.join(',')) throw new Error(`round ${r + 1} ran steps ${got.join(',')}, round 1 ran ${steps.join(',')}`);
+  }
+  return steps.map((step, i) => {
+    const own = runs.map((round) => round[i]!);
+    const withTorch = own.every((run) => run.pytorch !== null);
+    return {
+      step,
+      runs: own,
+      ours: spreadOf(own.map((run) => run.ours.seconds)),
+      pytorch: withTorch ? spreadOf(own.map((run) => run.pytorch!.seconds)) : null,
+      ratio: withTorch ? spreadOf(own.map((run) => run.ours.seconds / run.pytorch!.seconds)) : null,
+      againstFirst: i === 0 ? null : spreadOf(runs.map((round) => round[i]!.ours.seconds / round[0]!.ours.seconds)),
+    };
+  });
+}
+
+/** '7.23' for one value, '7.23 ± 0.41' for several. */
+function formatSpread(spread: Spread | null, digits: number): string {
+  if (spread === null) return '-';
+  return spread.n > 1 ? `${spread.mean.toFixed(digits)} ± ${spread.std.toFixed(digits)}` : spread.mean.toFixed(digits);
+}
+
+const percent = (values: Array<number | null>): string => {
+  const known = values.filter((v): v is number => v !== null);
+  return known.length === 0 ? '-' : `${mean(known).toFixed(2)}%`;
+};
+
+/** The side-by-side table: per step, both times, both ratios, both mean accuracies, the epochs. */
+export function formatSideBySide(rows: SideBySideRow[]): string {
+  const first = rows[0]?.step;
+  const header = ['step', 'ours (s)', 'PyTorch (s)', 'ours / PyTorch', `ours / step ${first ?? '-'}`, 'ours acc', 'PyTorch acc', 'epochs'];
+  const body = rows.map((r) => [
+    String(r.step),
+    formatSpread(r.ours, 2),
+    formatSpread(r.pytorch, 2),
+    formatSpread(r.ratio, 3),
+    formatSpread(r.againstFirst, 3),
+    percent(r.runs.map((run) => run.ours.testAccuracy)),
+    percent(r.runs.map((run) => run.pytorch?.testAccuracy ?? null)),
+    `${r.runs[0]!.ours.epochs}${r.pytorch === null ? '' : ` / ${r.runs[0]!.pytorch!.epochs}`}`,
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
+  const line = (cells: string[]): string => cells.map((c, i) => c.padStart(widths[i]!)).join('  ');
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
+}

@@ -1,0 +1,70 @@
+/** The bench's side by side in rounds: per-round ratios, their mean and spread, and --rounds. */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { formatSideBySide, parseRounds, sideBySideRows, type SideBySideRun } from '../bench/side-by-side';
+import type { PytorchResult } from '../bench/pytorch-reference';
+import { EXIT_CODES, UsageError } from '../lib/errors';
+
+function run(round: number, step: number, ours: number, torch: number | null, accuracy = 99): SideBySideRun {
+  const pytorch: PytorchResult | null = torch === null ? null : {
+    step, seconds: torch, testAccuracy: 98.5, epochs: 1, batchesPerEpoch: 235, threads: 2, torch: '1.13.0', device: 'cpu', parameters: 1,
+  };
+  return { round, seed: round, ours: { step, seconds: ours, epochs: 1, testAccuracy: accuracy, node: 'v20', nativeBuild: 'simd' }, pytorch };
+}
+
+test('each ratio is taken within a round, then averaged: not the ratio of the mean times', () => {
+  // round 1: step 8 10 s vs 20 s (0.5), step 9 4 s vs 10 s (0.4), 9/8 = 0.4
+  // round 2: step 8 20 s vs 25 s (0.8), step 9 12 s vs 20 s (0.6), 9/8 = 0.6
+  const rows = sideBySideRows([
+    [run(1, 8, 10, 20), run(1, 9, 4, 10)],
+    [run(2, 8, 20, 25), run(2, 9, 12, 20)],
+  ]);
+  assert.deepEqual(rows.map((r) => r.step), [8, 9]);
+  assert.deepEqual(rows[0]!.ours, { mean: 15, std: 5, n: 2 });
+  assert.deepEqual(rows[0]!.pytorch, { mean: 22.5, std: 2.5, n: 2 });
+  assert.ok(Math.abs(rows[0]!.ratio!.mean - 0.65) < 1e-12 && Math.abs(rows[0]!.ratio!.std - 0.15) < 1e-12);
+  assert.equal(rows[0]!.againstFirst, null, 'the first step is the yardstick');
+  assert.ok(Math.abs(rows[1]!.ratio!.mean - 0.5) < 1e-12 && Math.abs(rows[1]!.ratio!.std - 0.1) < 1e-12);
+  assert.ok(Math.abs(rows[1]!.againstFirst!.mean - 0.5) < 1e-12 && Math.abs(rows[1]!.againstFirst!.std - 0.1) < 1e-12);
+  assert.equal(rows[1]!.runs.length, 2);
+});
+
+test('without PyTorch the rows hold ours and the ratio between steps only', () => {
+  const rows = sideBySideRows([[run(1, 6, 30, null), run(1, 8, 12, null)]]);
+  assert.equal(rows[0]!.pytorch, null);
+  assert.equal(rows[0]!.ratio, null);
+  assert.deepEqual(rows[1]!.againstFirst, { mean: 0.4, std: 0, n: 1 });
+  const table = formatSideBySide(rows);
+  assert.match(table, /ours \/ step 6/);
+  assert.match(table.split('\n')[3]!, /^\s*8\s+12\.00\s+-\s+-\s+0\.400\s+99\.00%\s+-\s+1$/);
+});
+
+test('rounds that ran different steps are refused', () => {
+  assert.throws(() => sideBySideRows([[run(1, 8, 10, 20)], [run(2, 9, 4, 10)]]), /round 2 ran steps 9, round 1 ran 8/);
+  assert.deepEqual(sideBySideRows([]), []);
+});
+
+test('the table shows mean ± std over several rounds, and one value for one round', () => {
+  const table = formatSideBySide(sideBySideRows([[run(1, 8, 10, 20, 99)], [run(2, 8, 20, 25, 98)]]));
+  const row = table.split('\n')[2]!;
+  assert.match(row, /15\.00 ± 5\.00/);
+  assert.match(row, /22\.50 ± 2\.50/);
+  assert.match(row, /0\.650 ± 0\.150/);
+  assert.match(row, /98\.50%\s+98\.50%\s+1 \/ 1$/, 'accuracies are means over the rounds');
+  const single = formatSideBySide(sideBySideRows([[run(1, 8, 10, 20)]]));
+  assert.doesNotMatch(single, /±/);
+});
+
+test('--rounds takes 1 to 30; anything else is a usage error (exit 2)', () => {
+  assert.equal(parseRounds('1'), 1);
+  assert.equal(parseRounds(' 5 '), 5);
+  assert.equal(parseRounds('30'), 30);
+  for (const bad of ['0', '31', '-1', '2.5', 'three', '', '1e1']) {
+    assert.throws(() => parseRounds(bad), (error: unknown) => {
+      assert.ok(error instanceof UsageError);
+      assert.equal(error.exitCode, EXIT_CODES.usage);
+      assert.match(error.message, /give a whole number from 1 to 30/);
+      return true;
+    }, bad);
+  }
+});
