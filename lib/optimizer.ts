@@ -3,7 +3,11 @@
  * every batch.
  *
  * Adam: TensorFlow.js's own AdamOptimizer computes PyTorch's update (bias-corrected moments,
- * eps added to sqrt(v_hat)), so it is used as is; the subclass only exposes the learning rate.
+ * eps added to sqrt(v_hat)) (test/optimizer.test.ts keeps that proof). The Adam here does the
+ * same float32 operations in the same order, its state kept the same way (the moments, and
+ * beta^t as float32 scalars multiplied by beta each step), with one difference: where the backend
+ * has the one-kernel update (./adam-step: the wasm backend's tuned kernels) each variable takes
+ * one kernel instead of a dozen. The bits are the same either way.
  *
  * Adadelta: TensorFlow.js's AdadeltaOptimizer (4.22) divides by sqrt(E[g^2] + eps) taken BEFORE
  * this step's gradient is folded in; PyTorch (and the Adadelta paper) use the updated E[g^2].
@@ -15,6 +19,7 @@
  * by the same names, so callers never see TensorFlow.js's engine-wide variable names.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { adamStep, adamStepComposed, hasAdamStep } from './adam-step';
 import type { OptimizerSpec } from './recipes';
 
 export interface ScheduledOptimizer {
@@ -31,14 +36,11 @@ export interface ScheduledOptimizer {
   dispose(): void;
 }
 
-/** TensorFlow.js's Adam with its protected learning rate settable between steps. */
-class SettableAdam extends tf.AdamOptimizer {
-  get currentLearningRate(): number {
-    return this.learningRate;
-  }
-  setLearningRate(learningRate: number): void {
-    this.learningRate = learningRate;
-  }
+interface AdamSlot {
+  /** First moment, PyTorch's exp_avg. */
+  m: tf.Variable;
+  /** Second moment, PyTorch's exp_avg_sq. */
+  v: tf.Variable;
 }
 
 interface AdadeltaSlot {
@@ -72,25 +74,53 @@ function createAdam(
   params: Record<string, tf.Variable>,
 ): ScheduledOptimizer {
   const names = Object.keys(params);
-  const adam = new SettableAdam(spec.lr, spec.beta1, spec.beta2, spec.eps);
+  const { beta1, beta2, eps } = spec;
+  let learningRate = spec.lr;
+  const slots: Record<string, AdamSlot> = {};
+  for (const name of names) {
+    slots[name] = tf.tidy(() => ({ m: tf.variable(tf.zerosLike(params[name]!), false), v: tf.variable(tf.zerosLike(params[name]!), false) }));
+  }
+  // beta^t, float32, updated by multiplication after each step (as TensorFlow.js's Adam keeps it)
+  const accBeta1 = tf.tidy(() => tf.variable(tf.scalar(beta1), false));
+  const accBeta2 = tf.tidy(() => tf.variable(tf.scalar(beta2), false));
   return {
     kind: 'adam',
     get learningRate() {
-      return adam.currentLearningRate;
+      return learningRate;
     },
-    setLearningRate: (learningRate) => {
-      checkLearningRate(learningRate);
-      adam.setLearningRate(learningRate);
+    setLearningRate: (next) => {
+      checkLearningRate(next);
+      learningRate = next;
     },
     applyGradients: (grads) => {
       checkGradientNames(names, grads);
-      // TF.js keeps its moments by position, so the order is always the creation order
-      adam.applyGradients(names.map((name) => ({ name: params[name]!.name, tensor: grads[name]! })));
+      const step = hasAdamStep() ? adamStep : adamStepComposed;
+      const attrs = { beta1, beta2, epsilon: eps, learningRate };
+      tf.tidy(() => {
+        const c1 = tf.sub(1, accBeta1) as tf.Scalar;
+        const c2 = tf.sub(1, accBeta2) as tf.Scalar;
+        for (const name of names) {
+          const param = params[name]!;
+          const { m, v } = slots[name]!;
+          const [param1, m1, v1] = step(param, grads[name]!, m, v, c1, c2, attrs);
+          m.assign(m1);
+          v.assign(v1);
+          param.assign(param1);
+        }
+        accBeta1.assign(tf.mul(accBeta1, beta1));
+        accBeta2.assign(tf.mul(accBeta2, beta2));
+      });
     },
-    dispose: () => adam.dispose(),
+    dispose: () => {
+      for (const slot of Object.values(slots)) {
+        slot.m.dispose();
+        slot.v.dispose();
+      }
+      accBeta1.dispose();
+      accBeta2.dispose();
+    },
   };
 }
-// #endregion adam-optimizer
 
 function createAdadelta(
   spec: Extract<OptimizerSpec, { kind: 'adadelta' }>,

@@ -510,3 +510,65 @@ EXPORT void sum_rows(const f32 *x, f32 *out, f32 *partials, f64 *totals, int row
   }
   f64_to_f32(totals, out, width);
 }
+
+/* ------------------------------------------------------------------------------------------- */
+/* Adam, one variable in one call: the same float32 operations, in the same order, as           */
+/* TensorFlow.js's AdamOptimizer composes from separate kernels (each rounded to float32), so the */
+/* result is bit for bit the same; one pass over memory instead of a dozen.                      */
+/*   m' = m*b1 + g*(1-b1)        v' = v*b2 + (g*g)*(1-b2)                                         */
+/*   p' = ((m'/c1) / (sqrt(v'/c2) + eps)) * (-lr) + p        c1, c2: 1 - beta^t (float32 tensors) */
+/* Every product and sum is its own statement, and contraction into fused multiply-adds is off.  */
+/* ------------------------------------------------------------------------------------------- */
+
+INLINE void adam_lanes(const f32 *p, const f32 *g, const f32 *m, const f32 *v, f32 *p_out, f32 *m_out, f32 *v_out,
+                       v128_t b1, v128_t omb1, v128_t b2, v128_t omb2, v128_t c1, v128_t c2, v128_t eps, v128_t neg_lr) {
+  v128_t gv = load4(g);
+  v128_t m_decayed = wasm_f32x4_mul(load4(m), b1);
+  v128_t g_share = wasm_f32x4_mul(gv, omb1);
+  v128_t m1 = wasm_f32x4_add(m_decayed, g_share);
+  v128_t v_decayed = wasm_f32x4_mul(load4(v), b2);
+  v128_t g2 = wasm_f32x4_mul(gv, gv);
+  v128_t g2_share = wasm_f32x4_mul(g2, omb2);
+  v128_t v1 = wasm_f32x4_add(v_decayed, g2_share);
+  v128_t m_hat = wasm_f32x4_div(m1, c1);
+  v128_t v_hat = wasm_f32x4_div(v1, c2);
+  v128_t denominator = wasm_f32x4_add(wasm_f32x4_sqrt(v_hat), eps);
+  v128_t ratio = wasm_f32x4_div(m_hat, denominator);
+  v128_t step = wasm_f32x4_mul(ratio, neg_lr);
+  store4(m_out, m1);
+  store4(v_out, v1);
+  store4(p_out, wasm_f32x4_add(step, load4(p)));
+}
+
+/*
+ * p, g, m, v -> p_out, m_out, v_out, `count` float32 each (outputs may not alias inputs);
+ * corrections: c[0] = 1 - beta1^t, c[1] = 1 - beta2^t (two float32 scalars, from two tensors).
+ */
+EXPORT void adam_step(const f32 *p, const f32 *g, const f32 *m, const f32 *v, f32 *p_out, f32 *m_out, f32 *v_out, int count,
+                      f32 beta1, f32 one_minus_beta1, f32 beta2, f32 one_minus_beta2, const f32 *c1, const f32 *c2,
+                      f32 eps, f32 neg_lr) {
+#pragma clang fp contract(off)
+  v128_t b1 = wasm_f32x4_splat(beta1), omb1 = wasm_f32x4_splat(one_minus_beta1);
+  v128_t b2 = wasm_f32x4_splat(beta2), omb2 = wasm_f32x4_splat(one_minus_beta2);
+  v128_t c1v = splat(c1), c2v = splat(c2), epsv = wasm_f32x4_splat(eps), lrv = wasm_f32x4_splat(neg_lr);
+  int i = 0;
+  for (; i + 4 <= count; i += 4)
+    adam_lanes(p + i, g + i, m + i, v + i, p_out + i, m_out + i, v_out + i, b1, omb1, b2, omb2, c1v, c2v, epsv, lrv);
+  for (; i < count; i++) {
+    f32 m1 = m[i] * beta1;
+    f32 g_share = g[i] * one_minus_beta1;
+    m1 = m1 + g_share;
+    f32 v1 = v[i] * beta2;
+    f32 g2 = g[i] * g[i];
+    f32 g2_share = g2 * one_minus_beta2;
+    v1 = v1 + g2_share;
+    f32 m_hat = m1 / *c1;
+    f32 v_hat = v1 / *c2;
+    f32 denominator = __builtin_sqrtf(v_hat) + eps;
+    f32 ratio = m_hat / denominator;
+    f32 step = ratio * neg_lr;
+    m_out[i] = m1;
+    v_out[i] = v1;
+    p_out[i] = step + p[i];
+  }
+}

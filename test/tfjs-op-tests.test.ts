@@ -10,10 +10,11 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { MAX_WASM_THREADS } from '../lib/wasm/threads';
 import { buildOpTestBundle, tfjsCoreDist } from './tfjs-op-test-bundle';
-import { allOpTestFiles, kernelsWithoutOpTests, OP_TEST_FILES, opTestFilesFor } from './tfjs-op-test-files';
+import { allOpTestFiles, kernelsWithoutOpTests, OP_TEST_FILES, opTestFilesFor, OWN_KERNELS } from './tfjs-op-test-files';
 import { countPassed, describeSpecs, gainedSpecs, lostSpecs, runOpTests } from './tfjs-op-test-run';
 import type { OpTestConfig, OpTestRun } from './tfjs-op-test-run';
 
@@ -43,6 +44,12 @@ describe("TF.js's op tests for the kernels the project registers", () => {
     assert.deepEqual(missing, []);
   });
 
+  test("the project's own kernels have their own test files", () => {
+    const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
+    const missing = Object.values(OWN_KERNELS).filter((file) => !fs.existsSync(path.join(root, file)));
+    assert.deepEqual(missing, []);
+  });
+
   test('the stock wasm backend runs them (the baseline)', (t) => {
     const failed = stock.specs.filter((spec) => spec.status !== 'passed');
     t.diagnostic(`stock wasm: ${stock.specs.length} specs, ${countPassed(stock)} passed, ${failed.length} did not`);
@@ -55,7 +62,7 @@ describe("TF.js's op tests for the kernels the project registers", () => {
   for (const config of configs) {
     test(`the project's kernels on ${config.threads} thread(s): every spec that passes on stock passes`, (t) => {
       const ours = runOpTests(bundle, config, workDir, CHILD_TIMEOUT_MS);
-      assert.equal(ours.threads, config.threads, 'XNNPACK threads');
+      assert.equal(ours.threads, config.threads, 'engine threads');
       assert.deepEqual(kernelsWithoutOpTests(ours.kernels), [], 'kernels registered without op tests listed in test/tfjs-op-test-files.ts');
       const gained = gainedSpecs(stock, ours);
       t.diagnostic(`${ours.specs.length} specs, ${countPassed(ours)} passed; ${gained.length} pass here and not on stock`);

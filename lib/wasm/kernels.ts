@@ -19,6 +19,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { backend_util, slice_util, util } from '@tensorflow/tfjs-core';
 import type { KernelConfig, KernelFunc, NamedAttrMap, NamedTensorInfoMap, TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { ADAM_STEP, type AdamStepAttrs } from '../adam-step';
 import { heapOffset, nativeKernels, runOverBatch, withScratch } from './native';
 
 const BACKEND = 'wasm';
@@ -609,6 +610,31 @@ export function sharedIdentity(stock: StockKernels): KernelFunc {
   };
 }
 
+/**
+ * Adam's update of one variable in one native call (lib/adam-step.ts): the float32 operations of
+ * TensorFlow.js's composed update, in its order, so the same bits. The scalar hyperparameters
+ * reach the kernel as float32, as the composed ops' scalar tensors hold them: beta1, 1 - beta1,
+ * beta2, 1 - beta2, epsilon and -learningRate, each rounded from the JavaScript number.
+ */
+export function adamStepKernel(): KernelFunc {
+  return (args) => {
+    const backend = args.backend as BackendWasm;
+    const { param, grad, m, v, c1, c2 } = args.inputs as Record<'param' | 'grad' | 'm' | 'v' | 'c1' | 'c2', TensorInfo>;
+    const { beta1, beta2, epsilon, learningRate } = args.attrs as unknown as AdamStepAttrs;
+    const same = [grad, m, v].every((t) => util.arraysEqual(t.shape, param.shape) && t.dtype === 'float32') && param.dtype === 'float32';
+    if (!same || util.sizeFromShape(c1.shape) !== 1 || util.sizeFromShape(c2.shape) !== 1) {
+      throw new Error(`${ADAM_STEP}: param, grad, m and v must be float32 of one shape, c1 and c2 scalars`);
+    }
+    const outputs = [0, 1, 2].map(() => backend.makeOutput(param.shape, 'float32'));
+    const at = (t: TensorInfo): number => heapOffset(backend, t);
+    nativeKernels(backend).adam_step(
+      at(param), at(grad), at(m), at(v), at(outputs[0]!), at(outputs[1]!), at(outputs[2]!), util.sizeFromShape(param.shape),
+      beta1, 1 - beta1, beta2, 1 - beta2, at(c1), at(c2), epsilon, -learningRate,
+    );
+    return outputs;
+  };
+}
+
 /** The heap as bytes; taken after any allocation, which may grow (and so replace) the buffer. */
 function heapBytes(backend: BackendWasm): Uint8Array {
   return new Uint8Array((backend.wasm as unknown as { HEAPU8: Uint8Array }).HEAPU8.buffer);
@@ -716,6 +742,7 @@ function kernelsFor(set: KernelSet, stock: StockKernels): Record<string, KernelF
     GatherV2: gatherRows(stock),
     Conv2D: nativeConv2D(stock, 'Conv2D'),
     FusedConv2D: nativeConv2D(stock, 'FusedConv2D'),
+    [ADAM_STEP]: adamStepKernel(),
   };
 }
 

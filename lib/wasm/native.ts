@@ -38,6 +38,9 @@ export interface NativeExports {
   matmul(a: number, b: number, bias: number, c: number, packed: number, m0: number, m1: number, k: number, n: number,
     rowStride: number, kStride: number, relu: number): void;
   transpose_2d(src: number, dst: number, rows: number, cols: number): void;
+  adam_step(p: number, g: number, m: number, v: number, pOut: number, mOut: number, vOut: number, count: number,
+    beta1: number, oneMinusBeta1: number, beta2: number, oneMinusBeta2: number, c1: number, c2: number,
+    eps: number, negLr: number): void;
 }
 export type NativeKernelName = keyof NativeExports;
 
