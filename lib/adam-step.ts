@@ -35,6 +35,7 @@ export function adamStep(
   return [outputs[0]!, outputs[1]!, outputs[2]!];
 }
 
+// #region adam-update
 /** The same update composed from TensorFlow.js ops, in TensorFlow.js's AdamOptimizer's order. */
 export function adamStepComposed(
   param: tf.Tensor, grad: tf.Tensor, m: tf.Tensor, v: tf.Tensor, c1: tf.Scalar, c2: tf.Scalar, attrs: AdamStepAttrs,
@@ -47,3 +48,4 @@ export function adamStepComposed(
   const param1 = tf.add(tf.mul(tf.div(mHat, tf.add(tf.sqrt(vHat), epsilon)), -learningRate), param);
   return [param1, m1, v1];
 }
+// #endregion adam-update

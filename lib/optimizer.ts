@@ -121,6 +121,7 @@ function createAdam(
     },
   };
 }
+// #endregion adam-optimizer
 
 function createAdadelta(
   spec: Extract<OptimizerSpec, { kind: 'adadelta' }>,

@@ -24,7 +24,8 @@ export const REGIONS: Readonly<Record<string, string>> = {
   'step-lr': 'the StepLR schedule (steps 1-5)',
   'one-cycle': 'the one-cycle schedule (steps 6-9)',
   'adadelta-update': "Adadelta's update of every parameter (steps 1-7)",
-  'adam-optimizer': 'Adam, with the recipe\'s betas (step 8)',
+  'adam-optimizer': 'Adam, with the recipe\'s betas (steps 8-9)',
+  'adam-update': "Adam's update of one parameter, as TensorFlow.js ops (steps 8-9)",
   'recipe-beyond': "step 9's recipe: step 8 with narrower convolutions and label smoothing (step 9)",
   'label-smoothing': 'the training loss with label smoothing (step 9)',
 };

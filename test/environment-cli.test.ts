@@ -145,7 +145,7 @@ describe('the bench refuses a bad setting or flag before anything is timed', () 
     const before = benchFiles();
     const outcome = await run('bench/bench.ts', ['--quik', '--no-pytorch'], { MNIST_DIR: tempDir() }, 60_000);
     assert.equal(outcome.code, 2, outcome.stderr);
-    assert.equal(outcome.stderr.trim(), "error: unknown bench option '--quik' (did you mean --quick?): use --quick, --cpu, --no-step08, --no-pytorch, --save, --steps LIST or --node=PATH");
+    assert.equal(outcome.stderr.trim(), "error: unknown bench option '--quik' (did you mean --quick?): use --quick, --cpu, --no-step08, --no-pytorch, --save, --steps LIST, --rounds N or --node=PATH");
     assert.deepEqual(benchFiles(), before);
   });
 });
