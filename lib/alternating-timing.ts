@@ -47,8 +47,18 @@ export async function timeInTurns(recipes: readonly Recipe[], data: MnistArrays,
   return { steps: recipes.map((r) => r.step), seconds, ratios: seconds.map((times) => times.map((t, r) => t / seconds[0]![r]!)) };
 }
 
+/** One recipe's time in the rounds, and its ratio to the first recipe's. */
+export interface TurnsRow {
+  step: number;
+  secondsMean: number;
+  secondsStd: number;
+  ratioMean: number;
+  ratioStd: number;
+  rounds: number;
+}
+
 /** Mean and std of each recipe's time and of its ratio to the first, per recipe in order. */
-export function turnsSummary(timing: AlternatingTiming): Array<{ step: number; secondsMean: number; secondsStd: number; ratioMean: number; ratioStd: number; rounds: number }> {
+export function turnsSummary(timing: AlternatingTiming): TurnsRow[] {
   return timing.steps.map((step, i) => ({
     step,
     secondsMean: mean(timing.seconds[i]!),
@@ -57,4 +67,15 @@ export function turnsSummary(timing: AlternatingTiming): Array<{ step: number; s
     ratioStd: std(timing.ratios[i]!),
     rounds: timing.seconds[i]!.length,
   }));
+}
+
+/**
+ * `step`'s row and the yardstick's (the first step timed) when `step` was timed in turns against
+ * another step; null when there are no turns, or `step` is the yardstick or was not timed.
+ */
+export function turnsAgainst(timing: AlternatingTiming | null, step: number): { row: TurnsRow; yardstick: TurnsRow } | null {
+  if (timing === null || timing.steps[0] === step) return null;
+  const rows = turnsSummary(timing);
+  const row = rows.find((r) => r.step === step);
+  return row === undefined ? null : { row, yardstick: rows[0]! };
 }

@@ -4,7 +4,7 @@
  * number comes from the record and the ledgers, so after a live run it never contradicts the
  * tables above it (the notebooks' fixed prose describes the saved run only).
  */
-import { turnsSummary, type AlternatingTiming } from './alternating-timing';
+import { turnsAgainst, type AlternatingTiming } from './alternating-timing';
 import { newestOfStep, sameSetting, withPreviousStep, type ComparisonInput } from './comparison';
 import { comparisonInput, type LedgerSession } from './comparison-input';
 import { RECIPES, type Recipe } from './recipes';
@@ -67,12 +67,12 @@ export function summaryMarkdown(input: ComparisonInput, recipes: readonly Recipe
       (record.partial ? ' (interrupted: only the finished runs count)' : '') +
       '.',
   ];
-  const inTurns = turns === null ? undefined : turnsSummary(turns).find((r) => r.step === record.step && turns.steps[0] === record.step - 1);
-  if (inTurns !== undefined) {
-    const before = turnsSummary(turns!)[0]!;
+  const timed = turnsAgainst(turns, record.step);
+  if (timed !== null && timed.yardstick.step === record.step - 1) {
+    const { row, yardstick } = timed;
     sentences.push(
-      `Against step ${record.step - 1} timed in turns with it on this machine (${inTurns.rounds} rounds, ${formatDuration(before.secondsMean * 1000)} against ` +
-        `${formatDuration(inTurns.secondsMean * 1000)} per run): ${speedWords(before.secondsMean, inTurns.secondsMean)}, ${inTurns.ratioMean.toFixed(2)}x its time.`,
+      `Against step ${yardstick.step} timed in turns with it on this machine (${row.rounds} rounds, ${formatDuration(yardstick.secondsMean * 1000)} against ` +
+        `${formatDuration(row.secondsMean * 1000)} per run): ${speedWords(yardstick.secondsMean, row.secondsMean)}, ${row.ratioMean.toFixed(2)}x its time.`,
     );
   } else if (record.step > 1) {
     const pair = withPreviousStep(input.ledger, record, hashes);

@@ -5,7 +5,7 @@
  * previous step's record on the same machine. Markdown in a notebook (showVerdict), text elsewhere;
  * numbers from the records alone, whichever machine and mode made them.
  */
-import { turnsSummary, type AlternatingTiming } from './alternating-timing';
+import { turnsAgainst, type AlternatingTiming } from './alternating-timing';
 import { comparisonInput, type LedgerSession } from './comparison-input';
 import { withPreviousStep } from './comparison';
 import { recordMode, summarize, whereLabel, type StepRecord } from './results';
@@ -38,10 +38,11 @@ export function verdictMarkdown(record: StepRecord, previous: StepRecord | null,
       `${mine.reached99} of ${mine.runs} seeds (${percent(mine.reached99 / mine.runs)}) reached 99% or more.`,
     );
   }
-  const inTurns = turns === null ? null : turnsSummary(turns).find((r) => r.step === record.step && r.step !== turns.steps[0]);
-  if (turns !== null && inTurns !== undefined && inTurns !== null) {
+  const timed = turnsAgainst(turns, record.step);
+  if (timed !== null) {
+    const { row, yardstick } = timed;
     sentences.push(
-      `Time: ${inTurns.ratioMean.toFixed(2)}x step ${turns.steps[0]}'s (± ${inTurns.ratioStd.toFixed(2)} over ${inTurns.rounds} round${inTurns.rounds === 1 ? '' : 's'} timed in turns on this machine).`,
+      `Time: ${row.ratioMean.toFixed(2)}x step ${yardstick.step}'s (± ${row.ratioStd.toFixed(2)} over ${row.rounds} round${row.rounds === 1 ? '' : 's'} timed in turns on this machine).`,
     );
   } else if (previous === null) {
     sentences.push(`No step ${record.step - 1} is recorded on this machine in ${mode} mode: run its notebook for the time ratio.`);

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import { useBackend } from '../lib/backend';
 import { loadMnist, takeSubset, type MnistArrays } from '../lib/data';
-import { timeInTurns, turnsSummary } from '../lib/alternating-timing';
+import { timeInTurns, turnsAgainst, turnsSummary } from '../lib/alternating-timing';
 import { recipeForStep } from '../lib/recipes';
 import { turnsTable } from '../lib/turns-notebook';
 
@@ -64,4 +64,16 @@ test('the summary and the table: times, ratios and their spread per step', () =>
   assert.deepEqual(table.columns, ['step', 'time per run (mean ± std)', "time / step 8's (mean ± std)", 'rounds']);
   assert.deepEqual(table.values[0], [8, '11.0 s ± 1.00 s', '1 (reference)', 2]);
   assert.deepEqual((table.values[1] as unknown[]).slice(2), ['0.55 ± 0.05', 2]);
+});
+
+test("a step's row against the yardstick: only for a step timed in turns against another", () => {
+  const timing = { steps: [8, 9], seconds: [[10, 12], [6, 6]], ratios: [[1, 1], [0.6, 0.5]] };
+  const nine = turnsAgainst(timing, 9);
+  assert.equal(nine?.yardstick.step, 8);
+  assert.equal(nine?.yardstick.secondsMean, 11);
+  assert.equal(nine?.row.step, 9);
+  assert.equal(nine?.row.secondsMean, 6);
+  assert.equal(turnsAgainst(timing, 8), null, 'the yardstick is not timed against itself');
+  assert.equal(turnsAgainst(timing, 7), null, 'a step not timed');
+  assert.equal(turnsAgainst(null, 9), null, 'no turns');
 });
