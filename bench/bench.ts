@@ -15,7 +15,8 @@
  *   All variants run the same model code (bias fused into conv/matMul).
  * The roofline: the peak of plain and fused f32x4 multiply-adds (bench/peak.ts) per runtime, the
  * FLOPs of one training step of each net (lib/flops.ts), and for each tuned variant and net:
- * ms per step, GFLOP/s, % of the peak of its own arithmetic on its threads.
+ * ms per step, GFLOP/s, % of the peak of its own arithmetic on its threads, and the kernels that
+ * take the most of the step (bench/kernel-clock.ts).
  * Then the side by side: step 08 (`trainRecipe`, one epoch + test pass, after the library's
  * untimed warm-up) on wasm tuned on every core, and the same recipe in PyTorch on as many threads
  * through bench/pytorch_reference.py where a Python with torch is found (bench/pytorch-reference.ts).
@@ -49,7 +50,8 @@ import { NATIVE_BUILDS, RELAXED_MADD_PROBE, RELAXED_SIMD_FLAG, SIMD_ENV_VAR, typ
 import { childFailureLine } from './child-failure';
 import { trainingStepFlops } from '../lib/flops';
 import type { PeakResult } from './peak';
-import { formatPeak, formatRoofline, peakFor, rooflineOf, type RooflineRow } from './roofline';
+import type { KernelTime } from './kernel-clock';
+import { formatKernelShares, formatPeak, formatRoofline, peakFor, rooflineOf, type RooflineRow } from './roofline';
 import { NET_NAMES, recipeForStep, type NetName } from '../lib/recipes';
 import { findTorchPython, pytorchRecipeInput, runPytorchReference, type PytorchResult } from './pytorch-reference';
 import { parseSteps } from './steps';
@@ -80,6 +82,8 @@ interface Row {
   /** Build of the native kernels that ran, for the tuned set. */
   nativeBuild: NativeBuildName | null;
   msPerStep: Partial<Record<NetName, number>>;
+  /** The kernels that take the most of a step, by net (tuned variants). */
+  kernelsPerStep?: Partial<Record<NetName, KernelTime[]>>;
 }
 
 /** A Node runtime the tuned variants run on, and the V8 flags that give it relaxed SIMD (null: none do). */
@@ -289,7 +293,8 @@ function rooflineRows(rows: Row[], peaks: Record<string, PeakResult>, nets: NetN
     const cells: RooflineRow['nets'] = {};
     for (const net of nets) {
       const ms = row.msPerStep[net];
-      if (ms !== undefined) cells[net] = rooflineOf(trainingStepFlops(net, BATCH_SIZE), ms, peak);
+      const topKernels = row.kernelsPerStep?.[net];
+      if (ms !== undefined) cells[net] = { ...rooflineOf(trainingStepFlops(net, BATCH_SIZE), ms, peak), ...(topKernels === undefined ? {} : { topKernels }) };
     }
     return { variant: row.variant, nets: cells };
   });
@@ -318,7 +323,9 @@ function stepTimesAndRoofline(attempt: <T>(part: () => T) => T | null): Record<s
   for (const runtime of nodes) {
     for (const variant of tunedVariants(runtime, nets)) {
       const result = attempt(() => runTuned(variant));
-      if (result?.msPerStep) rows.push({ variant: variant.label, threads: result.threads, node: result.node, nativeBuild: result.nativeBuild, msPerStep: result.msPerStep });
+      if (result?.msPerStep) {
+        rows.push({ variant: variant.label, threads: result.threads, node: result.node, nativeBuild: result.nativeBuild, msPerStep: result.msPerStep, kernelsPerStep: result.kernelsPerStep });
+      }
     }
   }
   for (const { label, options } of otherVariants()) {
@@ -329,6 +336,8 @@ function stepTimesAndRoofline(attempt: <T>(part: () => T) => T | null): Record<s
   const roofline = rooflineRows(rows, peaks, nets);
   console.log(`\nroofline: achieved GFLOP/s and % of the peak of the same multiply-add (plain or fused) on the same threads\n`);
   console.log(formatRoofline(roofline, nets));
+  console.log(`\nwhere a step's time goes: the kernels that take the most, ms per step and share of the step (bench/kernel-clock.ts: 3 more steps clocked after the timed ones)\n`);
+  console.log(formatKernelShares(roofline, nets));
   return {
     runtimes: nodes.map((r) => ({ node: r.version, relaxedSimd: r.relaxedFlags === null ? 'none' : r.relaxedFlags.length > 0 ? `with ${r.relaxedFlags.join(' ')}` : 'built in' })),
     peaks,

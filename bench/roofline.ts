@@ -5,6 +5,7 @@
  */
 import type { NetName } from '../lib/recipes';
 import type { NativeBuildName } from '../lib/wasm/native-build';
+import type { KernelTime } from './kernel-clock';
 import type { PeakResult } from './peak';
 
 export interface NetRoofline {
@@ -12,6 +13,8 @@ export interface NetRoofline {
   gflops: number;
   /** Of the peak of the build's multiply-add on the variant's threads; null where that was not measured. */
   percentOfPeak: number | null;
+  /** The kernels that take the most of a step, largest first (bench/kernel-clock.ts); absent where not clocked. */
+  topKernels?: KernelTime[];
 }
 
 /** GFLOP/s of `flops` done in `ms`, and its share of `peakGflops`. */
@@ -45,6 +48,26 @@ export function formatRoofline(rows: RooflineRow[], nets: NetName[]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
   const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
+}
+
+/**
+ * Which kernels take a step's time: per variant and net, the `count` largest, each with its ms per
+ * step and its share of the step's median time, e.g.
+ * 'final: Conv2DBackpropInput 6.1 ms (13%), FusedConv2D 5.9 ms (12%), ...'.
+ */
+export function formatKernelShares(rows: RooflineRow[], nets: NetName[], count = 3): string {
+  const lines: string[] = [];
+  for (const row of rows) {
+    const cells = nets.flatMap((net) => {
+      const cell = row.nets[net];
+      if (cell?.topKernels === undefined || cell.topKernels.length === 0) return [];
+      const kernels = cell.topKernels.slice(0, count)
+        .map((k) => `${k.kernel} ${k.msPerStep.toFixed(1)} ms (${((100 * k.msPerStep) / cell.msPerStep).toFixed(0)}%)`);
+      return [`  ${net}: ${kernels.join(', ')}`];
+    });
+    if (cells.length > 0) lines.push(row.variant, ...cells);
+  }
+  return lines.join('\n');
 }
 
 /** 'plain 1 thread 20.1, 2 threads 39.8 GFLOP/s; fused ...'. */

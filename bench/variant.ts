@@ -21,6 +21,7 @@ import { trainRecipe } from '../lib/train';
 import type { KernelSet } from '../lib/wasm/kernels';
 import type { NativeBuildName } from '../lib/wasm/native-build';
 import { setupWasm } from '../lib/wasm/setup';
+import { startKernelClock, type KernelTime } from './kernel-clock';
 
 export interface VariantOptions {
   kind: 'step' | 'recipe';
@@ -55,6 +56,8 @@ export interface VariantResult {
   nativeBuild: NativeBuildName | null;
   /** Median ms per training step, by net ('step'). */
   msPerStep?: Partial<Record<NetName, number>>;
+  /** Where a step's time goes, by net ('step'): the kernels taking the most, clocked over extra steps after the timed ones. */
+  kernelsPerStep?: Partial<Record<NetName, KernelTime[]>>;
   /** A recipe ('recipe'): wall seconds of its epochs plus the test passes, and its result. */
   recipe?: RecipeTiming;
 }
@@ -74,26 +77,45 @@ function median(values: number[]): number {
   return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
-/** Median ms of one training step of `net` at `batchSize` (random inputs; cost does not depend on values). */
-async function timeSteps(name: NetName, batchSize: number, warmupSteps: number, timedSteps: number, seed: number): Promise<number> {
+/** Steps clocked per kernel after the timed ones, and how many of the largest kernels are kept. */
+const CLOCKED_STEPS = 3;
+const KERNELS_KEPT = 6;
+
+/**
+ * Median ms of one training step of `net` at `batchSize` (random inputs; cost does not depend on
+ * values), then CLOCKED_STEPS more under the kernel clock: the kernels that take the most.
+ */
+async function timeSteps(
+  name: NetName, batchSize: number, warmupSteps: number, timedSteps: number, seed: number,
+): Promise<{ ms: number; kernels: KernelTime[] }> {
   const net = buildNet(name, seed);
   const optimizer = createOptimizer(recipeForStep(8).optimizer, net.params);
   const x = tf.randomNormal([batchSize, 28, 28, 1], 0, 1, 'float32', seed) as tf.Tensor4D;
   const y = tf.tidy(() => tf.cast(tf.floor(tf.randomUniform([batchSize], 0, 10, 'float32', seed + 1)), 'int32') as tf.Tensor1D);
-  const stepMs: number[] = [];
-  for (let step = 0; step < warmupSteps + timedSteps; step++) {
+  const runStep = async (step: number): Promise<number> => {
     const started = performance.now();
     const { loss, grads } = lossAndGradients(net, x, y, { training: true, seed: seed + step });
     optimizer.applyGradients(grads);
     await loss.data(); // the clock stops only once the device has finished the step
     const elapsedMs = performance.now() - started;
     tf.dispose([loss, ...Object.values(grads)]);
+    return elapsedMs;
+  };
+  const stepMs: number[] = [];
+  for (let step = 0; step < warmupSteps + timedSteps; step++) {
+    const elapsedMs = await runStep(step);
     if (step >= warmupSteps) stepMs.push(elapsedMs);
+  }
+  const clock = startKernelClock(tf.getBackend());
+  try {
+    for (let step = 0; step < CLOCKED_STEPS; step++) await clock.measure(() => runStep(warmupSteps + timedSteps + step));
+  } finally {
+    clock.restore();
   }
   tf.dispose([x, y]);
   optimizer.dispose();
   net.dispose();
-  return median(stepMs);
+  return { ms: median(stepMs), kernels: clock.perStep(CLOCKED_STEPS).slice(0, KERNELS_KEPT) };
 }
 
 /**
@@ -118,8 +140,11 @@ async function main(): Promise<void> {
   const seed = options.seed ?? 1;
   if (options.kind === 'step') {
     result.msPerStep = {};
+    result.kernelsPerStep = {};
     for (const name of options.nets ?? NET_NAMES) {
-      result.msPerStep[name] = await timeSteps(name, options.batchSize ?? 256, options.warmupSteps ?? 2, options.timedSteps ?? 5, seed);
+      const { ms, kernels } = await timeSteps(name, options.batchSize ?? 256, options.warmupSteps ?? 2, options.timedSteps ?? 5, seed);
+      result.msPerStep[name] = ms;
+      result.kernelsPerStep[name] = kernels;
     }
   } else {
     const { loadMnist } = await import('../lib/data');
