@@ -55,7 +55,7 @@ import { formatKernelShares, formatPeak, formatRoofline, peakFor, rooflineOf, ty
 import { NET_NAMES, recipeForStep, type NetName } from '../lib/recipes';
 import { findTorchPython, pytorchRecipeInput, runPytorchReference, type PytorchResult } from './pytorch-reference';
 import { parseSteps } from './steps';
-import { formatSideBySide, parseRounds, sideBySideRows, type SideBySideRow, type SideBySideRun } from './side-by-side';
+import { formatSideBySide, parseRounds, percentText, sideBySideRows, type SideBySideRow, type SideBySideRun } from './side-by-side';
 import type { VariantOptions, VariantResult } from './variant';
 import { exitWhenDone } from '../lib/exit';
 
@@ -219,7 +219,6 @@ function gzFolderFor(location: MnistLocation): { folder: string; cleanUp: () => 
   return { folder, cleanUp: () => fs.rmSync(folder, { recursive: true, force: true }) };
 }
 
-const percent = (value: number | null): string => (value === null ? '-' : `${value.toFixed(2)}%`);
 
 /** Step `step` in PyTorch on as many threads as ours, on the same seed; a failure is a PartFailed. */
 function runPytorchStep(python: string, step: number, seed: number, mnistDir: string): PytorchResult {
@@ -254,10 +253,10 @@ function runSideBySide(location: MnistLocation, steps: number[], rounds: number)
         const ours = { ...result.recipe, node: result.node, nativeBuild: result.nativeBuild };
         const build = result.nativeBuild === null ? '' : `, ${NATIVE_BUILDS[result.nativeBuild].label}`;
         const load = os.loadavg()[0]!.toFixed(1);
-        console.log(`  round ${round}, step ${step}: wasm tuned${build}, Node ${result.node}: ${ours.seconds.toFixed(2)} s, ${ours.epochs} epoch(s), test accuracy ${percent(ours.testAccuracy)} (load ${load})`);
+        console.log(`  round ${round}, step ${step}: wasm tuned${build}, Node ${result.node}: ${ours.seconds.toFixed(2)} s, ${ours.epochs} epoch(s), test accuracy ${percentText(ours.testAccuracy)} (load ${load})`);
         const torch = typeof python === 'string' ? runPytorchStep(python, step, seed, archives!.folder) : null;
         if (torch !== null) {
-          console.log(`  round ${round}, step ${step}: PyTorch ${torch.torch}: ${torch.seconds.toFixed(2)} s, ${torch.epochs} epoch(s), test accuracy ${percent(torch.testAccuracy)}`);
+          console.log(`  round ${round}, step ${step}: PyTorch ${torch.torch}: ${torch.seconds.toFixed(2)} s, ${torch.epochs} epoch(s), test accuracy ${percentText(torch.testAccuracy)}`);
         }
         these.push({ round, seed, ours, pytorch: torch });
       }

@@ -5,6 +5,7 @@
  * the table gives their mean and spread. On a shared machine, whose speed drifts by tens of
  * percent within minutes, ratios within rounds are what compare; one run of each is one sample.
  */
+import { timingOfRounds, turnsSummary } from '../lib/alternating-timing';
 import { UsageError } from '../lib/errors';
 import { mean, std } from '../lib/timing';
 import type { NativeBuildName } from '../lib/wasm/native-build';
@@ -64,16 +65,19 @@ export function sideBySideRows(runs: SideBySideRun[][]): SideBySideRow[] {
     const got = round.map((run) => run.ours.step);
     if (got.join(',') !== steps.join(',')) throw new Error(`round ${r + 1} ran steps ${got.join(',')}, round 1 ran ${steps.join(',')}`);
   }
+  // ours, and each step against the first, as the rounds in turns of lib/alternating-timing.ts summarise them
+  const ours = turnsSummary(timingOfRounds(steps, steps.map((_, i) => runs.map((round) => round[i]!.ours.seconds))));
   return steps.map((step, i) => {
     const own = runs.map((round) => round[i]!);
     const withTorch = own.every((run) => run.pytorch !== null);
+    const { secondsMean, secondsStd, ratioMean, ratioStd, rounds } = ours[i]!;
     return {
       step,
       runs: own,
-      ours: spreadOf(own.map((run) => run.ours.seconds)),
+      ours: { mean: secondsMean, std: secondsStd, n: rounds },
       pytorch: withTorch ? spreadOf(own.map((run) => run.pytorch!.seconds)) : null,
       ratio: withTorch ? spreadOf(own.map((run) => run.ours.seconds / run.pytorch!.seconds)) : null,
-      againstFirst: i === 0 ? null : spreadOf(runs.map((round) => round[i]!.ours.seconds / round[0]!.ours.seconds)),
+      againstFirst: i === 0 ? null : { mean: ratioMean, std: ratioStd, n: rounds },
     };
   });
 }
@@ -84,10 +88,16 @@ function formatSpread(spread: Spread | null, digits: number): string {
   return spread.n > 1 ? `${spread.mean.toFixed(digits)} ± ${spread.std.toFixed(digits)}` : spread.mean.toFixed(digits);
 }
 
-const percent = (values: Array<number | null>): string => {
+/** '99.01%', or '-' for no value. */
+export function percentText(value: number | null): string {
+  return value === null ? '-' : `${value.toFixed(2)}%`;
+}
+
+/** The mean of the known values as percentText gives it. */
+function meanPercent(values: Array<number | null>): string {
   const known = values.filter((v): v is number => v !== null);
-  return known.length === 0 ? '-' : `${mean(known).toFixed(2)}%`;
-};
+  return percentText(known.length === 0 ? null : mean(known));
+}
 
 /** The side-by-side table: per step, both times, both ratios, both mean accuracies, the epochs. */
 export function formatSideBySide(rows: SideBySideRow[]): string {
@@ -99,8 +109,8 @@ export function formatSideBySide(rows: SideBySideRow[]): string {
     formatSpread(r.pytorch, 2),
     formatSpread(r.ratio, 3),
     formatSpread(r.againstFirst, 3),
-    percent(r.runs.map((run) => run.ours.testAccuracy)),
-    percent(r.runs.map((run) => run.pytorch?.testAccuracy ?? null)),
+    meanPercent(r.runs.map((run) => run.ours.testAccuracy)),
+    meanPercent(r.runs.map((run) => run.pytorch?.testAccuracy ?? null)),
     `${r.runs[0]!.ours.epochs}${r.pytorch === null ? '' : ` / ${r.runs[0]!.pytorch!.epochs}`}`,
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));

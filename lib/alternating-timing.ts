@@ -44,7 +44,12 @@ export async function timeInTurns(recipes: readonly Recipe[], data: MnistArrays,
     // a round counts only when every recipe finished it: its ratios compare like with like
     if (times.length === recipes.length) times.forEach((t, i) => seconds[i]!.push(t));
   }
-  return { steps: recipes.map((r) => r.step), seconds, ratios: seconds.map((times) => times.map((t, r) => t / seconds[0]![r]!)) };
+  return timingOfRounds(recipes.map((r) => r.step), seconds);
+}
+
+/** The timing of rounds already run: seconds[i][r] is step i's time in round r; each ratio is to step 0's in the same round. */
+export function timingOfRounds(steps: number[], seconds: number[][]): AlternatingTiming {
+  return { steps, seconds, ratios: seconds.map((times) => times.map((t, r) => t / seconds[0]![r]!)) };
 }
 
 /** One recipe's time in the rounds, and its ratio to the first recipe's. */
