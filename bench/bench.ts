@@ -81,6 +81,8 @@ interface Row {
   node: string;
   /** Build of the native kernels that ran, for the tuned set. */
   nativeBuild: NativeBuildName | null;
+  /** Which engine ran (lib/engine-id.ts). */
+  engine: string;
   msPerStep: Partial<Record<NetName, number>>;
   /** The kernels that take the most of a step, by net (tuned variants). */
   kernelsPerStep?: Partial<Record<NetName, KernelTime[]>>;
@@ -250,7 +252,7 @@ function runSideBySide(location: MnistLocation, steps: number[], rounds: number)
       for (const step of steps) {
         const result = runVariant({ kind: 'recipe', step, backend: 'wasm', threads: cores, tunedKernels: true, seed }, env);
         if (!result.recipe) throw new PartFailed(`step ${step} on wasm tuned returned no result`);
-        const ours = { ...result.recipe, node: result.node, nativeBuild: result.nativeBuild };
+        const ours = { ...result.recipe, node: result.node, nativeBuild: result.nativeBuild, engine: result.engine };
         const build = result.nativeBuild === null ? '' : `, ${NATIVE_BUILDS[result.nativeBuild].label}`;
         const load = os.loadavg()[0]!.toFixed(1);
         console.log(`  round ${round}, step ${step}: wasm tuned${build}, Node ${result.node}: ${ours.seconds.toFixed(2)} s, ${ours.epochs} epoch(s), test accuracy ${percentText(ours.testAccuracy)} (load ${load})`);
@@ -323,13 +325,13 @@ function stepTimesAndRoofline(attempt: <T>(part: () => T) => T | null): Record<s
     for (const variant of tunedVariants(runtime, nets)) {
       const result = attempt(() => runTuned(variant));
       if (result?.msPerStep) {
-        rows.push({ variant: variant.label, threads: result.threads, node: result.node, nativeBuild: result.nativeBuild, msPerStep: result.msPerStep, kernelsPerStep: result.kernelsPerStep });
+        rows.push({ variant: variant.label, threads: result.threads, node: result.node, nativeBuild: result.nativeBuild, engine: result.engine, msPerStep: result.msPerStep, kernelsPerStep: result.kernelsPerStep });
       }
     }
   }
   for (const { label, options } of otherVariants()) {
     const result = attempt(() => runVariant(options));
-    if (result?.msPerStep) rows.push({ variant: label, threads: result.threads, node: result.node, nativeBuild: null, msPerStep: result.msPerStep });
+    if (result?.msPerStep) rows.push({ variant: label, threads: result.threads, node: result.node, nativeBuild: null, engine: result.engine, msPerStep: result.msPerStep });
   }
   console.log(formatTable(rows, nets));
   const roofline = rooflineRows(rows, peaks, nets);

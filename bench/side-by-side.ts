@@ -27,7 +27,7 @@ export function parseRounds(text: string): number {
 export interface SideBySideRun {
   round: number;
   seed: number;
-  ours: RecipeTiming & { node: string; nativeBuild: NativeBuildName | null };
+  ours: RecipeTiming & { node: string; nativeBuild: NativeBuildName | null; engine: string };
   pytorch: PytorchResult | null;
 }
 

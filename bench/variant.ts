@@ -13,6 +13,7 @@ import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import type { MnistArrays } from '../lib/data';
+import { stockEngineId } from '../lib/engine-id';
 import { warmUp } from '../lib/measure';
 import { buildNet, lossAndGradients } from '../lib/model';
 import { createOptimizer } from '../lib/optimizer';
@@ -54,6 +55,8 @@ export interface VariantResult {
   kernels: string[];
   /** Which build of the native kernels the tuned set ran (lib/wasm/native-build.ts); null otherwise. */
   nativeBuild: NativeBuildName | null;
+  /** Which engine ran (lib/engine-id.ts), as records name it. */
+  engine: string;
   /** Median ms per training step, by net ('step'). */
   msPerStep?: Partial<Record<NetName, number>>;
   /** Where a step's time goes, by net ('step'): the kernels taking the most, clocked over extra steps after the timed ones. */
@@ -62,13 +65,14 @@ export interface VariantResult {
   recipe?: RecipeTiming;
 }
 
-async function activate(options: VariantOptions): Promise<{ threads: number; kernels: string[]; nativeBuild: NativeBuildName | null }> {
+async function activate(options: VariantOptions): Promise<Pick<VariantResult, 'threads' | 'kernels' | 'nativeBuild' | 'engine'>> {
   tf.env().set('PROD', true);
   if (options.backend === 'cpu') {
     if (!(await tf.setBackend('cpu'))) throw new Error('the cpu backend failed to initialise');
-    return { threads: 1, kernels: [], nativeBuild: null };
+    return { threads: 1, kernels: [], nativeBuild: null, engine: stockEngineId('cpu') };
   }
-  return setupWasm({ threads: options.threads, tunedKernels: options.tunedKernels, kernelSet: options.kernelSet });
+  const { threads, kernels, nativeBuild, engine } = await setupWasm({ threads: options.threads, tunedKernels: options.tunedKernels, kernelSet: options.kernelSet });
+  return { threads, kernels, nativeBuild, engine };
 }
 
 function median(values: number[]): number {

@@ -24,6 +24,7 @@ import {
   type CandidateTiming,
   type ChoiceKeyParts,
 } from './backend-choice';
+import { engineTag, stockEngineId } from './engine-id';
 import { machineKey, describeMachine } from './machine';
 import { netLabel } from './nets';
 import { recipeForStep, type Recipe } from './recipes';
@@ -62,6 +63,8 @@ export interface BackendReport {
   skipped: Array<{ candidate: CandidateId; reason: string }>;
   /** Worker threads, where the backend says. */
   threads?: number;
+  /** Which build of the engine runs (lib/engine-id.ts); records carry it. */
+  engine?: string;
   /** What was asked for: 'auto' or an explicit name. */
   requested: BackendName;
   /** How automatic selection chose (absent for an explicit request). */
@@ -97,7 +100,7 @@ export interface UsableCandidate {
    * May refine the threads, the label and the device once the backend is up (wasm knows its
    * threads only then, WebGPU its adapter).
    */
-  activate(): Promise<{ threads?: number; label?: string; device?: string }>;
+  activate(): Promise<{ threads?: number; label?: string; device?: string; engine?: string }>;
 }
 export type CandidateProbe = UsableCandidate | { usable: false; reason: string };
 
@@ -224,12 +227,13 @@ function tildePath(path: string, home: string): string {
   return home !== '' && path.startsWith(home + sep) ? `~${path.slice(home.length)}` : path;
 }
 
-/** describeBackend's line, then one line per candidate timed and one per skipped candidate. */
+/** describeBackend's line, the engine's, then one line per candidate timed and one per skipped candidate. */
 export function explainBackend(report: BackendReport): string[] {
   const choice = report.choice;
   const timings = choice !== undefined && choice.how !== 'only' ? choice.timings : [];
   return [
     describeBackend(report),
+    ...(report.engine === undefined ? [] : [`  engine ${engineTag(report.engine)}: ${report.engine}`]),
     ...timings.map((t) => `  timed ${CANDIDATE_LABELS[t.candidate]}: ${'msPerStep' in t ? `${t.msPerStep.toFixed(1)} ms per training step` : `failed (${t.failed})`}`),
     ...report.skipped.map((s) => `  skipped ${CANDIDATE_LABELS[s.candidate]}: ${s.reason}`),
   ];
@@ -259,8 +263,14 @@ async function attempt(probe: () => Promise<CandidateProbe>): Promise<Attempt> {
   // `=== false` rather than `!`: the notebooks' non-strict compiler narrows only on equality
   if (found.usable === false) return { ok: false, reason: found.reason };
   try {
-    const { threads, label, device } = await found.activate();
-    const report = { name: found.name, label: label ?? found.label, device: device ?? found.device, threads: threads ?? found.threads };
+    const { threads, label, device, engine } = await found.activate();
+    const report = {
+      name: found.name,
+      label: label ?? found.label,
+      device: device ?? found.device,
+      threads: threads ?? found.threads,
+      engine: engine ?? stockEngineId(found.name),
+    };
     if (report.threads === undefined) delete report.threads;
     return { ok: true, report };
   } catch (error) {
@@ -654,8 +664,8 @@ async function probeWasm(): Promise<CandidateProbe> {
     activate: async () => {
       // the label names the build of the project's kernels that was loaded: relaxed SIMD (fused
       // multiply-add) where the runtime has it, plain SIMD otherwise
-      const { threads, nativeBuild } = await setupWasm();
-      return { threads, label: wasmLabel(nativeBuild === null ? null : NATIVE_BUILDS[nativeBuild].label) };
+      const { threads, nativeBuild, engine } = await setupWasm();
+      return { threads, engine, label: wasmLabel(nativeBuild === null ? null : NATIVE_BUILDS[nativeBuild].label) };
     },
   };
 }
@@ -709,7 +719,7 @@ export function deferredWebgpuProbe(
         const found = await full(options);
         if (found.usable === false) throw new Error(found.reason);
         const started = await found.activate();
-        return { label: started.label ?? found.label, device: started.device ?? found.device, threads: started.threads ?? found.threads };
+        return { label: started.label ?? found.label, device: started.device ?? found.device, threads: started.threads ?? found.threads, engine: started.engine };
       },
     };
   };

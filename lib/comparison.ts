@@ -3,7 +3,9 @@
  * backend and thread count, on the same data, in the same mode, with today's recipe for their
  * step (lib/ledger.ts newestComparablePerStep). Where two machines meet on one page (your run
  * beside the saved reference run), each block names its machine and never shares a speed-up.
+ * Records of another engine build (lib/engine-id.ts) stay in the tables, and every note says so.
  */
+import { engineDifference, engineTag, sameEngine } from './engine-id';
 import { recipeHash } from './fingerprint';
 import { isTry, newestComparablePerStep } from './ledger';
 import { RECIPES, type Recipe } from './recipes';
@@ -29,9 +31,36 @@ export function withPreviousStep(records: readonly StepRecord[], record: StepRec
   return previous ? [previous, record] : [record];
 }
 
-/** True when two records' times can be compared directly. */
+/** True when two records ran on the same machine, backend, threads, data and mode (the engine aside). */
 export function sameSetting(a: StepRecord, b: StepRecord): boolean {
   return whereLabel(a) === whereLabel(b) && a.dataHash === b.dataHash && recordMode(a) === recordMode(b);
+}
+
+/** True when two records' seconds compare directly: the same setting and the same engine. */
+export function timesCompare(a: StepRecord, b: StepRecord): boolean {
+  return sameSetting(a, b) && sameEngine(a, b);
+}
+
+/** Whether the saved reference run's seconds compare with your run's, in words. */
+export function savedRunNote(saved: StepRecord, record: StepRecord, unit: 'seconds' | 'times'): string {
+  if (!sameSetting(saved, record)) return `another machine or setting than your run: compare the ${unit === 'times' ? 'ratios' : 'speed-ups'} between steps, not the seconds`;
+  const why = engineDifference(record, saved);
+  return why === null
+    ? `same machine, backend, threads and engine as your run: the ${unit} compare directly`
+    : `same machine, backend and threads as your run, but ${why}: the ${unit} do not compare directly`;
+}
+
+/**
+ * Whether the speed-up between a step and the step before it (`pair`, as withPreviousStep gives
+ * them) is like for like, in words: the previous step's record may name another engine.
+ */
+export function previousStepNote(pair: readonly StepRecord[]): string {
+  const [previous, record] = pair;
+  if (previous === undefined || record === undefined) return '';
+  const why = engineDifference(record, previous);
+  return why === null
+    ? `step ${previous.step} ran on the same machine, backend, threads and engine: the speed-up compares directly`
+    : `step ${previous.step} ran on the same machine, backend and threads, but ${why}: the speed-up is not like for like`;
 }
 
 /** What the original has for a step it does not have: the words every table and summary shows. */
@@ -71,7 +100,9 @@ function block(heading: string, rows: readonly StepRecord[]): string[] {
  */
 export function formatComparison(input: ComparisonInput): string {
   const { record, hashes } = input;
-  const lines = block(`your run: ${whereLabel(record)} (${input.ledgerName})`, withPreviousStep(input.ledger, record, hashes));
+  const mine = withPreviousStep(input.ledger, record, hashes);
+  const lines = block(`your run: ${whereLabel(record)} (${input.ledgerName})`, mine);
+  if (mine.length > 1 && !sameEngine(mine[0]!, record)) lines.push(`  ${previousStepNote(mine)}`);
   lines.push('');
   if (input.reference === null) {
     lines.push(`(this run is recorded as the saved reference run, in ${input.referenceName})`);
@@ -82,12 +113,10 @@ export function formatComparison(input: ComparisonInput): string {
     if (saved === null) {
       lines.push(`(no saved reference run of step ${record.step} with today's recipe in ${input.referenceName})`);
     } else {
-      lines.push(...block(`saved reference run: ${whereLabel(saved)}, ${saved.date.slice(0, 10)} (${input.referenceName})`, withPreviousStep(input.reference, saved, hashes)));
-      lines.push(
-        sameSetting(saved, record)
-          ? '  same machine, backend and threads as your run: the times compare directly'
-          : '  another machine or setting than your run: compare the ratios between steps, not the seconds',
-      );
+      const savedPair = withPreviousStep(input.reference, saved, hashes);
+      lines.push(...block(`saved reference run: ${whereLabel(saved)}, ${saved.date.slice(0, 10)} (${input.referenceName})`, savedPair));
+      lines.push(`  ${savedRunNote(saved, record, 'times')}`);
+      if (savedPair.length > 1 && !sameEngine(savedPair[0]!, saved)) lines.push(`  in the saved run, ${previousStepNote(savedPair)}`);
     }
   }
   lines.push('', 'original (GTX 1660 Ti, PyTorch 1.8):', ...originalLines([record.step - 1, record.step]));
@@ -113,6 +142,8 @@ export interface LadderRow {
   originalSpeedUp: number | null;
   /** Where this row ran, in words (the same for every row of one ladder). */
   where: string;
+  /** The engine that ran it (lib/engine-id.ts); null for a record made before engines were recorded. */
+  engine: string | null;
 }
 
 /**
@@ -144,8 +175,46 @@ export function ladderFrom(records: readonly StepRecord[], hashes: ReadonlyMap<n
       originalSeconds: record.reference?.seconds ?? null,
       originalSpeedUp: first.reference === null || record.reference === null ? null : first.reference.seconds / record.reference.seconds,
       where: whereLabel(record),
+      engine: record.engine ?? null,
     };
   });
+}
+
+/** '1-3, 5, 7-8': whole numbers in ascending order, runs of consecutive ones as ranges. */
+export function stepsText(steps: readonly number[]): string {
+  const parts: string[] = [];
+  for (let i = 0; i < steps.length; ) {
+    let j = i;
+    while (j + 1 < steps.length && steps[j + 1] === steps[j]! + 1) j++;
+    parts.push(j === i ? String(steps[i]) : `${steps[i]}-${steps[j]}`);
+    i = j + 1;
+  }
+  return parts.join(', ');
+}
+
+/**
+ * Which rows of a ladder ran another engine than its last row (the newest step), and the line
+ * that says so under a table; null when every row names the same engine.
+ */
+export function ladderEngineNote(rows: readonly LadderRow[]): { otherSteps: number[]; note: string } | null {
+  const last = rows.at(-1);
+  if (last === undefined) return null;
+  const other = rows.slice(0, -1).filter((r) => r.engine === null || last.engine === null || r.engine !== last.engine);
+  if (other.length === 0 && last.engine !== null) return null;
+  const steps = other.map((r) => r.step);
+  if (last.engine === null) {
+    return {
+      otherSteps: steps,
+      note: `the record of step ${last.step} names no engine (made before engines were recorded): rows of different engine builds may stand side by side`,
+    };
+  }
+  const which = other.every((r) => r.engine === null) ? 'name no engine (made before engines were recorded)' : 'name another engine';
+  return {
+    otherSteps: steps,
+    note:
+      `step ${last.step} ran engine ${engineTag(last.engine)} (${last.engine}); the records of ${steps.length === 1 ? 'step' : 'steps'} ${stepsText(steps)} ${which}: ` +
+      `their seconds and speed-ups are this machine's, but not like for like with step ${last.step}'s`,
+  };
 }
 
 /** One table of the comparison, under a caption that names where its rows ran. */
@@ -195,7 +264,7 @@ export function comparisonBlocks(input: ComparisonInput, recipes: readonly Recip
       table: { columns: RUN_COLUMNS, values: runRows(mine) },
       note:
         mine.length > 1
-          ? `step ${record.step - 1} ran on the same machine, backend and threads: the speed-up compares directly`
+          ? previousStepNote(mine)
           : `no step ${record.step - 1} on this machine in ${input.ledgerName} yet: run notebook ${recipes.find((r) => r.step === record.step - 1)?.slug ?? record.step - 1} for a speed-up`,
     },
   ];
@@ -208,12 +277,12 @@ export function comparisonBlocks(input: ComparisonInput, recipes: readonly Recip
   } else if (saved === null) {
     blocks.push({ caption: 'saved reference run', table: null, note: `no saved reference run of step ${record.step} with today's recipe in ${input.referenceName}` });
   } else {
+    const savedPair = withPreviousStep(input.reference, saved, hashes);
+    const pairNote = savedPair.length > 1 && !sameEngine(savedPair[0]!, saved) ? `; in it, ${previousStepNote(savedPair)}` : '';
     blocks.push({
       caption: `saved reference run: ${whereLabel(saved)}, ${saved.date.slice(0, 10)} (${input.referenceName})`,
-      table: { columns: RUN_COLUMNS, values: runRows(withPreviousStep(input.reference, saved, hashes)) },
-      note: sameSetting(saved, record)
-        ? 'same machine, backend and threads as your run: the seconds compare directly'
-        : 'another machine or setting than your run: compare the speed-ups between steps, not the seconds',
+      table: { columns: RUN_COLUMNS, values: runRows(savedPair) },
+      note: savedRunNote(saved, record, 'seconds') + pairNote,
     });
   }
   const steps = [record.step - 1, record.step];

@@ -5,6 +5,7 @@
  * has no GPU point on the chart.
  */
 import { NO_ORIGINAL, type LadderRow } from './comparison';
+import { engineTag } from './engine-id';
 import type { LadderPoint } from './plot';
 
 /** One ladder row for a table: numbers rounded for reading, the original's GPU columns in words where it has none. */
@@ -18,6 +19,8 @@ export interface LadderFrameRow {
   '>= 99%': string;
   'GPU seconds': number | string;
   'GPU speed-up': number | string;
+  /** lib/engine-id.ts engineTag: 8 hex digits naming the engine build, or 'not recorded'. */
+  engine: string;
 }
 
 export function ladderFrameRows(rows: readonly LadderRow[]): LadderFrameRow[] {
@@ -31,6 +34,7 @@ export function ladderFrameRows(rows: readonly LadderRow[]): LadderFrameRow[] {
     '>= 99%': `${r.reached99}/${r.runs}`,
     'GPU seconds': r.originalSeconds ?? NO_ORIGINAL,
     'GPU speed-up': r.originalSpeedUp === null ? '' : +r.originalSpeedUp.toFixed(1),
+    engine: engineTag(r.engine ?? undefined),
   }));
 }
 

@@ -83,6 +83,7 @@ export function recordProblem(value: unknown): string | null {
     if (typeof r[field] !== 'string') return `${field} is missing or not text`;
   }
   if (r.backendLabel !== undefined && typeof r.backendLabel !== 'string') return 'backendLabel is not text';
+  if (r.engine !== undefined && (typeof r.engine !== 'string' || r.engine === '')) return 'engine is not text';
   if (Number.isNaN(Date.parse(r.date as string))) return `date '${String(r.date)}' is not a date`;
   if (!(r.threads === null || (Number.isInteger(r.threads) && (r.threads as number) > 0))) return 'threads is not a positive whole number or null';
   if (typeof r.quick !== 'boolean' || typeof r.partial !== 'boolean') return 'quick or partial is not true/false';

@@ -14,6 +14,7 @@ import {
   comparisonBlocks,
   comparisonBlocksText,
   currentRecipeHashes,
+  ladderEngineNote,
   ladderFrom,
   newestOfStep,
   type LadderRow,
@@ -242,6 +243,8 @@ export interface Ladder {
   /** 'your ladder (wasm, 2 threads, on ...)' or 'saved reference ladder (...)'. */
   title: string;
   rows: LadderRow[];
+  /** Which rows ran another engine than the newest step, in words (lib/comparison.ts ladderEngineNote); null when none did. */
+  engineNote: string | null;
 }
 
 /**
@@ -253,9 +256,9 @@ export async function ladders(session: Session): Promise<Ladder[]> {
   const out: Ladder[] = [];
   if (!session.recordsReference) {
     const yours = await ladderRows(session, 'yours');
-    if (yours.length > 0) out.push({ title: `your ladder (${yours[0]!.where})`, rows: yours });
+    if (yours.length > 0) out.push({ title: `your ladder (${yours[0]!.where})`, rows: yours, engineNote: ladderEngineNote(yours)?.note ?? null });
   }
-  if (saved.length > 0) out.push({ title: `saved reference ladder (${saved[0]!.where})`, rows: saved });
+  if (saved.length > 0) out.push({ title: `saved reference ladder (${saved[0]!.where})`, rows: saved, engineNote: ladderEngineNote(saved)?.note ?? null });
   return out;
 }
 

@@ -53,6 +53,11 @@ export interface StepRecord {
   backendLabel?: string;
   /** Worker threads the backend used, where it says (wasm); null elsewhere. */
   threads: number | null;
+  /**
+   * Which build of the engine ran (lib/engine-id.ts): on wasm the kernel set, the native module's
+   * SHA-256 and XNNPACK's pool; everywhere the engine revision. Absent from records made before it.
+   */
+  engine?: string;
   /** CPU, cores, memory, platform, Node and TensorFlow.js versions, and the load when recorded. */
   machine: MachineInfo;
   /** ISO time the record was made. */
@@ -94,7 +99,7 @@ export function toRunRecord(result: RunResult): RunRecord {
 }
 
 export interface StepRecordContext {
-  backend: { name: string; label?: string; device: string; threads?: number };
+  backend: { name: string; label?: string; device: string; threads?: number; engine?: string };
   machine: MachineInfo;
   source: RecordSource;
   mode: RunMode;
@@ -121,6 +126,7 @@ export function makeStepRecord(recipe: Recipe, results: readonly RunResult[], co
     device: context.backend.device,
     ...(context.backend.label === undefined ? {} : { backendLabel: context.backend.label }),
     threads: context.backend.threads ?? null,
+    ...(context.backend.engine === undefined ? {} : { engine: context.backend.engine }),
     machine: { ...context.machine, loadAverage: currentLoadAverage() },
     date: (context.date ?? new Date()).toISOString(),
     source: context.source,

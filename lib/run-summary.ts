@@ -6,6 +6,7 @@
  */
 import { turnsAgainst, type AlternatingTiming } from './alternating-timing';
 import { newestOfStep, sameSetting, withPreviousStep, type ComparisonInput } from './comparison';
+import { engineDifference, sameEngine } from './engine-id';
 import { comparisonInput, type LedgerSession } from './comparison-input';
 import { RECIPES, type Recipe } from './recipes';
 import { recordMode, summarize, whereLabel, type StepRecord, type StepSummary } from './results';
@@ -81,7 +82,8 @@ export function summaryMarkdown(input: ComparisonInput, recipes: readonly Recipe
       previous === null
         ? `No step ${record.step - 1} is recorded on this machine yet (${input.ledgerName}): run notebook ${notebookOf(record.step - 1, recipes)} to see this step's speed-up here.`
         : `Against your step ${record.step - 1} on the same machine (${formatDuration(previous.secondsMean * 1000)} per run): ` +
-            `${speedWords(previous.secondsMean, mine.secondsMean)}.`,
+            `${speedWords(previous.secondsMean, mine.secondsMean)}` +
+            (sameEngine(pair[0]!, record) ? '.' : `, but ${engineDifference(record, pair[0]!)}, so the comparison is not like for like.`),
     );
   }
   sentences.push(referenceSentence(input, mine));
@@ -109,7 +111,12 @@ function referenceSentence(input: ComparisonInput, mine: StepSummary): string {
   if (saved === null) return `There is no saved reference run of step ${record.step} with today's recipe (${input.referenceName}).`;
   const theirs = summarize(saved);
   const head = `The saved reference run (${whereLabel(saved)}, ${saved.date.slice(0, 10)}) took ${formatDuration(theirs.secondsMean * 1000)} per run at ${theirs.accuracyMean.toFixed(2)}%`;
-  if (sameSetting(saved, record)) return `${head}: the same machine and setting, so the seconds compare directly: this run was ${speedWords(theirs.secondsMean, mine.secondsMean)}.`;
+  if (sameSetting(saved, record)) {
+    const why = engineDifference(record, saved);
+    return why === null
+      ? `${head}: the same machine, setting and engine, so the seconds compare directly: this run was ${speedWords(theirs.secondsMean, mine.secondsMean)}.`
+      : `${head}: the same machine and setting, but ${why}, so the seconds do not compare directly (this run was ${speedWords(theirs.secondsMean, mine.secondsMean)}).`;
+  }
   const pair = withPreviousStep(input.reference, saved, hashes);
   const stepRatio = pair.length > 1 ? `; there, step ${record.step} was ${speedWords(summarize(pair[0]!).secondsMean, theirs.secondsMean)} than step ${record.step - 1}` : '';
   return `${head}, on another machine or setting: its seconds do not compare with yours, its ratios between steps do${stepRatio}.`;

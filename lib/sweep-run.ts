@@ -91,7 +91,7 @@ export async function sweepRecords(plan: Pick<SweepPlan, 'dir'>, warn: (line: st
 
 export interface SweepContext {
   data: MnistArrays;
-  backend: { name: string; label?: string; device: string; threads?: number };
+  backend: { name: string; label?: string; device: string; threads?: number; engine?: string };
   machine: MachineInfo;
   dataHash: string;
   source: RecordSource;

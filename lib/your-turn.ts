@@ -7,6 +7,7 @@
  * Used by a notebook's "your turn" cell (tryChange, showTry) and by `mnist-speedrun try`.
  */
 import { currentRecipeHashes, newestOfStep, sameSetting, type ComparisonInput } from './comparison';
+import { engineDifference } from './engine-id';
 import type { MnistArrays } from './data';
 import { appendToLedger, newestComparablePerStep, readLedger, referenceLedgerDir, triesLedgerDir, userLedgerDir } from './ledger';
 import { measurementOf, measureRecipe, type MeasureOptions, type Measurement } from './measure';
@@ -130,16 +131,24 @@ export function tryComparison(input: TryComparisonInput): TryComparison {
   if (own === undefined) {
     notes.push(`no run of step ${step}'s unchanged recipe on this machine, backend and data in ${mode} mode in ${input.ledgerName}: run it first to set it beside yours`);
   } else {
-    rows.push(rowOf(`step ${step} unchanged (your ledger)`, own, 'yes: same machine, backend, threads, data and mode'));
+    const why = engineDifference(record, own);
+    rows.push(rowOf(`step ${step} unchanged (your ledger)`, own, why === null ? 'yes: same machine, backend, threads, engine, data and mode' : `not like for like: ${why}`));
   }
   if (mode !== 'full') {
     notes.push(`(${mode} mode: the saved reference runs are full runs, so none is set beside this one)`);
   } else if (input.reference !== null) {
     const saved = newestOfStep(input.reference, step, hashes);
     if (saved === null) notes.push(`(no saved reference run of step ${step} with today's recipe in ${input.referenceName})`);
-    else rows.push(rowOf(`step ${step} unchanged (saved reference)`, saved, sameSetting(saved, record) ? 'yes: same machine, backend and threads' : 'no: another machine or setting; compare ratios, not seconds'));
+    else rows.push(rowOf(`step ${step} unchanged (saved reference)`, saved, savedCompares(saved, record)));
   }
   return { rows, notes };
+}
+
+/** The try table's 'compares' cell for the saved reference run of the step. */
+function savedCompares(saved: StepRecord, record: StepRecord): string {
+  if (!sameSetting(saved, record)) return 'no: another machine or setting; compare ratios, not seconds';
+  const why = engineDifference(record, saved);
+  return why === null ? 'yes: same machine, backend, threads and engine' : `no: ${why}`;
 }
 
 /** The try table as plain text, columns padded to line up, with its notes under it. */

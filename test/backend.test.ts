@@ -230,7 +230,7 @@ test('every candidate failing is an error naming each reason', async () => {
   });
 });
 
-test('describeBackend is one line with backend, device and threads; explain adds one line per skip', async () => {
+test('describeBackend is one line with backend, device and threads; explain adds the engine and one line per skip', async () => {
   const fakes = fakeProbes({ 'tensorflow-gpu': 'absent', webgpu: 'absent', 'tensorflow-cpu': 'absent' });
   const lines: string[] = [];
   const report = await useBackend({ probes: fakes.probes, env: noEnv, explain: true, log: (l) => lines.push(l) });
@@ -238,8 +238,10 @@ test('describeBackend is one line with backend, device and threads; explain adds
   assert.doesNotMatch(line, /\n/);
   assert.equal(line, 'wasm: fake wasm on device of wasm, 2 threads (chosen automatically: the only candidate here: tensorflow-gpu not installed, webgpu not installed, tensorflow-cpu not installed)');
   assert.deepEqual(lines, explainBackend(report));
-  assert.equal(lines.length, 4);
-  assert.match(lines[2], /WebGPU.*webgpu not installed/);
+  assert.equal(lines.length, 5);
+  // a candidate that reports no engine of its own runs TensorFlow.js's kernels
+  assert.match(lines[1]!, /^ {2}engine [0-9a-f]{8}: wasm: TensorFlow\.js kernels; engine r\d+$/);
+  assert.match(lines[3]!, /WebGPU.*webgpu not installed/);
 });
 
 // ---------------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ function run(round: number, step: number, ours: number, torch: number | null, ac
   const pytorch: PytorchResult | null = torch === null ? null : {
     step, seconds: torch, testAccuracy: 98.5, epochs: 1, batchesPerEpoch: 235, threads: 2, torch: '1.13.0', device: 'cpu', parameters: 1,
   };
-  return { round, seed: round, ours: { step, seconds: ours, epochs: 1, testAccuracy: accuracy, node: 'v20', nativeBuild: 'simd' }, pytorch };
+  return { round, seed: round, ours: { step, seconds: ours, epochs: 1, testAccuracy: accuracy, node: 'v20', nativeBuild: 'simd', engine: 'wasm: tuned kernels; engine r1' }, pytorch };
 }
 
 test('each ratio is taken within a round, then averaged: not the ratio of the mean times', () => {

@@ -70,7 +70,7 @@ test('on the reference machine the comparison says the times compare directly', 
   const mine = makeRecord(8, '2026-03-01T00:00:00.000Z', { machine: { ...SERVER, loadAverage: 1.7 } });
   const reference = [makeRecord(8, '2026-01-01T00:00:00.000Z')];
   const text = formatComparison({ record: mine, ledger: [mine], ledgerName: 'yours', reference, referenceName: 'reference', hashes: TEST_HASHES });
-  assert.match(text, /same machine, backend and threads as your run: the times compare directly/);
+  assert.match(text, /same machine, backend, threads and engine as your run: the times compare directly/);
 });
 
 test('quick runs and reference re-recording are never set beside a saved reference run', () => {
@@ -151,7 +151,7 @@ test('a single run shows its time without a spread, and a missing previous step 
   assert.ok(!yours!.table!.values[0]!.some((cell) => cell.includes('±')), 'no ± for one run');
   assert.equal(yours!.table!.values[0]![6], '', 'no speed-up without a previous step');
   assert.match(yours!.note, /no step 3 on this machine in results\/yours yet: run notebook 03-smaller-net for a speed-up/);
-  assert.match(saved!.note, /same machine, backend and threads as your run: the seconds compare directly/);
+  assert.match(saved!.note, /same machine, backend, threads and engine as your run: the seconds compare directly/);
   const text = comparisonBlocksText(comparisonBlocks({ record: mine, ledger: [mine], ledgerName: 'y', reference: null, referenceName: 'r', hashes: TEST_HASHES }));
   assert.match(text, /this run is recorded as the saved reference run, in r/);
   assert.match(text, /^step +change +time per run/m);

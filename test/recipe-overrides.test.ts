@@ -214,7 +214,7 @@ test('the try table sets your change beside your unchanged run and the reference
   const { rows, notes } = tryComparison({ record: tried, ledger: [own, tried], ledgerName: 'yours', reference: [saved], referenceName: 'ref', hashes });
   assert.deepEqual(rows.map((r) => [r.run, r.timePerRun, r.testAccuracy, r.reached99, r.compares]), [
     ['your change (batchSize=512)', '6.00 s ± 1.00 s', '99.00% ± 0.100', '1 of 2', 'this run'],
-    ['step 8 unchanged (your ledger)', '8.00 s', '99.20%', '1 of 1', 'yes: same machine, backend, threads, data and mode'],
+    ['step 8 unchanged (your ledger)', '8.00 s', '99.20%', '1 of 1', 'yes: same machine, backend, threads, engine, data and mode'],
     ['step 8 unchanged (saved reference)', '9.00 s', '99.00%', '1 of 1', 'no: another machine or setting; compare ratios, not seconds'],
   ]);
   assert.match(rows[0]!.where, /^wasm, 2 threads, on Server CPU, 2 cores, 24 GiB, linux-x64, full mode, 2026-02-02$/);

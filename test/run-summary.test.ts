@@ -56,7 +56,7 @@ test('the saved reference: seconds compare directly on the same machine, only ra
   ];
   const here = makeRecord(8, '2026-03-01T00:00:00.000Z', { runs: [run(1, 3.5, 99.0)] });
   const same = summaryMarkdown({ record: here, ledger: [here], ledgerName: 'y', reference, referenceName: 'r', hashes: TEST_HASHES });
-  assert.match(same, /The saved reference run \(wasm, 2 threads, on Server CPU.*, 2026-01-01\) took 7\.00 s per run at 99\.00%: the same machine and setting, so the seconds compare directly: this run was 2\.0 times faster\./);
+  assert.match(same, /The saved reference run \(wasm, 2 threads, on Server CPU.*, 2026-01-01\) took 7\.00 s per run at 99\.00%: the same machine, setting and engine, so the seconds compare directly: this run was 2\.0 times faster\./);
   const laptop = makeRecord(8, '2026-03-01T00:00:00.000Z', { machine: LAPTOP, runs: [run(1, 3.5, 99.0)] });
   const other = summaryMarkdown({ record: laptop, ledger: [laptop], ledgerName: 'y', reference, referenceName: 'r', hashes: TEST_HASHES });
   assert.match(other, /on another machine or setting: its seconds do not compare with yours, its ratios between steps do; there, step 8 was 2\.0 times faster than step 7\./);

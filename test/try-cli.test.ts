@@ -72,6 +72,6 @@ test('try trains the changed recipe over the seeds, records it under tries/ and 
   const lines = tried.stdout.trim().split('\n');
   assert.match(lines[0]!, /^run +where +time per run +epochs +test accuracy +seeds >= 99% +seconds compare$/);
   assert.match(lines[2]!, /^your change \(batchSize=512 schedule\.maxLr=0\.02\) +wasm, \d+ threads?, on .*, quick mode, .* +2 of 2|^your change \(batchSize=512 schedule\.maxLr=0\.02\) +wasm.* [0-2] of 2 +this run$/);
-  assert.match(lines[3]!, /^step 8 unchanged \(your ledger\) +wasm.*quick mode.* [01] of 1 +yes: same machine, backend, threads, data and mode$/);
+  assert.match(lines[3]!, /^step 8 unchanged \(your ledger\) +wasm.*quick mode.* [01] of 1 +yes: same machine, backend, threads, engine, data and mode$/);
   assert.equal(lines[4], '(quick mode: the saved reference runs are full runs, so none is set beside this one)');
 });

@@ -7,7 +7,8 @@
  */
 import { fileURLToPath } from 'node:url';
 import { resolve } from 'node:path';
-import { currentRecipeHashes, ladderFrom, NO_ORIGINAL, type LadderRow } from '../lib/comparison';
+import { currentRecipeHashes, ladderEngineNote, ladderFrom, NO_ORIGINAL, type LadderRow } from '../lib/comparison';
+import { engineTag } from '../lib/engine-id';
 import { readLedger, referenceLedgerDir } from '../lib/ledger';
 import { formatDuration } from '../lib/timing';
 
@@ -36,14 +37,16 @@ export function ladderMarkdown(rows: readonly LadderRow[]): string {
   const lines = [
     `Measured on ${rows[0]?.where ?? '(no reference results)'}; every row is the newest record of its step in \`results/reference/\`:`,
     '',
-    '| # | step | time per run | epochs | test accuracy | speed-up | original (GPU) | speed-up |',
-    '|---|---|---|---|---|---|---|---|',
+    '| # | step | time per run | epochs | test accuracy | speed-up | original (GPU) | speed-up | engine |',
+    '|---|---|---|---|---|---|---|---|---|',
     ...rows.map(
       (r) =>
         `| ${r.step} | ${r.slug.slice(3).replace(/-/g, ' ')} | ${time(r)} | ${Number.isInteger(r.epochs) ? r.epochs : r.epochs.toFixed(1)} | ` +
-        `${accuracy(r)} | ${speedUp(r.speedUp)} | ${original(r)} |`,
+        `${accuracy(r)} | ${speedUp(r.speedUp)} | ${original(r)} | \`${engineTag(r.engine ?? undefined)}\` |`,
     ),
   ];
+  const engines = ladderEngineNote(rows);
+  if (engines !== null) lines.push('', `Engine: ${engines.note}.`);
   return lines.join('\n');
 }
 

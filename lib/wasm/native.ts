@@ -7,6 +7,7 @@
  * threaded backend's shared memory; each in two builds, plain SIMD and relaxed SIMD (fused
  * multiply-add), of which ./native-build picks one per process. The kernels run on the calling thread.
  */
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -69,6 +70,8 @@ export class NativeKernelsError extends Error {
 interface NativeRunner {
   /** The build whose module was instantiated. */
   build: NativeBuildName;
+  /** SHA-256 (hex) of the module's bytes: which compilation of native/train_kernels.c runs. */
+  sha256: string;
   exports: NativeExports;
   helper: Helper | null;
 }
@@ -97,7 +100,8 @@ function runner(backend: BackendWasm): NativeRunner {
   }
   const bytes = fs.readFileSync(file);
   const instance = new wasmApi.Instance(new wasmApi.Module(bytes), { env: { memory } });
-  const created: NativeRunner = { build, exports: instance.exports as NativeExports, helper: shared ? startHelper(heap, memory, bytes) : null };
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  const created: NativeRunner = { build, sha256, exports: instance.exports as NativeExports, helper: shared ? startHelper(heap, memory, bytes) : null };
   runners.set(heap, created);
   if (created.helper !== null) stopHelperWithBackend(backend, created.helper);
   return created;
@@ -108,9 +112,10 @@ export function nativeKernels(backend: BackendWasm): NativeExports {
   return runner(backend).exports;
 }
 
-/** Which build of the native kernels runs on `backend`'s heap (instantiating them if not yet done). */
-export function nativeKernelBuild(backend: BackendWasm): NativeBuildName {
-  return runner(backend).build;
+/** Which build of the native kernels runs on `backend`'s heap, and its module's SHA-256 (instantiating them if not yet done). */
+export function nativeKernelModule(backend: BackendWasm): { build: NativeBuildName; sha256: string } {
+  const { build, sha256 } = runner(backend);
+  return { build, sha256 };
 }
 
 // ---------------------------------------------------------------------------------------------

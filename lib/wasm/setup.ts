@@ -23,7 +23,8 @@ import '@tensorflow/tfjs-backend-wasm';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { assertKernelsRegistered, createKernelInstaller } from './kernels';
 import type { KernelSet } from './kernels';
-import { nativeKernelBuild } from './native';
+import { wasmEngineId } from '../engine-id';
+import { nativeKernelModule } from './native';
 import { nativeBuild, type NativeBuildName } from './native-build';
 import { activeWasmThreads, registerThreadedWasmBackend, resolveThreadCount, xnnpackPoolThreads } from './threads';
 
@@ -45,6 +46,8 @@ export interface WasmSetupReport {
   kernels: string[];
   /** Which build of the native kernels the tuned set runs (./native-build); null for the other sets. */
   nativeBuild: NativeBuildName | null;
+  /** What ran, for records (lib/engine-id.ts): kernel set, native module's SHA-256, XNNPACK's pool, engine revision. */
+  engine: string;
 }
 
 /** What the process's 'wasm' backend currently is; the backend registry is process-wide. */
@@ -107,6 +110,13 @@ export async function setupWasm(options: WasmSetupOptions = {}): Promise<WasmSet
   }
   assertKernelsRegistered();
   // the tuned set's module is instantiated now, so that the report says which build was loaded
-  const build = set === 'tuned' ? nativeKernelBuild(tf.backend() as BackendWasm) : null;
-  return { threads, xnnpackThreads: activeWasmThreads(), kernels: [...state.kernels], nativeBuild: build };
+  const native = set === 'tuned' ? nativeKernelModule(tf.backend() as BackendWasm) : null;
+  const xnnpackThreads = activeWasmThreads();
+  return {
+    threads,
+    xnnpackThreads,
+    kernels: [...state.kernels],
+    nativeBuild: native?.build ?? null,
+    engine: wasmEngineId({ kernelSet: set, native, xnnpackThreads }),
+  };
 }

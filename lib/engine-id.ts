@@ -1,0 +1,66 @@
+/**
+ * Which build of the engine computed a record's numbers. Machine, backend and threads say where a
+ * run happened; the engine says what ran there: on wasm, the kernel set, the SHA-256 of the native
+ * kernels' module that was loaded (native/*.wasm: every change to native/train_kernels.c changes it)
+ * and XNNPACK's pool size; everywhere, the revision of the project's own engine code.
+ *
+ * Two records of one machine, backend and threads but another engine are still listed together
+ * (a ladder keeps its rows), but no table says that their seconds compare directly.
+ */
+
+import { createHash } from 'node:crypto';
+
+/**
+ * The revision of the engine code that is not in the native module: how lib/model.ts,
+ * lib/optimizer.ts, lib/train.ts and lib/wasm/ route a training step to kernels. Raise it with any
+ * change there that can change a step's speed or its numbers.
+ *   1: Adam as one kernel where the backend registers it; XNNPACK's pool leaves a core to the
+ *      native kernels' helper thread (2026-12-02).
+ */
+export const ENGINE_REVISION = 1;
+
+/** What ran on the wasm backend (lib/wasm/setup.ts reports it). */
+export interface WasmEngineParts {
+  kernelSet: string;
+  /** The native kernels' build ('simd', 'relaxed') and the SHA-256 of its module; null for sets without them. */
+  native: { build: string; sha256: string } | null;
+  xnnpackThreads: number;
+}
+
+/** 'wasm: tuned kernels, native simd 3f2a9c1b7d4e, XNNPACK pool 1; engine r1'. */
+export function wasmEngineId(parts: WasmEngineParts): string {
+  const native = parts.native === null ? '' : `, native ${parts.native.build} ${parts.native.sha256.slice(0, 12)}`;
+  return `wasm: ${parts.kernelSet} kernels${native}, XNNPACK pool ${parts.xnnpackThreads}; engine r${ENGINE_REVISION}`;
+}
+
+/** 'webgpu: TensorFlow.js kernels; engine r1' for a backend whose kernels are all TensorFlow.js's. */
+export function stockEngineId(backend: string): string {
+  return `${backend}: TensorFlow.js kernels; engine r${ENGINE_REVISION}`;
+}
+
+/** A record's engine, as records carry it (absent from records made before engines were recorded). */
+export interface EngineField {
+  engine?: string;
+}
+
+/** True when both records name the same engine; a record without one matches nothing. */
+export function sameEngine(a: EngineField, b: EngineField): boolean {
+  return a.engine !== undefined && a.engine === b.engine;
+}
+
+/**
+ * Why `other`'s seconds do not compare with `mine`'s as far as the engine goes, in words, or null
+ * when both ran the same engine: 'its record names no engine (made before engines were recorded)'
+ * or 'another engine (wasm: ... r1, not wasm: ... r2)'.
+ */
+export function engineDifference(mine: EngineField, other: EngineField): string | null {
+  if (sameEngine(mine, other)) return null;
+  if (other.engine === undefined) return 'its record names no engine (made before engines were recorded)';
+  if (mine.engine === undefined) return 'one record names no engine (made before engines were recorded)';
+  return `another engine (${other.engine}, not ${mine.engine})`;
+}
+
+/** What a table shows of an engine: 8 hex digits of the SHA-256 of its description, or 'not recorded'. */
+export function engineTag(engine: string | undefined): string {
+  return engine === undefined ? 'not recorded' : createHash('sha256').update(engine).digest('hex').slice(0, 8);
+}
