@@ -36,11 +36,6 @@ export function sameSetting(a: StepRecord, b: StepRecord): boolean {
   return whereLabel(a) === whereLabel(b) && a.dataHash === b.dataHash && recordMode(a) === recordMode(b);
 }
 
-/** True when two records' seconds compare directly: the same setting and the same engine. */
-export function timesCompare(a: StepRecord, b: StepRecord): boolean {
-  return sameSetting(a, b) && sameEngine(a, b);
-}
-
 /** Whether the saved reference run's seconds compare with your run's, in words. */
 export function savedRunNote(saved: StepRecord, record: StepRecord, unit: 'seconds' | 'times'): string {
   if (!sameSetting(saved, record)) return `another machine or setting than your run: compare the ${unit === 'times' ? 'ratios' : 'speed-ups'} between steps, not the seconds`;
@@ -208,11 +203,12 @@ export function ladderEngineNote(rows: readonly LadderRow[]): { otherSteps: numb
       note: `the record of step ${last.step} names no engine (made before engines were recorded): rows of different engine builds may stand side by side`,
     };
   }
-  const which = other.every((r) => r.engine === null) ? 'name no engine (made before engines were recorded)' : 'name another engine';
+  const verb = steps.length === 1 ? 'names' : 'name';
+  const which = other.every((r) => r.engine === null) ? `${verb} no engine (made before engines were recorded)` : `${verb} another engine`;
   return {
     otherSteps: steps,
     note:
-      `step ${last.step} ran engine ${engineTag(last.engine)} (${last.engine}); the records of ${steps.length === 1 ? 'step' : 'steps'} ${stepsText(steps)} ${which}: ` +
+      `step ${last.step} ran engine ${engineTag(last.engine)} (${last.engine}); ${steps.length === 1 ? 'the record of step' : 'the records of steps'} ${stepsText(steps)} ${which}: ` +
       `their seconds and speed-ups are this machine's, but not like for like with step ${last.step}'s`,
   };
 }

@@ -132,6 +132,9 @@ test('a ladder keeps the rows of other engines and names them, in the notebook t
   const same = ladderFrom([makeRecord(1, '2026-01-01T00:00:00.000Z'), makeRecord(4, '2026-01-02T00:00:00.000Z')], TEST_HASHES);
   assert.equal(ladderEngineNote(same), null);
   assert.doesNotMatch(ladderMarkdown(same), /Engine:/);
+  // one other step: the note speaks of one record
+  const single = ladderFrom([records[0]!, records[3]!], TEST_HASHES);
+  assert.match(ladderEngineNote(single)!.note, /; the record of step 1 names no engine \(made before engines were recorded\): /);
   // steps without engines before a newest step without one either
   const unrecorded = ladderFrom(records.slice(0, 2), TEST_HASHES);
   assert.match(ladderEngineNote(unrecorded)!.note, /^the record of step 2 names no engine/);
