@@ -36,10 +36,20 @@ export function sameSetting(a: StepRecord, b: StepRecord): boolean {
   return whereLabel(a) === whereLabel(b) && a.dataHash === b.dataHash && recordMode(a) === recordMode(b);
 }
 
+/**
+ * How `other`'s seconds stand beside `record`'s: another machine or setting (only ratios between
+ * steps compare), or the same setting with the engine's difference in words (null: the same engine,
+ * the seconds compare directly). The one decision every comparison note words its own way.
+ */
+export function timesBeside(record: StepRecord, other: StepRecord): { sameSetting: false } | { sameSetting: true; engineDifference: string | null } {
+  return sameSetting(other, record) ? { sameSetting: true, engineDifference: engineDifference(record, other) } : { sameSetting: false };
+}
+
 /** Whether the saved reference run's seconds compare with your run's, in words. */
 export function savedRunNote(saved: StepRecord, record: StepRecord, unit: 'seconds' | 'times'): string {
-  if (!sameSetting(saved, record)) return `another machine or setting than your run: compare the ${unit === 'times' ? 'ratios' : 'speed-ups'} between steps, not the seconds`;
-  const why = engineDifference(record, saved);
+  const beside = timesBeside(record, saved);
+  if (!beside.sameSetting) return `another machine or setting than your run: compare the ${unit === 'times' ? 'ratios' : 'speed-ups'} between steps, not the seconds`;
+  const why = beside.engineDifference;
   return why === null
     ? `same machine, backend, threads and engine as your run: the ${unit} compare directly`
     : `same machine, backend and threads as your run, but ${why}: the ${unit} do not compare directly`;

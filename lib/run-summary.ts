@@ -5,7 +5,7 @@
  * tables above it (the notebooks' fixed prose describes the saved run only).
  */
 import { turnsAgainst, type AlternatingTiming } from './alternating-timing';
-import { newestOfStep, sameSetting, withPreviousStep, type ComparisonInput } from './comparison';
+import { newestOfStep, timesBeside, withPreviousStep, type ComparisonInput } from './comparison';
 import { engineDifference, sameEngine } from './engine-id';
 import { comparisonInput, type LedgerSession } from './comparison-input';
 import { RECIPES, type Recipe } from './recipes';
@@ -111,8 +111,9 @@ function referenceSentence(input: ComparisonInput, mine: StepSummary): string {
   if (saved === null) return `There is no saved reference run of step ${record.step} with today's recipe (${input.referenceName}).`;
   const theirs = summarize(saved);
   const head = `The saved reference run (${whereLabel(saved)}, ${saved.date.slice(0, 10)}) took ${formatDuration(theirs.secondsMean * 1000)} per run at ${theirs.accuracyMean.toFixed(2)}%`;
-  if (sameSetting(saved, record)) {
-    const why = engineDifference(record, saved);
+  const beside = timesBeside(record, saved);
+  if (beside.sameSetting) {
+    const why = beside.engineDifference;
     return why === null
       ? `${head}: the same machine, setting and engine, so the seconds compare directly: this run was ${speedWords(theirs.secondsMean, mine.secondsMean)}.`
       : `${head}: the same machine and setting, but ${why}, so the seconds do not compare directly (this run was ${speedWords(theirs.secondsMean, mine.secondsMean)}).`;

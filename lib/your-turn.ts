@@ -6,7 +6,7 @@
  * row says where it ran and whether its seconds compare directly with yours.
  * Used by a notebook's "your turn" cell (tryChange, showTry) and by `mnist-speedrun try`.
  */
-import { currentRecipeHashes, newestOfStep, sameSetting, type ComparisonInput } from './comparison';
+import { currentRecipeHashes, newestOfStep, timesBeside, type ComparisonInput } from './comparison';
 import { engineDifference } from './engine-id';
 import type { MnistArrays } from './data';
 import { appendToLedger, newestComparablePerStep, readLedger, referenceLedgerDir, triesLedgerDir, userLedgerDir } from './ledger';
@@ -146,9 +146,9 @@ export function tryComparison(input: TryComparisonInput): TryComparison {
 
 /** The try table's 'compares' cell for the saved reference run of the step. */
 function savedCompares(saved: StepRecord, record: StepRecord): string {
-  if (!sameSetting(saved, record)) return 'no: another machine or setting; compare ratios, not seconds';
-  const why = engineDifference(record, saved);
-  return why === null ? 'yes: same machine, backend, threads and engine' : `no: ${why}`;
+  const beside = timesBeside(record, saved);
+  if (!beside.sameSetting) return 'no: another machine or setting; compare ratios, not seconds';
+  return beside.engineDifference === null ? 'yes: same machine, backend, threads and engine' : `no: ${beside.engineDifference}`;
 }
 
 /** The try table as plain text, columns padded to line up, with its notes under it. */
