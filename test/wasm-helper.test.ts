@@ -1,13 +1,15 @@
 /**
  * The native kernels' helper thread (lib/wasm/native.ts), in child processes because the wasm
  * backend is process-wide: a helper that dies as it starts neither hangs the run nor changes its
- * numbers, and says so; re-creating the backend ends the old helper instead of leaking it.
+ * numbers, and says so; re-creating the backend ends the old helper instead of leaking it; the
+ * splits can be observed and timed (`observeSplits`, for bench/thread-split.ts).
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import type { SplitTiming } from '../lib/wasm/native';
 
 const here = (file: string): string => fileURLToPath(new URL(file, import.meta.url));
 
@@ -49,5 +51,25 @@ describe('native helper thread', () => {
     const { stock, afterSwitch, afterReset } = lastJson<{ stock: number; afterSwitch: number[]; afterReset: number[] }>(result.stdout);
     // every re-creation leaves the process with the threads it had on the single-threaded backend
     for (const count of [...afterSwitch, ...afterReset]) assert.ok(count <= stock, `threads ${count} > ${stock}: ${JSON.stringify({ stock, afterSwitch, afterReset })}`);
+  });
+
+  test('observeSplits times each split batch until stopped, and sees none on one thread', () => {
+    const threaded = run('./wasm-split-child.ts', { CHILD_THREADS: '2' });
+    assert.equal(threaded.error, undefined, `child did not finish: ${String(threaded.error)}`);
+    assert.equal(threaded.status, 0, threaded.stderr);
+    const { seen, afterStop } = lastJson<{ seen: SplitTiming[]; afterStop: number }>(threaded.stdout);
+    assert.ok(seen.length >= 5, `splits seen: ${seen.length}`);
+    assert.equal(afterStop, 0, 'reported after the stop');
+    for (const t of seen) {
+      assert.equal(t.kernel, 'conv2d');
+      assert.deepEqual([t.count, t.here], [6, 3], 'the batch of 6, 3 images on the calling thread');
+      for (const ms of [t.hereMs, t.helperMs, t.waitMs]) assert.ok(ms >= 0 && ms < 5_000, JSON.stringify(t));
+      // the helper's readings are taken on its own thread: allow a clock difference of 1 ms
+      assert.ok(t.pickupMs > -1 && t.pickupMs < 5_000, JSON.stringify(t));
+      assert.ok(t.pickupMs + t.helperMs <= t.hereMs + t.waitMs + 1, `the helper finished before the caller saw it done: ${JSON.stringify(t)}`);
+    }
+    const single = run('./wasm-split-child.ts', { CHILD_THREADS: '1' });
+    assert.equal(single.status, 0, single.stderr);
+    assert.deepEqual(lastJson<{ seen: SplitTiming[]; afterStop: number }>(single.stdout), { seen: [], afterStop: 0 });
   });
 });

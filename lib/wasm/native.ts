@@ -74,6 +74,28 @@ interface NativeRunner {
   sha256: string;
   exports: NativeExports;
   helper: Helper | null;
+  /** Told of every batch split with the helper, while someone observes (observeSplits). */
+  observer: ((timing: SplitTiming) => void) | null;
+}
+
+/**
+ * One batch split between the calling thread and the helper, timed: where a threaded step loses
+ * time waiting for the second thread. Milliseconds; the helper's clock readings are wall-clock
+ * (performance.timeOrigin + now) on both threads.
+ */
+export interface SplitTiming {
+  kernel: NativeKernelName;
+  /** Images (or rows) in the batch, and how many of them ran on the calling thread. */
+  count: number;
+  here: number;
+  /** The calling thread's part, from the job's posting to the end of its own half. */
+  hereMs: number;
+  /** From the posting to the helper taking the job. */
+  pickupMs: number;
+  /** The helper's half. */
+  helperMs: number;
+  /** How long the calling thread waited after its half until it saw the job done. */
+  waitMs: number;
 }
 
 /** One runner per backend heap (a new backend instance has a new heap). */
@@ -101,7 +123,9 @@ function runner(backend: BackendWasm): NativeRunner {
   const bytes = fs.readFileSync(file);
   const instance = new wasmApi.Instance(new wasmApi.Module(bytes), { env: { memory } });
   const sha256 = createHash('sha256').update(bytes).digest('hex');
-  const created: NativeRunner = { build, sha256, exports: instance.exports as NativeExports, helper: shared ? startHelper(heap, memory, bytes) : null };
+  const created: NativeRunner = {
+    build, sha256, exports: instance.exports as NativeExports, helper: shared ? startHelper(heap, memory, bytes) : null, observer: null,
+  };
   runners.set(heap, created);
   if (created.helper !== null) stopHelperWithBackend(backend, created.helper);
   return created;
@@ -110,6 +134,19 @@ function runner(backend: BackendWasm): NativeRunner {
 /** The native kernels bound to `backend`'s heap (instantiated on first use). */
 export function nativeKernels(backend: BackendWasm): NativeExports {
   return runner(backend).exports;
+}
+
+/**
+ * Calls `onSplit` with the timing of every batch that `backend`'s native kernels split with their
+ * helper thread, until the returned function is called (one observer per backend; a diagnostic:
+ * bench/thread-split.ts). Nothing is reported on one thread, where nothing is split.
+ */
+export function observeSplits(backend: BackendWasm, onSplit: (timing: SplitTiming) => void): () => void {
+  const observed = runner(backend);
+  observed.observer = onSplit;
+  return () => {
+    if (observed.observer === onSplit) observed.observer = null;
+  };
 }
 
 /** Which build of the native kernels runs on `backend`'s heap, and its module's SHA-256 (instantiating them if not yet done). */
@@ -125,7 +162,8 @@ export function nativeKernelModule(backend: BackendWasm): { build: NativeBuildNa
 // half of a batch while the calling thread runs the first. A job is posted through a small
 // control block on the heap (Atomics, no messages): [state, kernel index, argument count, args...,
 // helper status], state 0 idle, 1 posted, 3 taken by the helper, 2 done, -1 the kernel threw;
-// helper status 0 starting, 1 ready. Until the helper says it is ready every batch runs here, so
+// helper status 0 starting, 1 ready; after the words, two float64 wall-clock readings by the
+// helper: when it took the job and when it finished it (for observeSplits). Until the helper says it is ready every batch runs here, so
 // a helper that never starts costs nothing but its half; once it has died (its 'error' or 'exit'
 // event) the batches stay here and a message says so. No wait is unbounded: a job the helper has
 // not taken within JOB_PICKUP_MS is taken back and run here. The worker is unref'ed (it never keeps
@@ -139,6 +177,9 @@ const KERNEL_NAMES: readonly NativeKernelName[] = [
 const CONTROL_WORDS = 24;
 const STATUS_WORD = CONTROL_WORDS - 1;
 const MAX_ARGS = STATUS_WORD - 3;
+/** Byte offset, from the control block, of the helper's two float64 clock readings. */
+const TIMES_OFFSET = CONTROL_WORDS * 4;
+const CONTROL_BYTES = TIMES_OFFSET + 16;
 const IDLE = 0;
 const POSTED = 1;
 const DONE = 2;
@@ -166,12 +207,15 @@ const { workerData } = require('node:worker_threads');
 const { memory, bytes, control, names } = workerData;
 const kernels = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports;
 const view = () => new Int32Array(memory.buffer, control, ${CONTROL_WORDS});
+const clock = () => performance.timeOrigin + performance.now();
 Atomics.store(view(), ${STATUS_WORD}, ${READY});
 for (;;) {
   const words = view();
   const state = Atomics.load(words, 0);
   if (state !== ${POSTED}) { Atomics.wait(words, 0, state); continue; }
   if (Atomics.compareExchange(words, 0, ${POSTED}, ${TAKEN}) !== ${POSTED}) continue;
+  const times = new Float64Array(memory.buffer, control + ${TIMES_OFFSET}, 2);
+  times[0] = clock();
   const args = Array.from(words.subarray(3, 3 + words[2]));
   try {
     kernels[names[words[1]]](...args);
@@ -180,15 +224,15 @@ for (;;) {
     Atomics.notify(words, 0);
     throw error;
   }
+  times[1] = clock();
   Atomics.store(words, 0, ${DONE});
   Atomics.notify(words, 0);
 }
 `;
 
 function startHelper(heap: EmscriptenHeap, memory: unknown, bytes: Buffer): Helper | null {
-  const control = heap._malloc(CONTROL_WORDS * 4) >>> 0;
-  const view = new Int32Array((memory as Helper['memory']).buffer, control, CONTROL_WORDS);
-  view.fill(0);
+  const control = heap._malloc(CONTROL_BYTES) >>> 0;
+  new Uint8Array((memory as Helper['memory']).buffer, control, CONTROL_BYTES).fill(0);
   let worker: Worker;
   try {
     worker = new Worker(HELPER_SOURCE, { eval: true, workerData: { memory, bytes, control, names: KERNEL_NAMES } });
@@ -261,7 +305,7 @@ export function runOverBatch(
   backend: BackendWasm, name: NativeKernelName, count: number,
   args: (first: number, count: number, half: 0 | 1) => number[],
 ): boolean {
-  const { exports, helper: maybeHelper } = runner(backend);
+  const { exports, helper: maybeHelper, observer } = runner(backend);
   const kernel = exports[name] as (...values: number[]) => void;
   const helper = readyHelper(maybeHelper);
   if (helper === null || count < 2) {
@@ -275,9 +319,11 @@ export function runOverBatch(
   words[1] = KERNEL_NAMES.indexOf(name);
   words[2] = theirs.length;
   words.set(theirs, 3);
+  const posted = observer === null ? 0 : wallClock();
   Atomics.store(words, 0, POSTED);
   Atomics.notify(words, 0);
   kernel(...args(0, firstCount, 0));
+  const hereDone = observer === null ? 0 : wallClock();
   let state = waitWhile(words, POSTED, JOB_PICKUP_MS);
   if (state === POSTED && Atomics.compareExchange(words, 0, POSTED, IDLE) === POSTED) {
     // never taken: the helper is gone or stuck; its half runs here
@@ -286,14 +332,29 @@ export function runOverBatch(
     return true;
   }
   state = waitWhile(words, TAKEN, JOB_RUN_MS);
+  const seen = observer === null ? 0 : wallClock();
   Atomics.store(words, 0, IDLE);
-  if (state === DONE) return true;
+  if (state === DONE) {
+    if (observer !== null) {
+      const times = new Float64Array(helper.memory.buffer, helper.control + TIMES_OFFSET, 2);
+      const [taken, finished] = [times[0]!, times[1]!];
+      observer({
+        kernel: name, count, here: firstCount, hereMs: hereDone - posted, pickupMs: taken - posted, helperMs: finished - taken, waitMs: seen - hereDone,
+      });
+    }
+    return true;
+  }
   stopHelper(helper, state === FAILED ? `${name} failed on the helper thread` : `${name} ran over ${JOB_RUN_MS / 1000} s on the helper thread`, true);
   throw new NativeKernelsError(
     state === FAILED
       ? `native kernel ${name} failed on the helper thread; rerun with MNIST_SPEEDRUN_WASM_THREADS=1 to see the error here`
       : `native kernel ${name} did not finish on the helper thread within ${JOB_RUN_MS / 1000} s; rerun with MNIST_SPEEDRUN_WASM_THREADS=1`,
   );
+}
+
+/** Milliseconds on a clock that every thread of the process shares. */
+function wallClock(): number {
+  return performance.timeOrigin + performance.now();
 }
 
 /** Byte offset of a tensor's data in the heap. */
