@@ -86,6 +86,8 @@ interface Row {
   msPerStep: Partial<Record<NetName, number>>;
   /** The kernels that take the most of a step, by net (tuned variants). */
   kernelsPerStep?: Partial<Record<NetName, KernelTime[]>>;
+  /** Ms per step waited for the native kernels' helper thread, by net (tuned variants). */
+  helperWaitPerStep?: Partial<Record<NetName, number>>;
 }
 
 /** A Node runtime the tuned variants run on, and the V8 flags that give it relaxed SIMD (null: none do). */
@@ -295,7 +297,14 @@ function rooflineRows(rows: Row[], peaks: Record<string, PeakResult>, nets: NetN
     for (const net of nets) {
       const ms = row.msPerStep[net];
       const topKernels = row.kernelsPerStep?.[net];
-      if (ms !== undefined) cells[net] = { ...rooflineOf(trainingStepFlops(net, BATCH_SIZE), ms, peak), ...(topKernels === undefined ? {} : { topKernels }) };
+      const helperWaitMs = row.helperWaitPerStep?.[net];
+      if (ms !== undefined) {
+        cells[net] = {
+          ...rooflineOf(trainingStepFlops(net, BATCH_SIZE), ms, peak),
+          ...(topKernels === undefined ? {} : { topKernels }),
+          ...(helperWaitMs === undefined ? {} : { helperWaitMs }),
+        };
+      }
     }
     return { variant: row.variant, nets: cells };
   });
@@ -325,7 +334,10 @@ function stepTimesAndRoofline(attempt: <T>(part: () => T) => T | null): Record<s
     for (const variant of tunedVariants(runtime, nets)) {
       const result = attempt(() => runTuned(variant));
       if (result?.msPerStep) {
-        rows.push({ variant: variant.label, threads: result.threads, node: result.node, nativeBuild: result.nativeBuild, engine: result.engine, msPerStep: result.msPerStep, kernelsPerStep: result.kernelsPerStep });
+        rows.push({
+          variant: variant.label, threads: result.threads, node: result.node, nativeBuild: result.nativeBuild, engine: result.engine,
+          msPerStep: result.msPerStep, kernelsPerStep: result.kernelsPerStep, helperWaitPerStep: result.helperWaitPerStep,
+        });
       }
     }
   }
@@ -337,7 +349,8 @@ function stepTimesAndRoofline(attempt: <T>(part: () => T) => T | null): Record<s
   const roofline = rooflineRows(rows, peaks, nets);
   console.log(`\nroofline: achieved GFLOP/s and % of the peak of the same multiply-add (plain or fused) on the same threads\n`);
   console.log(formatRoofline(roofline, nets));
-  console.log(`\nwhere a step's time goes: the kernels that take the most, ms per step and share of the step (bench/kernel-clock.ts: 3 more steps clocked after the timed ones)\n`);
+  console.log(`\nwhere a step's time goes: the kernels that take the most, ms per step and share of the step (bench/kernel-clock.ts: 3 more steps clocked after the timed ones), ` +
+    `and the calling thread's wait for the helper thread over the timed steps (bench/thread-split.ts)\n`);
   console.log(formatKernelShares(roofline, nets));
   return {
     runtimes: nodes.map((r) => ({ node: r.version, relaxedSimd: r.relaxedFlags === null ? 'none' : r.relaxedFlags.length > 0 ? `with ${r.relaxedFlags.join(' ')}` : 'built in' })),

@@ -15,6 +15,8 @@ export interface NetRoofline {
   percentOfPeak: number | null;
   /** The kernels that take the most of a step, largest first (bench/kernel-clock.ts); absent where not clocked. */
   topKernels?: KernelTime[];
+  /** Ms per step the calling thread waited for the native kernels' helper thread (bench/thread-split.ts); absent where not observed. */
+  helperWaitMs?: number;
 }
 
 /** GFLOP/s of `flops` done in `ms`, and its share of `peakGflops`. */
@@ -52,8 +54,9 @@ export function formatRoofline(rows: RooflineRow[], nets: NetName[]): string {
 
 /**
  * Which kernels take a step's time: per variant and net, the `count` largest, each with its ms per
- * step and its share of the step's median time, e.g.
- * 'final: Conv2DBackpropInput 6.1 ms (13%), FusedConv2D 5.9 ms (12%), ...'.
+ * step and its share of the step's median time, then the wait for the helper thread where it was
+ * observed, e.g. 'final: Conv2DBackpropInput 6.1 ms (13%), FusedConv2D 5.9 ms (12%), ...;
+ * waiting for the helper thread 2.9 ms (7%)'.
  */
 export function formatKernelShares(rows: RooflineRow[], nets: NetName[], count = 3): string {
   const lines: string[] = [];
@@ -61,9 +64,10 @@ export function formatKernelShares(rows: RooflineRow[], nets: NetName[], count =
     const cells = nets.flatMap((net) => {
       const cell = row.nets[net];
       if (cell?.topKernels === undefined || cell.topKernels.length === 0) return [];
-      const kernels = cell.topKernels.slice(0, count)
-        .map((k) => `${k.kernel} ${k.msPerStep.toFixed(1)} ms (${((100 * k.msPerStep) / cell.msPerStep).toFixed(0)}%)`);
-      return [`  ${net}: ${kernels.join(', ')}`];
+      const share = (ms: number): string => `${ms.toFixed(1)} ms (${((100 * ms) / cell.msPerStep).toFixed(0)}%)`;
+      const kernels = cell.topKernels.slice(0, count).map((k) => `${k.kernel} ${share(k.msPerStep)}`);
+      const wait = cell.helperWaitMs === undefined ? '' : `; waiting for the helper thread ${share(cell.helperWaitMs)}`;
+      return [`  ${net}: ${kernels.join(', ')}${wait}`];
     });
     if (cells.length > 0) lines.push(row.variant, ...cells);
   }

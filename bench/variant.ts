@@ -22,7 +22,10 @@ import { trainRecipe } from '../lib/train';
 import type { KernelSet } from '../lib/wasm/kernels';
 import type { NativeBuildName } from '../lib/wasm/native-build';
 import { setupWasm } from '../lib/wasm/setup';
+import { observeSplits, type SplitTiming } from '../lib/wasm/native';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { startKernelClock, type KernelTime } from './kernel-clock';
+import { summariseSplits } from './thread-split';
 
 export interface VariantOptions {
   kind: 'step' | 'recipe';
@@ -61,6 +64,8 @@ export interface VariantResult {
   msPerStep?: Partial<Record<NetName, number>>;
   /** Where a step's time goes, by net ('step'): the kernels taking the most, clocked over extra steps after the timed ones. */
   kernelsPerStep?: Partial<Record<NetName, KernelTime[]>>;
+  /** Mean ms per timed step that the calling thread waited for the native kernels' helper thread, by net ('step', tuned kernels). */
+  helperWaitPerStep?: Partial<Record<NetName, number>>;
   /** A recipe ('recipe'): wall seconds of its epochs plus the test passes, and its result. */
   recipe?: RecipeTiming;
 }
@@ -87,11 +92,13 @@ const KERNELS_KEPT = 6;
 
 /**
  * Median ms of one training step of `net` at `batchSize` (random inputs; cost does not depend on
- * values), then CLOCKED_STEPS more under the kernel clock: the kernels that take the most.
+ * values), then CLOCKED_STEPS more under the kernel clock: the kernels that take the most. With
+ * `observeHelper` (the native kernels run) the timed steps' batch splits are observed too: the
+ * mean ms per step the calling thread waited for the helper thread (0 on one thread).
  */
 async function timeSteps(
-  name: NetName, batchSize: number, warmupSteps: number, timedSteps: number, seed: number,
-): Promise<{ ms: number; kernels: KernelTime[] }> {
+  name: NetName, batchSize: number, warmupSteps: number, timedSteps: number, seed: number, observeHelper: boolean,
+): Promise<{ ms: number; kernels: KernelTime[]; helperWaitMs: number | null }> {
   const net = buildNet(name, seed);
   const optimizer = createOptimizer(recipeForStep(8).optimizer, net.params);
   const x = tf.randomNormal([batchSize, 28, 28, 1], 0, 1, 'float32', seed) as tf.Tensor4D;
@@ -106,10 +113,14 @@ async function timeSteps(
     return elapsedMs;
   };
   const stepMs: number[] = [];
+  const splits: SplitTiming[] = [];
+  let stopObserving = (): void => {};
   for (let step = 0; step < warmupSteps + timedSteps; step++) {
+    if (step === warmupSteps && observeHelper) stopObserving = observeSplits(tf.backend() as BackendWasm, (split) => splits.push(split));
     const elapsedMs = await runStep(step);
     if (step >= warmupSteps) stepMs.push(elapsedMs);
   }
+  stopObserving();
   const clock = startKernelClock(tf.getBackend());
   try {
     for (let step = 0; step < CLOCKED_STEPS; step++) await clock.measure(() => runStep(warmupSteps + timedSteps + step));
@@ -119,7 +130,11 @@ async function timeSteps(
   tf.dispose([x, y]);
   optimizer.dispose();
   net.dispose();
-  return { ms: median(stepMs), kernels: clock.perStep(CLOCKED_STEPS).slice(0, KERNELS_KEPT) };
+  return {
+    ms: median(stepMs),
+    kernels: clock.perStep(CLOCKED_STEPS).slice(0, KERNELS_KEPT),
+    helperWaitMs: observeHelper && timedSteps > 0 ? summariseSplits(splits, timedSteps).waitMsPerStep : null,
+  };
 }
 
 /**
@@ -145,10 +160,14 @@ async function main(): Promise<void> {
   if (options.kind === 'step') {
     result.msPerStep = {};
     result.kernelsPerStep = {};
+    // only where the native kernels run: observing would start them (and their helper) for the other sets
+    const observeHelper = active.nativeBuild !== null;
+    if (observeHelper) result.helperWaitPerStep = {};
     for (const name of options.nets ?? NET_NAMES) {
-      const { ms, kernels } = await timeSteps(name, options.batchSize ?? 256, options.warmupSteps ?? 2, options.timedSteps ?? 5, seed);
+      const { ms, kernels, helperWaitMs } = await timeSteps(name, options.batchSize ?? 256, options.warmupSteps ?? 2, options.timedSteps ?? 5, seed, observeHelper);
       result.msPerStep[name] = ms;
       result.kernelsPerStep[name] = kernels;
+      if (result.helperWaitPerStep !== undefined && helperWaitMs !== null) result.helperWaitPerStep[name] = helperWaitMs;
     }
   } else {
     const { loadMnist } = await import('../lib/data');

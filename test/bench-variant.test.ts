@@ -1,12 +1,15 @@
 /**
  * bench/variant.ts's warm-up before a timed recipe meets every kernel shape the timed run will meet, the
  * epoch's last partial batch included, so the first timed run compiles nothing new. Seen from the
- * engine's own kernel log (tf.profile) of the warm-up and of the timed run.
+ * engine's own kernel log (tf.profile) of the warm-up and of the timed run. And a 'step' variant
+ * reports the wait for the native kernels' helper thread where, and only where, those kernels run.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
-import { recipeWarmUp } from '../bench/variant';
+import { recipeWarmUp, type VariantOptions, type VariantResult } from '../bench/variant';
 import { useBackend } from '../lib/backend';
 import { loadMnist, takeSubset, type MnistArrays } from '../lib/data';
 import { recipeForStep } from '../lib/recipes';
@@ -43,4 +46,23 @@ test('the warm-up before step 08 is timed meets every shape of the timed run, th
   const unseen = [...timed].filter((shape) => !warm.has(shape) && !wholeSplit(shape) && !lossReadBack(shape));
   assert.deepEqual(unseen, [], 'first met in the timed run');
   assert.ok([...timed].some((shape) => shape.includes('[40,')), 'the timed run has a last batch of 40');
+});
+
+function runStepVariant(options: Partial<VariantOptions>): VariantResult {
+  const all: VariantOptions = { kind: 'step', backend: 'wasm', threads: 1, tunedKernels: true, nets: ['final'], batchSize: 16, warmupSteps: 1, timedSteps: 2, ...options };
+  const child = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('../bench/variant.ts', import.meta.url)), JSON.stringify(all)], {
+    encoding: 'utf8', timeout: 120_000,
+  });
+  assert.equal(child.status, 0, child.stderr);
+  return JSON.parse(child.stdout.trim().split('\n').at(-1)!) as VariantResult;
+}
+
+test("a 'step' variant reports the helper thread's wait per step with the native kernels, and none without", () => {
+  const threaded = runStepVariant({ threads: 2 });
+  const wait = threaded.helperWaitPerStep?.final;
+  assert.ok(typeof wait === 'number' && wait >= 0 && wait < threaded.msPerStep!.final! * 2, `2 threads: ${JSON.stringify(threaded.helperWaitPerStep)}`);
+  assert.deepEqual(runStepVariant({ threads: 1 }).helperWaitPerStep, { final: 0 }, 'one thread: nothing is split, nothing waited');
+  const stock = runStepVariant({ threads: 2, tunedKernels: false, kernelSet: 'stock' });
+  assert.equal(stock.nativeBuild, null);
+  assert.equal(stock.helperWaitPerStep, undefined, 'the stock kernels have no helper thread to wait for');
 });

@@ -70,4 +70,13 @@ test('the shares: per variant and net, the largest kernels with ms and share of 
     'wasm tuned, 2 threads\n  final: Conv2DBackpropInput 6.0 ms (15%), FusedConv2D 5.0 ms (13%), MaxPoolGrad 2.0 ms (5%)',
   );
   assert.equal(formatKernelShares([{ variant: 'x', nets: {} }], ['final']), '', 'nothing clocked: no lines');
+  const waited: RooflineRow[] = [{
+    variant: 'wasm tuned, 2 threads',
+    nets: { final: { ...rows[0]!.nets.final!, topKernels: rows[0]!.nets.final!.topKernels!.slice(0, 1), helperWaitMs: 3 } },
+  }];
+  assert.equal(
+    formatKernelShares(waited, ['final']),
+    'wasm tuned, 2 threads\n  final: Conv2DBackpropInput 6.0 ms (15%); waiting for the helper thread 3.0 ms (8%)',
+    'the wait observed over the timed steps follows the kernels, as a share of the step',
+  );
 });
