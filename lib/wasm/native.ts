@@ -139,7 +139,8 @@ export function nativeKernels(backend: BackendWasm): NativeExports {
 /**
  * Calls `onSplit` with the timing of every batch that `backend`'s native kernels split with their
  * helper thread, until the returned function is called (one observer per backend; a diagnostic:
- * bench/thread-split.ts). Nothing is reported on one thread, where nothing is split.
+ * bench/thread-split.ts). Nothing is reported on one thread, where nothing is split. Instantiates
+ * the native kernels on that heap if none has run yet: observe only where they run.
  */
 export function observeSplits(backend: BackendWasm, onSplit: (timing: SplitTiming) => void): () => void {
   const observed = runner(backend);
