@@ -9,14 +9,13 @@
  * With threads > 1 the native kernels split each batch with a helper thread; the clock here still
  * measures the calling thread's wall time per kernel, which is what the step waits for.
  */
-import * as tf from '@tensorflow/tfjs-core';
 import type { TensorInfo } from '@tensorflow/tfjs-core';
-import { buildNet, lossAndGradients } from '../lib/model';
-import { createOptimizer } from '../lib/optimizer';
+import { buildNet } from '../lib/model';
 import type { NetSpec } from '../lib/nets';
 import { recipeForStep, type NetName } from '../lib/recipes';
 import { setupWasm } from '../lib/wasm/setup';
 import { startKernelClock } from './kernel-clock';
+import { randomSteps } from './random-steps';
 
 const [netArg = 'final', threadsArg = '1', stepsArg = '5'] = process.argv.slice(2);
 const report = await setupWasm({ threads: Number(threadsArg) });
@@ -29,20 +28,13 @@ const clock = process.env['PROFILE_NO_WRAP'] === '1'
     const shapes = Object.values(inputs).map((t) => (t as TensorInfo | undefined)?.shape.join('x') ?? '-');
     return `${config.kernelName} ${shapes.join(' ')}`;
   });
-const optimizer = createOptimizer(recipeForStep(8).optimizer, net.params);
-const x = tf.randomNormal([256, 28, 28, 1], 0, 1, 'float32', 1) as tf.Tensor4D;
-const y = tf.tidy(() => tf.cast(tf.floor(tf.randomUniform([256], 0, 10, 'float32', 2)), 'int32') as tf.Tensor1D);
+const training = randomSteps(net, recipeForStep(8).optimizer, 256, 1);
 const steps = Number(stepsArg);
 const stepMs: number[] = [];
 for (let step = 0; step < steps + 2; step++) {
   const timed = step >= 2;
   const started = performance.now();
-  const runStep = async (): Promise<void> => {
-    const { loss, grads } = lossAndGradients(net, x, y, { training: true, seed: step });
-    optimizer.applyGradients(grads);
-    await loss.data();
-    tf.dispose([loss, ...Object.values(grads)]);
-  };
+  const runStep = (): Promise<number> => training.step(step);
   await (timed && clock !== null ? clock.measure(runStep) : runStep());
   if (timed) stepMs.push(performance.now() - started);
 }

@@ -57,8 +57,8 @@ export function summariseSplits(timings: readonly SplitTiming[], steps: number):
 async function main(): Promise<void> {
   const { setupWasm } = await import('../lib/wasm/setup');
   const { observeSplits } = await import('../lib/wasm/native');
-  const { buildNet, lossAndGradients } = await import('../lib/model');
-  const { createOptimizer } = await import('../lib/optimizer');
+  const { buildNet } = await import('../lib/model');
+  const { randomSteps } = await import('./random-steps');
   const { recipeForStep } = await import('../lib/recipes');
   const { describeMachine, machineLabel, currentLoadAverage } = await import('../lib/machine');
   const [stepsArg = '8,9', countArg = '20', threadsArg = '2'] = process.argv.slice(2);
@@ -69,20 +69,12 @@ async function main(): Promise<void> {
   for (const step of stepsArg.split(',').map(Number)) {
     const recipe = recipeForStep(step);
     const net = buildNet(recipe.net, 1);
-    const optimizer = createOptimizer(recipe.optimizer, net.params);
-    const x = tf.randomNormal([recipe.batchSize, 28, 28, 1], 0, 1, 'float32', 1) as tf.Tensor4D;
-    const y = tf.tidy(() => tf.cast(tf.floor(tf.randomUniform([recipe.batchSize], 0, 10, 'float32', 2)), 'int32') as tf.Tensor1D);
-    const trainStep = async (seed: number): Promise<void> => {
-      const { loss, grads } = lossAndGradients(net, x, y, { training: true, seed });
-      optimizer.applyGradients(grads);
-      await loss.data();
-      tf.dispose([loss, ...Object.values(grads)]);
-    };
-    for (let i = 0; i < 3; i++) await trainStep(i);
+    const training = randomSteps(net, recipe.optimizer, recipe.batchSize, 1);
+    for (let i = 0; i < 3; i++) await training.step(i);
     const timings: SplitTiming[] = [];
     const stop = observeSplits(backend, (t) => timings.push(t));
     const started = performance.now();
-    for (let i = 0; i < trainingSteps; i++) await trainStep(3 + i);
+    for (let i = 0; i < trainingSteps; i++) await training.step(3 + i);
     const stepMs = (performance.now() - started) / trainingSteps;
     stop();
     const { rows, hereMsPerStep, waitMsPerStep } = summariseSplits(timings, trainingSteps);
@@ -93,9 +85,8 @@ async function main(): Promise<void> {
       console.log(`  ${r.kernel.padEnd(20)}${r.callsPerStep.toFixed(0).padStart(6)}${r.hereMs.toFixed(3).padStart(13)}${r.pickupMs.toFixed(3).padStart(10)}` +
         `${r.helperMs.toFixed(3).padStart(14)}${r.waitMs.toFixed(3).padStart(8)}`);
     }
+    training.dispose();
     net.dispose();
-    optimizer.dispose();
-    tf.dispose([x, y]);
   }
 }
 

@@ -15,16 +15,16 @@ import '@tensorflow/tfjs-backend-cpu';
 import type { MnistArrays } from '../lib/data';
 import { stockEngineId } from '../lib/engine-id';
 import { warmUp } from '../lib/measure';
-import { buildNet, lossAndGradients } from '../lib/model';
-import { createOptimizer } from '../lib/optimizer';
+import { buildNet } from '../lib/model';
 import { NET_NAMES, recipeForStep, type NetName, type Recipe } from '../lib/recipes';
 import { trainRecipe } from '../lib/train';
 import type { KernelSet } from '../lib/wasm/kernels';
 import type { NativeBuildName } from '../lib/wasm/native-build';
-import { setupWasm } from '../lib/wasm/setup';
 import { observeSplits, type SplitTiming } from '../lib/wasm/native';
+import { setupWasm } from '../lib/wasm/setup';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { startKernelClock, type KernelTime } from './kernel-clock';
+import { randomSteps } from './random-steps';
 import { summariseSplits } from './thread-split';
 
 export interface VariantOptions {
@@ -100,18 +100,8 @@ async function timeSteps(
   name: NetName, batchSize: number, warmupSteps: number, timedSteps: number, seed: number, observeHelper: boolean,
 ): Promise<{ ms: number; kernels: KernelTime[]; helperWaitMs: number | null }> {
   const net = buildNet(name, seed);
-  const optimizer = createOptimizer(recipeForStep(8).optimizer, net.params);
-  const x = tf.randomNormal([batchSize, 28, 28, 1], 0, 1, 'float32', seed) as tf.Tensor4D;
-  const y = tf.tidy(() => tf.cast(tf.floor(tf.randomUniform([batchSize], 0, 10, 'float32', seed + 1)), 'int32') as tf.Tensor1D);
-  const runStep = async (step: number): Promise<number> => {
-    const started = performance.now();
-    const { loss, grads } = lossAndGradients(net, x, y, { training: true, seed: seed + step });
-    optimizer.applyGradients(grads);
-    await loss.data(); // the clock stops only once the device has finished the step
-    const elapsedMs = performance.now() - started;
-    tf.dispose([loss, ...Object.values(grads)]);
-    return elapsedMs;
-  };
+  const training = randomSteps(net, recipeForStep(8).optimizer, batchSize, seed);
+  const runStep = (step: number): Promise<number> => training.step(seed + step);
   const stepMs: number[] = [];
   const splits: SplitTiming[] = [];
   let stopObserving = (): void => {};
@@ -127,8 +117,7 @@ async function timeSteps(
   } finally {
     clock.restore();
   }
-  tf.dispose([x, y]);
-  optimizer.dispose();
+  training.dispose();
   net.dispose();
   return {
     ms: median(stepMs),
