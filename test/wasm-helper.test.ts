@@ -57,7 +57,7 @@ describe('native helper thread', () => {
     const threaded = run('./wasm-split-child.ts', { CHILD_THREADS: '2' });
     assert.equal(threaded.error, undefined, `child did not finish: ${String(threaded.error)}`);
     assert.equal(threaded.status, 0, threaded.stderr);
-    const { seen, afterStop } = lastJson<{ seen: SplitTiming[]; afterStop: number }>(threaded.stdout);
+    const { seen, afterStop, products } = lastJson<{ seen: SplitTiming[]; afterStop: number; products: { lastLayer: number; firstFc: number } }>(threaded.stdout);
     assert.ok(seen.length >= 5, `splits seen: ${seen.length}`);
     assert.equal(afterStop, 0, 'reported after the stop');
     for (const t of seen) {
@@ -68,8 +68,10 @@ describe('native helper thread', () => {
       assert.ok(t.pickupMs > -1 && t.pickupMs < 5_000, JSON.stringify(t));
       assert.ok(t.pickupMs + t.helperMs <= t.hereMs + t.waitMs + 1, `the helper finished before the caller saw it done: ${JSON.stringify(t)}`);
     }
+    // a product too small to be worth the hand-off (1.3 MFLOP) runs whole on the calling thread; 52 MFLOP is shared
+    assert.deepEqual(products, { lastLayer: 0, firstFc: 3 });
     const single = run('./wasm-split-child.ts', { CHILD_THREADS: '1' });
     assert.equal(single.status, 0, single.stderr);
-    assert.deepEqual(lastJson<{ seen: SplitTiming[]; afterStop: number }>(single.stdout), { seen: [], afterStop: 0 });
+    assert.deepEqual(lastJson(single.stdout), { seen: [], afterStop: 0, products: { lastLayer: 0, firstFc: 0 } });
   });
 });

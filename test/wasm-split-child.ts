@@ -3,7 +3,9 @@
  * (lib/wasm/native.ts `observeSplits`) while a batch of 6 images goes through a convolution, then
  * stops observing and runs it once more. Prints, as one JSON line, what was observed before and
  * after the stop. The helper thread starts asynchronously: the convolution is repeated, with
- * pauses, until 5 splits have been seen or 10 s have passed. Must end by itself.
+ * pauses, until 5 splits have been seen or 10 s have passed. Then, observing again, three products
+ * of each of two sizes: the nets' last layer (256 x 256 by 256 x 10) and a first fc layer (256 x 400
+ * by 400 x 256), and how many of each were split. Must end by itself.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
@@ -28,4 +30,21 @@ while (seen.length < 5 && performance.now() < deadline) {
 stop();
 const before = seen.length;
 await convolve();
-console.log(JSON.stringify({ seen: seen.slice(0, before), afterStop: seen.length - before }));
+
+const splitProducts = async (m: number, k: number, n: number): Promise<number> => {
+  // single matrices as the nets' layers pass them ([1, m, k]), the shape the native product takes
+  const a = tf.tensor3d(Float32Array.from({ length: m * k }, (_, i) => Math.sin(i)), [1, m, k]);
+  const b = tf.tensor3d(Float32Array.from({ length: k * n }, (_, i) => Math.cos(i)), [1, k, n]);
+  const products: SplitTiming[] = [];
+  const stopProducts = observeSplits(tf.backend() as BackendWasm, (timing) => products.push(timing));
+  for (let i = 0; i < 3; i++) {
+    const c = tf.matMul(a, b);
+    await c.data();
+    c.dispose();
+  }
+  stopProducts();
+  tf.dispose([a, b]);
+  return products.filter((t) => t.kernel === 'matmul').length;
+};
+const products = { lastLayer: await splitProducts(256, 256, 10), firstFc: await splitProducts(256, 400, 256) };
+console.log(JSON.stringify({ seen: seen.slice(0, before), afterStop: seen.length - before, products }));

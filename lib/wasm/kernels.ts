@@ -522,6 +522,20 @@ export function untransposedMatMul(stock: StockKernels, kernelName: 'BatchMatMul
 }
 
 /**
+ * Products smaller than this (in multiply-adds x 2) run on the calling thread alone: handing half
+ * to the helper thread costs 0.1-0.4 ms whatever the size, more than such a product takes whole.
+ * The nets' last layer (256 x 256 x 10, 1.3 MFLOP per product, three per step) is one; measured on
+ * a 2-core Xeon (bench/profile.ts, step 9's net): its three products took 1.13 ms per step split,
+ * 0.37 ms whole.
+ */
+export const MIN_SPLIT_MATMUL_FLOP = 4e6;
+
+/** Whether an m x k by k x n product is worth splitting between threads. */
+export function worthSplitting(m: number, n: number, k: number): boolean {
+  return 2 * m * n * k >= MIN_SPLIT_MATMUL_FLOP;
+}
+
+/**
  * `matMul` (plain and fused with bias and linear/ReLU activation) through native/train_kernels.c
  * for single matrices (batch 1, float32), transposes included: the rows of the product are split
  * between threads where the backend has a helper. Anything else takes `fallback`.
@@ -550,7 +564,7 @@ export function nativeMatMul(fallback: KernelFunc): KernelFunc {
       const [rowStride, kStride] = transposeA ? [1, m] : [k, 1];
       runOverBatch(backend, 'matmul', m, (first, count, half) => [
         aAt, bAt, biasAt, outAt, scratch + half * panelBytes, first, first + count, k, n, rowStride, kStride, activation === 'relu' ? 1 : 0,
-      ]);
+      ], worthSplitting(m, n, k));
     });
     return out;
   };

@@ -187,6 +187,12 @@ const DONE = 2;
 const TAKEN = 3;
 const FAILED = -1;
 const READY = 1;
+/**
+ * How long the helper watches for the next job after each one before it sleeps. Measured on a
+ * 2-core Xeon (random batches, 60 steps, 3 alternated runs each): step 9's net 17.0-17.4 ms per
+ * step without, 16.1-16.7 ms with 0.5 ms; step 8's 33.5-34.0 against 33.0-33.3 ms.
+ */
+const HELPER_SPIN_MS = 0.5;
 /** How long a posted job may wait for the helper to take it before it is run here instead. */
 const JOB_PICKUP_MS = 10_000;
 /** How long a job the helper has taken may run before the run is stopped as hung. */
@@ -212,7 +218,11 @@ const clock = () => performance.timeOrigin + performance.now();
 Atomics.store(view(), ${STATUS_WORD}, ${READY});
 for (;;) {
   const words = view();
-  const state = Atomics.load(words, 0);
+  let state = Atomics.load(words, 0);
+  // the next job of a training step usually comes within tenths of a millisecond: watch for it
+  // a moment before sleeping, since waking from Atomics.wait takes 0.05-0.5 ms
+  const until = performance.now() + ${HELPER_SPIN_MS};
+  while (state !== ${POSTED} && performance.now() < until) state = Atomics.load(words, 0);
   if (state !== ${POSTED}) { Atomics.wait(words, 0, state); continue; }
   if (Atomics.compareExchange(words, 0, ${POSTED}, ${TAKEN}) !== ${POSTED}) continue;
   const times = new Float64Array(memory.buffer, control + ${TIMES_OFFSET}, 2);
@@ -298,18 +308,19 @@ function waitWhile(words: Int32Array, state: number, ms: number): number {
 
 /**
  * Runs `name` over a batch of `count`: with a helper thread, images [0, count/2) here and the rest
- * on the helper, both at once; otherwise all here. `args(first, count, half)` gives the kernel's
+ * on the helper, both at once; otherwise, or when `split` is false (a job too small to share), all here. `args(first, count, half)` gives the kernel's
  * arguments for a range of images; `half` (0 or 1) picks per-half scratch where results are summed.
  * Returns whether the batch was split (half 1's scratch holds a result).
  */
 export function runOverBatch(
   backend: BackendWasm, name: NativeKernelName, count: number,
   args: (first: number, count: number, half: 0 | 1) => number[],
+  split = true,
 ): boolean {
   const { exports, helper: maybeHelper, observer } = runner(backend);
   const kernel = exports[name] as (...values: number[]) => void;
   const helper = readyHelper(maybeHelper);
-  if (helper === null || count < 2) {
+  if (helper === null || count < 2 || !split) {
     kernel(...args(0, count, 0));
     return false;
   }
