@@ -18,8 +18,10 @@ import { createHash } from 'node:crypto';
  *      native kernels' helper thread (2026-12-02).
  *   2: the helper thread watches 0.5 ms for its next job before it sleeps; products under 4 MFLOP
  *      (the nets' last layer) are not split between threads (2026-12-02).
+ *   3: every conv layer's 2x2 max pool and ReLU (either order) run as one kernel forward and one
+ *      backward where the backend has them (lib/pool-relu.ts), with the same bits (2026-12-02).
  */
-export const ENGINE_REVISION = 2;
+export const ENGINE_REVISION = 3;
 
 /** What ran on the wasm backend (lib/wasm/setup.ts reports it). */
 export interface WasmEngineParts {

@@ -14,6 +14,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import './gradients';
 import { makeRng, nextSeed, type Rng } from './random';
 import { convName, ladderNameOf, netLabel, netShapes, netSpec, type NetRef, type NetSpec } from './nets';
+import { poolRelu } from './pool-relu';
 
 export interface ForwardMode {
   /** Dropout is active only when training, as in PyTorch's train()/eval(). */
@@ -238,8 +239,8 @@ function specForward(spec: NetSpec): (params: Params, x: tf.Tensor4D, dropout: D
     spec.convs.forEach((c, i) => {
       h = conv(h, p, convName(i));
       if (c.pool === 'none') h = c.relu ? tf.relu(h) : h;
-      else if (c.pool === 'after-relu') h = maxPool2(c.relu ? tf.relu(h) : h);
-      else h = c.relu ? tf.relu(maxPool2(h)) : maxPool2(h);
+      else if (c.relu) h = poolRelu(h, c.pool); // both orders give the same values: one kernel where the backend has it
+      else h = maxPool2(h);
     });
     if (spec.dropout2d > 0) h = dropout(h, spec.dropout2d, channelNoiseShape(h)); // Dropout2d: whole feature maps
     let f = tf.relu(linear(flatten(h), p, 'f1'));

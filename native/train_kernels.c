@@ -424,8 +424,17 @@ INLINE v128_t takes(v128_t v, v128_t best) {
   return wasm_v128_or(wasm_f32x4_gt(v, best), wasm_f32x4_ne(v, v));
 }
 
-/* Max-pool forward, same windows: y [n,h/2,w/2,c] = max of each window (a NaN wins, as above). */
-EXPORT void max_pool_2x2(const f32 *x, f32 *y, int n, int h, int w, int c) {
+/* ReLU where asked: v where v > 0 or v is NaN (ReLU keeps a NaN, as PyTorch's does), else +0. */
+INLINE v128_t relu_if(v128_t v, int relu) {
+  v128_t zero = wasm_f32x4_splat(0.0f);
+  return relu ? wasm_v128_bitselect(v, zero, takes(v, zero)) : v;
+}
+
+/*
+ * Max-pool forward, same windows: y [n,h/2,w/2,c] = max of each window (a NaN wins, as above);
+ * relu 1: ReLU of it, which is also the max of the window's ReLUs (ReLU then pool, or pool then ReLU).
+ */
+EXPORT void max_pool_2x2(const f32 *x, f32 *y, int n, int h, int w, int c, int relu) {
   int oh = h / 2, ow = w / 2;
   int row = w * c;
   for (int b = 0; b < n; b++) {
@@ -441,15 +450,19 @@ EXPORT void max_pool_2x2(const f32 *x, f32 *y, int n, int h, int w, int c) {
           best = wasm_v128_bitselect(v, best, takes(v, best));
           v = load4(x0 + row + c + k);
           best = wasm_v128_bitselect(v, best, takes(v, best));
-          store4(out + k, best);
+          store4(out + k, relu_if(best, relu));
         }
       }
     }
   }
 }
 
-/* x, dx [n,h,w,c]; dy [n,h/2,w/2,c]; c % 4 == 0. Every element of dx is written once. */
-EXPORT void max_pool_grad_2x2(const f32 *x, const f32 *dy, f32 *dx, int n, int h, int w, int c) {
+/*
+ * x, dx [n,h,w,c]; dy [n,h/2,w/2,c]; c % 4 == 0. Every element of dx is written once.
+ * relu 1: the gradient of max_pool_2x2 with relu: a window whose maximum is not above 0 passes
+ * nothing (+0), one whose maximum is NaN passes NaN (as ReLU's gradient dy * step(y) does).
+ */
+EXPORT void max_pool_grad_2x2(const f32 *x, const f32 *dy, f32 *dx, int n, int h, int w, int c, int relu) {
   int oh = h / 2, ow = w / 2;
   int row = w * c;
   for (int b = 0; b < n; b++) {
@@ -476,7 +489,13 @@ EXPORT void max_pool_grad_2x2(const f32 *x, const f32 *dy, f32 *dx, int n, int h
           v128_t t2 = takes(v2, best);
           best = wasm_v128_bitselect(v2, best, t2);
           v128_t t3 = takes(v3, best);
+          best = wasm_v128_bitselect(v3, best, t3);
           v128_t gv = load4(g + k);
+          if (relu) {
+            v128_t zero = wasm_f32x4_splat(0.0f);
+            v128_t nan = wasm_f32x4_ne(best, best);
+            gv = wasm_v128_or(wasm_v128_and(gv, wasm_f32x4_gt(best, zero)), wasm_v128_and(wasm_f32x4_splat(__builtin_nanf("")), nan));
+          }
           v128_t w3 = t3;
           v128_t w2 = wasm_v128_andnot(t2, t3);
           v128_t w1 = wasm_v128_andnot(wasm_v128_andnot(t1, t2), t3);

@@ -32,6 +32,8 @@ export const OP_TEST_FILES: Readonly<Record<string, readonly string[]>> = {
  */
 export const OWN_KERNELS: Readonly<Record<string, string>> = {
   MnistSpeedrunAdamStep: 'test/adam-step.test.ts',
+  MnistSpeedrunMaxPoolRelu: 'test/pool-relu.test.ts',
+  MnistSpeedrunMaxPoolReluGrad: 'test/pool-relu.test.ts',
 };
 
 /** Every op test file under `dist` (tfjs-core's dist folder): each `_test.js` below ops/, in a stable order. */

@@ -20,6 +20,7 @@ import { backend_util, slice_util, util } from '@tensorflow/tfjs-core';
 import type { KernelConfig, KernelFunc, NamedAttrMap, NamedTensorInfoMap, TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { ADAM_STEP, type AdamStepAttrs } from '../adam-step';
+import { POOL_RELU, POOL_RELU_GRAD } from '../pool-relu';
 import { heapOffset, nativeKernels, runOverBatch, withScratch } from './native';
 
 const BACKEND = 'wasm';
@@ -363,13 +364,53 @@ export function nativeMaxPool(stock: StockKernels): KernelFunc {
     if (x.dtype !== 'float32' || x.shape.length !== 4) return stock.get('MaxPool')(args) as TensorInfo;
     const info = backend_util.computePool2DInfo(x.shape as [number, number, number, number], filterSize, strides, 1, pad, dimRoundingMode);
     if (!isPlain2x2(info) || info.inChannels % 4 !== 0) return stock.get('MaxPool')(args) as TensorInfo;
-    const y = backend.makeOutput([info.batchSize, info.outHeight, info.outWidth, info.inChannels], 'float32');
-    const imageBytes = { x: info.inHeight * info.inWidth * info.inChannels * 4, y: info.outHeight * info.outWidth * info.inChannels * 4 };
-    const [xAt, yAt] = [heapOffset(backend, x), heapOffset(backend, y)];
-    runOverBatch(backend, 'max_pool_2x2', info.batchSize, (first, count) => [
-      xAt + first * imageBytes.x, yAt + first * imageBytes.y, count, info.inHeight, info.inWidth, info.inChannels,
-    ]);
-    return y;
+    return maxPool2x2(backend, x, info, false);
+  };
+}
+
+/** The native 2x2 pool of `x` (float32, channels a multiple of 4), with a ReLU where asked. */
+function maxPool2x2(backend: BackendWasm, x: TensorInfo, info: backend_util.Conv2DInfo, relu: boolean): TensorInfo {
+  const y = backend.makeOutput([info.batchSize, info.outHeight, info.outWidth, info.inChannels], 'float32');
+  const imageBytes = { x: info.inHeight * info.inWidth * info.inChannels * 4, y: info.outHeight * info.outWidth * info.inChannels * 4 };
+  const [xAt, yAt] = [heapOffset(backend, x), heapOffset(backend, y)];
+  runOverBatch(backend, 'max_pool_2x2', info.batchSize, (first, count) => [
+    xAt + first * imageBytes.x, yAt + first * imageBytes.y, count, info.inHeight, info.inWidth, info.inChannels, relu ? 1 : 0,
+  ]);
+  return y;
+}
+
+/** The native gradient of the 2x2 pool (with its ReLU where asked) of `input`, for the pooled gradient `dy`. */
+function maxPoolGrad2x2(backend: BackendWasm, input: TensorInfo, dy: TensorInfo, info: backend_util.Conv2DInfo, relu: boolean): TensorInfo {
+  const dx = backend.makeOutput(input.shape, 'float32');
+  const imageBytes = { x: info.inHeight * info.inWidth * info.inChannels * 4, dy: info.outHeight * info.outWidth * info.inChannels * 4 };
+  const [xAt, dyAt, dxAt] = [heapOffset(backend, input), heapOffset(backend, dy), heapOffset(backend, dx)];
+  runOverBatch(backend, 'max_pool_grad_2x2', info.batchSize, (first, count) => [
+    xAt + first * imageBytes.x, dyAt + first * imageBytes.dy, dxAt + first * imageBytes.x, count, info.inHeight, info.inWidth, info.inChannels, relu ? 1 : 0,
+  ]);
+  return dx;
+}
+
+/** The 2x2 pool at stride 2 of an NHWC float32 map whose channels are a multiple of 4 (lib/pool-relu.ts checks before it calls). */
+function plainPoolInfo(x: TensorInfo, kernel: string): backend_util.Conv2DInfo {
+  if (x.dtype !== 'float32' || x.shape.length !== 4 || x.shape[3]! % 4 !== 0) {
+    throw new Error(`${kernel}: x must be an NHWC float32 map with channels a multiple of 4, got ${x.dtype} [${x.shape.join(', ')}]`);
+  }
+  return backend_util.computePool2DInfo(x.shape as [number, number, number, number], 2, 2, 1, 'valid');
+}
+
+/** lib/pool-relu.ts's fused 2x2 max pool and ReLU, forward. */
+export function poolReluKernel(): KernelFunc {
+  return (args) => {
+    const { x } = args.inputs as { x: TensorInfo };
+    return maxPool2x2(args.backend as BackendWasm, x, plainPoolInfo(x, POOL_RELU), true);
+  };
+}
+
+/** ... and its gradient: dy to each window's first maximum where that maximum is above 0. */
+export function poolReluGradKernel(): KernelFunc {
+  return (args) => {
+    const { x, dy } = args.inputs as { x: TensorInfo; dy: TensorInfo };
+    return maxPoolGrad2x2(args.backend as BackendWasm, x, dy, plainPoolInfo(x, POOL_RELU_GRAD), true);
   };
 }
 
@@ -401,15 +442,8 @@ export function maxPoolGrad(native = true): KernelFunc {
       input.shape as [number, number, number, number], filterSize, strides, 1, pad, dimRoundingMode,
     );
     const plain2x2 = isPlain2x2(info);
+    if (native && plain2x2 && info.inChannels % 4 === 0 && input.dtype === 'float32') return maxPoolGrad2x2(backend, input, dy, info, false);
     const dx = backend.makeOutput(input.shape, 'float32');
-    if (native && plain2x2 && info.inChannels % 4 === 0) {
-      const imageBytes = { x: info.inHeight * info.inWidth * info.inChannels * 4, dy: info.outHeight * info.outWidth * info.inChannels * 4 };
-      const [xAt, dyAt, dxAt] = [heapOffset(backend, input), heapOffset(backend, dy), heapOffset(backend, dx)];
-      runOverBatch(backend, 'max_pool_grad_2x2', info.batchSize, (first, count) => [
-        xAt + first * imageBytes.x, dyAt + first * imageBytes.dy, dxAt + first * imageBytes.x, count, info.inHeight, info.inWidth, info.inChannels,
-      ]);
-      return dx;
-    }
     // Views are taken after the allocation above, which may grow (and so replace) the heap buffer.
     const dxValues = backend.typedArrayFromHeap(dx) as Float32Array;
     const xValues = backend.typedArrayFromHeap(input) as Float32Array;
@@ -757,6 +791,8 @@ function kernelsFor(set: KernelSet, stock: StockKernels): Record<string, KernelF
     Conv2D: nativeConv2D(stock, 'Conv2D'),
     FusedConv2D: nativeConv2D(stock, 'FusedConv2D'),
     [ADAM_STEP]: adamStepKernel(),
+    [POOL_RELU]: poolReluKernel(),
+    [POOL_RELU_GRAD]: poolReluGradKernel(),
   };
 }
 

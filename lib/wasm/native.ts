@@ -33,8 +33,8 @@ export interface NativeExports {
     oh: number, ow: number, co: number, kh: number, kw: number, relu: number): void;
   input_grad(dy: number, w: number, dx: number, wt: number, n: number, h: number, w_: number, c: number,
     oh: number, ow: number, co: number, kh: number, kw: number, pt: number, pl: number): void;
-  max_pool_grad_2x2(x: number, dy: number, dx: number, n: number, h: number, w: number, c: number): void;
-  max_pool_2x2(x: number, y: number, n: number, h: number, w: number, c: number): void;
+  max_pool_grad_2x2(x: number, dy: number, dx: number, n: number, h: number, w: number, c: number, relu: number): void;
+  max_pool_2x2(x: number, y: number, n: number, h: number, w: number, c: number, relu: number): void;
   sum_rows(x: number, out: number, partials: number, totals: number, rows: number, width: number): void;
   matmul(a: number, b: number, bias: number, c: number, packed: number, m0: number, m1: number, k: number, n: number,
     rowStride: number, kStride: number, relu: number): void;
