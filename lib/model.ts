@@ -14,7 +14,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import './gradients';
 import { makeRng, nextSeed, type Rng } from './random';
 import { convName, ladderNameOf, netLabel, netShapes, netSpec, type NetRef, type NetSpec } from './nets';
-import { poolRelu } from './pool-relu';
+import { poolThenRelu, reluThenPool } from './pool-relu';
 
 export interface ForwardMode {
   /** Dropout is active only when training, as in PyTorch's train()/eval(). */
@@ -230,7 +230,8 @@ export function channelDropout(x: tf.Tensor4D, rate: number, seed?: number): tf.
 // #region net-forward
 /**
  * The forward pass of any spec: each convolution with its ReLU and 2x2 max pool in the spec's
- * order, Dropout2d on the last map, then f1 + ReLU, dropout, f2 and log-softmax. A rate of 0 adds
+ * order (both orders give the same values, and run as one kernel where the backend has it:
+ * lib/pool-relu.ts), Dropout2d on the last map, then f1 + ReLU, dropout, f2 and log-softmax. A rate of 0 adds
  * no dropout op at all, so the dropout layers that exist draw the same seeds as they always did.
  */
 function specForward(spec: NetSpec): (params: Params, x: tf.Tensor4D, dropout: Dropout) => tf.Tensor2D {
@@ -239,8 +240,8 @@ function specForward(spec: NetSpec): (params: Params, x: tf.Tensor4D, dropout: D
     spec.convs.forEach((c, i) => {
       h = conv(h, p, convName(i));
       if (c.pool === 'none') h = c.relu ? tf.relu(h) : h;
-      else if (c.relu) h = poolRelu(h, c.pool); // both orders give the same values: one kernel where the backend has it
-      else h = maxPool2(h);
+      else if (c.pool === 'after-relu') h = c.relu ? reluThenPool(h) : maxPool2(h); // maxPool2(tf.relu(h))
+      else h = c.relu ? poolThenRelu(h) : maxPool2(h); // tf.relu(maxPool2(h)): ReLU on a map 4x smaller
     });
     if (spec.dropout2d > 0) h = dropout(h, spec.dropout2d, channelNoiseShape(h)); // Dropout2d: whole feature maps
     let f = tf.relu(linear(flatten(h), p, 'f1'));

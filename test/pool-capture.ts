@@ -4,8 +4,13 @@
  * gradient at the pool's output) and its routing (where the backend's MaxPoolGrad kernel sends an
  * upstream gradient of ones, i.e. which element of each window it chose), then calls the original
  * gradient unchanged. The original registration is restored afterwards, even on error.
+ *
+ * A backend that fuses each pool with its ReLU (lib/pool-relu.ts) runs no MaxPool op to watch, so
+ * its fused kernels are set aside while `backward` runs: the composed ops then run, which give the
+ * fused kernels' values and gradients (test/pool-relu.test.ts), and so the same routing.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { POOL_RELU, POOL_RELU_GRAD } from '../lib/pool-relu';
 
 export interface CapturedPool {
   /** The pool's input shape (NHWC). */
@@ -35,9 +40,12 @@ export function capturePoolGradients<T>(backward: () => T): { result: T; pools: 
       return originalGrad(dy, saved, attrs);
     },
   });
+  const fused = [POOL_RELU, POOL_RELU_GRAD].map((name) => tf.getKernel(name, tf.getBackend())).filter((k) => k !== undefined);
+  for (const kernel of fused) tf.unregisterKernel(kernel.kernelName, kernel.backendName);
   try {
     return { result: backward(), pools };
   } finally {
     tf.registerGradient(original);
+    for (const kernel of fused) tf.registerKernel(kernel);
   }
 }
