@@ -73,9 +73,13 @@ function cannotRebuild(t: TestContext, why: string): void {
 test('the committed .wasm files, plain and relaxed SIMD, are what tools/build-wasm.sh builds from the C source', (t) => {
   const compiler = process.env.CLANG ?? 'clang-16';
   const clang = spawnSync(compiler, ['--version'], { encoding: 'utf8' });
-  // clang-16 runs the wasm-ld of its own LLVM (lld-16)
+  // clang-16 runs the wasm-ld of its own LLVM (lld-16): tools/build-wasm.sh puts the folder of the
+  // compiler's real file (/usr/lib/llvm-16/bin, behind Debian's /usr/bin/clang-16 link) first on
+  // PATH, since clang invoked through the link looks for wasm-ld beside the link only
+  const where = spawnSync('sh', ['-c', `readlink -f "$(command -v ${compiler})"`], { encoding: 'utf8' });
+  const ownLinker = where.status === 0 ? path.join(path.dirname(where.stdout.trim()), 'wasm-ld') : '';
   const linker = spawnSync(compiler, ['--target=wasm32', '-print-prog-name=wasm-ld'], { encoding: 'utf8' });
-  const linkerPath = linker.status === 0 ? linker.stdout.trim() : '';
+  const linkerPath = ownLinker !== '' && fs.existsSync(ownLinker) ? ownLinker : linker.status === 0 ? linker.stdout.trim() : '';
   if (clang.status !== 0 || linkerPath === '' || spawnSync(linkerPath, ['--version']).status !== 0) {
     cannotRebuild(t, `${compiler} or its wasm-ld is not installed (apt-get install clang-16 lld-16)`);
     return;
