@@ -16,7 +16,10 @@
  * The roofline: the peak of plain and fused f32x4 multiply-adds (bench/peak.ts) per runtime, the
  * FLOPs of one training step of each net (lib/flops.ts), and for each tuned variant and net:
  * ms per step, GFLOP/s, % of the peak of its own arithmetic on its threads, and the kernels that
- * take the most of the step (bench/kernel-clock.ts).
+ * take the most of the step (bench/kernel-clock.ts). That peak is probed again just before and just
+ * after each net's timed steps, in the same child, and the share is of their mean: a shared machine's
+ * speed drifts by tens of percent within minutes, so a peak from the start of the run can be far
+ * from the one the net met. A share whose two probes differ by more than 10% is marked.
  * Then the side by side: step 08 (`trainRecipe`, one epoch + test pass, after the library's
  * untimed warm-up) on wasm tuned on every core, and the same recipe in PyTorch on as many threads
  * through bench/pytorch_reference.py where a Python with torch is found (bench/pytorch-reference.ts).
@@ -51,12 +54,12 @@ import { childFailureLine } from './child-failure';
 import { trainingStepFlops } from '../lib/flops';
 import type { PeakResult } from './peak';
 import type { KernelTime } from './kernel-clock';
-import { formatKernelShares, formatPeak, formatRoofline, peakFor, rooflineOf, type RooflineRow } from './roofline';
+import { formatKernelShares, formatPeak, formatRoofline, heldAgainst, peakFor, rooflineOf, type RooflineRow } from './roofline';
 import { NET_NAMES, recipeForStep, type NetName } from '../lib/recipes';
 import { findTorchPython, pytorchRecipeInput, runPytorchReference, type PytorchResult } from './pytorch-reference';
 import { parseSteps } from './steps';
 import { formatSideBySide, parseRounds, percentText, sideBySideRows, type SideBySideRow, type SideBySideRun } from './side-by-side';
-import type { VariantOptions, VariantResult } from './variant';
+import type { PeakAround, VariantOptions, VariantResult } from './variant';
 import { exitWhenDone } from '../lib/exit';
 
 const benchDir = path.dirname(fileURLToPath(import.meta.url));
@@ -88,6 +91,8 @@ interface Row {
   kernelsPerStep?: Partial<Record<NetName, KernelTime[]>>;
   /** Ms per step waited for the native kernels' helper thread, by net (tuned variants). */
   helperWaitPerStep?: Partial<Record<NetName, number>>;
+  /** The peak probes around each net's timed steps (tuned variants). */
+  peakAround?: Partial<Record<NetName, PeakAround>>;
 }
 
 /** A Node runtime the tuned variants run on, and the V8 flags that give it relaxed SIMD (null: none do). */
@@ -162,7 +167,7 @@ function tunedVariants(runtime: Runtime, nets: NetName[]): Array<{ label: string
   const builds: NativeBuildName[] = runtime.relaxedFlags === null ? ['simd'] : ['simd', 'relaxed'];
   return builds.flatMap((build) => threadCounts.map((threads) => ({
     label: `wasm tuned, ${build === 'relaxed' ? 'fused' : 'plain'}, Node ${runtime.version}, ${plural(threads)}`,
-    options: { kind: 'step' as const, backend: 'wasm' as const, threads, tunedKernels: true, nets, warmupSteps: 2, timedSteps: quick ? 5 : 10 },
+    options: { kind: 'step' as const, backend: 'wasm' as const, threads, tunedKernels: true, nets, warmupSteps: 2, timedSteps: quick ? 5 : 10, peakProbe: true },
     runtime,
     build,
   })));
@@ -292,17 +297,21 @@ function machineSlug(cpu: string, coreCount: number): string {
 /** The roofline of every tuned row: per net ms, GFLOP/s and % of the peak of its build on its threads. */
 function rooflineRows(rows: Row[], peaks: Record<string, PeakResult>, nets: NetName[]): RooflineRow[] {
   return rows.filter((row) => row.nativeBuild !== null).map((row) => {
-    const peak = peakFor(peaks[row.node], row.nativeBuild!, row.threads);
+    const runPeak = peakFor(peaks[row.node], row.nativeBuild!, row.threads);
     const cells: RooflineRow['nets'] = {};
     for (const net of nets) {
       const ms = row.msPerStep[net];
       const topKernels = row.kernelsPerStep?.[net];
       const helperWaitMs = row.helperWaitPerStep?.[net];
+      const peakAround = row.peakAround?.[net];
+      const peak = heldAgainst(peakAround, runPeak);
       if (ms !== undefined) {
         cells[net] = {
           ...rooflineOf(trainingStepFlops(net, BATCH_SIZE), ms, peak),
+          peakGflops: peak ?? null,
           ...(topKernels === undefined ? {} : { topKernels }),
           ...(helperWaitMs === undefined ? {} : { helperWaitMs }),
+          ...(peakAround === undefined ? {} : { peakAround }),
         };
       }
     }
@@ -337,6 +346,7 @@ function stepTimesAndRoofline(attempt: <T>(part: () => T) => T | null): Record<s
         rows.push({
           variant: variant.label, threads: result.threads, node: result.node, nativeBuild: result.nativeBuild, engine: result.engine,
           msPerStep: result.msPerStep, kernelsPerStep: result.kernelsPerStep, helperWaitPerStep: result.helperWaitPerStep,
+          peakAround: result.peakAround,
         });
       }
     }
@@ -347,7 +357,8 @@ function stepTimesAndRoofline(attempt: <T>(part: () => T) => T | null): Record<s
   }
   console.log(formatTable(rows, nets));
   const roofline = rooflineRows(rows, peaks, nets);
-  console.log(`\nroofline: achieved GFLOP/s and % of the peak of the same multiply-add (plain or fused) on the same threads\n`);
+  console.log(`\nroofline: achieved GFLOP/s and % of the peak of the same multiply-add (plain or fused) on the same threads, ` +
+    `that peak measured just before and just after each net's timed steps (their mean)\n`);
   console.log(formatRoofline(roofline, nets));
   console.log(`\nwhere a step's time goes: the kernels that take the most, ms per step and share of the step (bench/kernel-clock.ts: 3 more steps clocked after the timed ones), ` +
     `and the calling thread's wait for the helper thread over the timed steps (bench/thread-split.ts)\n`);

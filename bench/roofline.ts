@@ -7,6 +7,7 @@ import type { NetName } from '../lib/recipes';
 import type { NativeBuildName } from '../lib/wasm/native-build';
 import type { KernelTime } from './kernel-clock';
 import type { PeakResult } from './peak';
+import type { PeakAround } from './variant';
 
 export interface NetRoofline {
   msPerStep: number;
@@ -17,6 +18,35 @@ export interface NetRoofline {
   topKernels?: KernelTime[];
   /** Ms per step the calling thread waited for the native kernels' helper thread (bench/thread-split.ts); absent where not observed. */
   helperWaitMs?: number;
+  /** The peak measured just before and just after the net's timed steps (bench/variant.ts peakProbe); absent where not probed. */
+  peakAround?: PeakAround;
+  /** The peak the share is of, GFLOP/s: the mean of `peakAround` where probed, else the run's peak; null where none was measured. */
+  peakGflops?: number | null;
+}
+
+/**
+ * How far apart the two probes around a net may be (as a share of their mean) for its share of
+ * the peak to be taken as measured on a steady machine; beyond it the table marks the share.
+ */
+export const PEAK_DRIFT_LIMIT = 0.1;
+
+/**
+ * The peak a net's step is held against: the mean of the probes taken just before and just after
+ * its timed steps where there are some (the machine's speed when the net ran: a shared machine
+ * drifts by tens of percent within minutes), else the peak measured at the start of the run.
+ */
+export function heldAgainst(around: PeakAround | undefined, runPeak: number | undefined): number | undefined {
+  return around === undefined ? runPeak : (around.before + around.after) / 2;
+}
+
+/** How far apart the probes around a net were, as a share of their mean. */
+export function peakDrift(around: PeakAround): number {
+  return Math.abs(around.after - around.before) / ((around.before + around.after) / 2);
+}
+
+/** Whether a net's share of the peak is uncertain: its probes moved more than PEAK_DRIFT_LIMIT. */
+export function unsteady(cell: NetRoofline): boolean {
+  return cell.peakAround !== undefined && peakDrift(cell.peakAround) > PEAK_DRIFT_LIMIT;
 }
 
 /** GFLOP/s of `flops` done in `ms`, and its share of `peakGflops`. */
@@ -44,12 +74,15 @@ export function formatRoofline(rows: RooflineRow[], nets: NetName[]): string {
     ...nets.flatMap((n) => {
       const cell = row.nets[n];
       if (cell === undefined) return ['-', '-', '-'];
-      return [cell.msPerStep.toFixed(1), cell.gflops.toFixed(1), cell.percentOfPeak === null ? '-' : `${cell.percentOfPeak.toFixed(0)}%`];
+      const share = cell.percentOfPeak === null ? '-' : `${cell.percentOfPeak.toFixed(0)}%${unsteady(cell) ? '*' : ''}`;
+      return [cell.msPerStep.toFixed(1), cell.gflops.toFixed(1), share];
     }),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
   const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
-  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
+  const marked = rows.some((row) => nets.some((n) => row.nets[n] !== undefined && unsteady(row.nets[n]!)));
+  const note = marked ? [`* the peak probes before and after this net differ by more than ${(100 * PEAK_DRIFT_LIMIT).toFixed(0)}%: the machine's speed moved while it ran`] : [];
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...body.map(line), ...note].join('\n');
 }
 
 /**
@@ -67,7 +100,8 @@ export function formatKernelShares(rows: RooflineRow[], nets: NetName[], count =
       const share = (ms: number): string => `${ms.toFixed(1)} ms (${((100 * ms) / cell.msPerStep).toFixed(0)}%)`;
       const kernels = cell.topKernels.slice(0, count).map((k) => `${k.kernel} ${share(k.msPerStep)}`);
       const wait = cell.helperWaitMs === undefined ? '' : `; waiting for the helper thread ${share(cell.helperWaitMs)}`;
-      return [`  ${net}: ${kernels.join(', ')}${wait}`];
+      const around = cell.peakAround === undefined ? '' : `; peak ${cell.peakAround.before.toFixed(1)} before, ${cell.peakAround.after.toFixed(1)} after GFLOP/s`;
+      return [`  ${net}: ${kernels.join(', ')}${wait}${around}`];
     });
     if (cells.length > 0) lines.push(row.variant, ...cells);
   }

@@ -24,6 +24,7 @@ import { observeSplits, type SplitTiming } from '../lib/wasm/native';
 import { setupWasm } from '../lib/wasm/setup';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { startKernelClock, type KernelTime } from './kernel-clock';
+import { measurePeak } from './peak';
 import { randomSteps } from './random-steps';
 import { summariseSplits } from './thread-split';
 
@@ -41,6 +42,18 @@ export interface VariantOptions {
   warmupSteps?: number;
   timedSteps?: number;
   seed?: number;
+  /**
+   * Measure this machine's f32x4 peak of the build's own multiply-add (bench/peak.ts: plain, or
+   * fused for the relaxed build) on the variant's threads just before and just after each net's
+   * timed steps (tuned kernels only): the peak the net is held against, taken when it ran.
+   */
+  peakProbe?: boolean;
+}
+
+/** The peak (GFLOP/s) measured just before and just after a net's timed steps. */
+export interface PeakAround {
+  before: number;
+  after: number;
 }
 
 export interface RecipeTiming {
@@ -66,6 +79,8 @@ export interface VariantResult {
   kernelsPerStep?: Partial<Record<NetName, KernelTime[]>>;
   /** Mean ms per timed step that the calling thread waited for the native kernels' helper thread, by net ('step', tuned kernels). */
   helperWaitPerStep?: Partial<Record<NetName, number>>;
+  /** The peak of the build's multiply-add on the variant's threads around each net's timed steps ('step', with peakProbe). */
+  peakAround?: Partial<Record<NetName, PeakAround>>;
   /** A recipe ('recipe'): wall seconds of its epochs plus the test passes, and its result. */
   recipe?: RecipeTiming;
 }
@@ -98,19 +113,25 @@ const KERNELS_KEPT = 6;
  */
 async function timeSteps(
   name: NetName, batchSize: number, warmupSteps: number, timedSteps: number, seed: number, observeHelper: boolean,
-): Promise<{ ms: number; kernels: KernelTime[]; helperWaitMs: number | null }> {
+  probePeak: (() => Promise<number>) | null,
+): Promise<{ ms: number; kernels: KernelTime[]; helperWaitMs: number | null; peakAround: PeakAround | null }> {
   const net = buildNet(name, seed);
   const training = randomSteps(net, recipeForStep(8).optimizer, batchSize, seed);
   const runStep = (step: number): Promise<number> => training.step(seed + step);
   const stepMs: number[] = [];
   const splits: SplitTiming[] = [];
   let stopObserving = (): void => {};
+  let peakBefore: number | null = null;
   for (let step = 0; step < warmupSteps + timedSteps; step++) {
-    if (step === warmupSteps && observeHelper) stopObserving = observeSplits(tf.backend() as BackendWasm, (split) => splits.push(split));
+    if (step === warmupSteps) {
+      if (probePeak !== null) peakBefore = await probePeak();
+      if (observeHelper) stopObserving = observeSplits(tf.backend() as BackendWasm, (split) => splits.push(split));
+    }
     const elapsedMs = await runStep(step);
     if (step >= warmupSteps) stepMs.push(elapsedMs);
   }
   stopObserving();
+  const peakAround = peakBefore === null || probePeak === null ? null : { before: peakBefore, after: await probePeak() };
   const clock = startKernelClock(tf.getBackend());
   try {
     for (let step = 0; step < CLOCKED_STEPS; step++) await clock.measure(() => runStep(warmupSteps + timedSteps + step));
@@ -123,6 +144,7 @@ async function timeSteps(
     ms: median(stepMs),
     kernels: clock.perStep(CLOCKED_STEPS).slice(0, KERNELS_KEPT),
     helperWaitMs: observeHelper && timedSteps > 0 ? summariseSplits(splits, timedSteps).waitMsPerStep : null,
+    peakAround,
   };
 }
 
@@ -152,11 +174,17 @@ async function main(): Promise<void> {
     // only where the native kernels run: observing would start them (and their helper) for the other sets
     const observeHelper = active.nativeBuild !== null;
     if (observeHelper) result.helperWaitPerStep = {};
+    // a short probe (about 1-2 s): the build's own multiply-add on the variant's threads
+    const probePeak = options.peakProbe === true && active.nativeBuild !== null
+      ? async (): Promise<number> => (await measurePeak(active.nativeBuild === 'relaxed' ? 'fused' : 'plain', { threads: [active.threads], roundSeconds: 0.25, rounds: 2 }))[active.threads]!
+      : null;
+    if (probePeak !== null) result.peakAround = {};
     for (const name of options.nets ?? NET_NAMES) {
-      const { ms, kernels, helperWaitMs } = await timeSteps(name, options.batchSize ?? 256, options.warmupSteps ?? 2, options.timedSteps ?? 5, seed, observeHelper);
+      const { ms, kernels, helperWaitMs, peakAround } = await timeSteps(name, options.batchSize ?? 256, options.warmupSteps ?? 2, options.timedSteps ?? 5, seed, observeHelper, probePeak);
       result.msPerStep[name] = ms;
       result.kernelsPerStep[name] = kernels;
       if (result.helperWaitPerStep !== undefined && helperWaitMs !== null) result.helperWaitPerStep[name] = helperWaitMs;
+      if (result.peakAround !== undefined && peakAround !== null) result.peakAround[name] = peakAround;
     }
   } else {
     const { loadMnist } = await import('../lib/data');

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import { conv2InputSide, forwardMacsPerImage, trainingStepFlops } from '../lib/flops';
 import { measurePeak, measurePeaks } from '../bench/peak';
 import { CHAINS, peakModule, UNROLL } from '../bench/peak-module';
-import { peakFor, rooflineOf } from '../bench/roofline';
+import { formatRoofline, heldAgainst, peakDrift, peakFor, rooflineOf, unsteady } from '../bench/roofline';
 import { runtimeHasRelaxedSimd } from '../lib/wasm/native-build';
 
 interface WasmApi {
@@ -80,4 +80,32 @@ test('achieved GFLOP/s and share of the peak of the same arithmetic on the same 
   assert.equal(peakFor(peak, 'relaxed', 1), 40);
   assert.equal(rooflineOf(1e9, 1000, peakFor(peak, 'relaxed', 4)).percentOfPeak, null);
   assert.equal(peakFor({ ...peak, fused: null }, 'relaxed', 1), undefined);
+});
+
+test('a net is held against the mean of the peak probes around its steps, else the run\'s peak', () => {
+  assert.equal(heldAgainst({ before: 60, after: 70 }, 100), 65);
+  assert.equal(heldAgainst(undefined, 100), 100);
+  assert.equal(heldAgainst(undefined, undefined), undefined);
+  // probes 60 and 70: 10 apart, 65 on average
+  assert.ok(Math.abs(peakDrift({ before: 60, after: 70 }) - 10 / 65) < 1e-12);
+  assert.equal(peakDrift({ before: 50, after: 50 }), 0);
+});
+
+test('the roofline table marks a share whose probes moved more than 10%, and says what the mark means', () => {
+  const cell = (before: number, after: number) => ({
+    ...rooflineOf(1_734_082_560, 50, heldAgainst({ before, after }, undefined)), peakAround: { before, after },
+  });
+  // 34.68 GFLOP/s against 40 (steady) and against 45 (probes 40 and 50: 22% apart)
+  const steady = cell(39, 41);
+  const moved = cell(40, 50);
+  assert.equal(unsteady(steady), false);
+  assert.equal(unsteady(moved), true);
+  assert.equal(unsteady(rooflineOf(1e9, 10, 50)), false, 'no probes: nothing to mark');
+  const table = formatRoofline([{ variant: 'steady', nets: { final: steady } }, { variant: 'moved', nets: { final: moved } }], ['final']);
+  const lines = table.split('\n');
+  assert.match(lines[2]!, /^steady\s.*\s87%$/);
+  assert.match(lines[3]!, /^moved\s.*\s77%\*$/);
+  assert.match(lines[4]!, /^\* the peak probes before and after this net differ by more than 10%/);
+  const calm = formatRoofline([{ variant: 'steady', nets: { final: steady } }], ['final']);
+  assert.equal(calm.split('\n').length, 3, 'no mark, no note');
 });

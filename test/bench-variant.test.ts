@@ -66,3 +66,12 @@ test("a 'step' variant reports the helper thread's wait per step with the native
   assert.equal(stock.nativeBuild, null);
   assert.equal(stock.helperWaitPerStep, undefined, 'the stock kernels have no helper thread to wait for');
 });
+
+test("a 'step' variant with peakProbe measures its build's peak on its threads before and after each net's steps, with the native kernels only", () => {
+  const probed = runStepVariant({ threads: 2, peakProbe: true });
+  const around = probed.peakAround?.final;
+  assert.ok(around !== undefined && Number.isFinite(around.before) && around.before > 0 && Number.isFinite(around.after) && around.after > 0, JSON.stringify(probed.peakAround));
+  assert.equal(runStepVariant({ threads: 1 }).peakAround, undefined, 'not asked for: not probed');
+  const stock = runStepVariant({ threads: 1, tunedKernels: false, kernelSet: 'stock', peakProbe: true });
+  assert.equal(stock.peakAround, undefined, 'no native build: no peak of its arithmetic to hold it against');
+});
