@@ -20,8 +20,13 @@ import { createHash } from 'node:crypto';
  *      (the nets' last layer) are not split between threads (2026-12-02).
  *   3: every conv layer's 2x2 max pool and ReLU (either order) run as one kernel forward and one
  *      backward where the backend has them (lib/pool-relu.ts), with the same bits (2026-12-02).
+ *   4: the forward convolution, the input gradient and the pool and its gradient share a batch with
+ *      the helper thread in chunks of 1/32 of it, the calling thread from the front, the helper from
+ *      the back, until none is left (lib/wasm/native.ts runInChunks), instead of in fixed halves;
+ *      the input gradient's filter is transposed once per call, not once per thread. Same bits
+ *      (2026-12-02).
  */
-export const ENGINE_REVISION = 3;
+export const ENGINE_REVISION = 4;
 
 /** What ran on the wasm backend (lib/wasm/setup.ts reports it). */
 export interface WasmEngineParts {

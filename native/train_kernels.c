@@ -316,16 +316,19 @@ INLINE int taps_hi(int i, int pad, int kernel) {
   return hi < kernel ? hi : kernel;
 }
 
-/*
- * dy [n,oh,ow,co], w [kh,kw,c,co] -> dx [n,h,w,c]. Needs c % 4 == 0.
- * wt: kh*kw*co*c float32 of scratch (the transposed filter).
- */
-EXPORT void input_grad(const f32 *dy, const f32 *w, f32 *dx, f32 *wt, int n, int h, int wd, int c,
-                       int oh, int ow, int co, int kh, int kw, int pt, int pl) {
-  ConvShape s = {h, wd, c, oh, ow, co, kh, kw, pt, pl};
-  for (int k = 0; k < kh * kw; k++)
+/* w [kh,kw,c,co] -> wt [kh,kw,co,c]: the filter in the layout input_grad reads (taps = kh*kw). */
+EXPORT void input_grad_filter(const f32 *w, f32 *wt, int taps, int c, int co) {
+  for (int k = 0; k < taps; k++)
     for (int i = 0; i < c; i++)
       for (int o = 0; o < co; o++) wt[(k * co + o) * c + i] = w[(k * c + i) * co + o];
+}
+
+/*
+ * dy [n,oh,ow,co], wt [kh,kw,co,c] (input_grad_filter's layout) -> dx [n,h,w,c]. Needs c % 4 == 0.
+ */
+EXPORT void input_grad(const f32 *dy, const f32 *wt, f32 *dx, int n, int h, int wd, int c,
+                       int oh, int ow, int co, int kh, int kw, int pt, int pl) {
+  ConvShape s = {h, wd, c, oh, ow, co, kh, kw, pt, pl};
   for (int b = 0; b < n; b++) {
     const f32 *dyb = dy + b * oh * ow * co;
     for (int y = 0; y < h; y++) {

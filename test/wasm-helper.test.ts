@@ -24,6 +24,15 @@ function run(script: string, env: Record<string, string>, preload: string[] = []
 
 const lastJson = <T>(stdout: string): T => JSON.parse(stdout.trim().split('\n').at(-1)!) as T;
 
+/** What test/wasm-split-child.ts prints. */
+interface SplitChild {
+  seen: SplitTiming[];
+  afterStop: number;
+  products: { lastLayer: number; firstFc: number };
+  outputs: { pooled: string; dx: string };
+  chunked: SplitTiming[];
+}
+
 describe('native helper thread', () => {
   test('a helper that dies at start: no hang, a message, the same gradients on one thread', () => {
     const killed = run('./wasm-threads-child.ts', { CHILD_THREADS: '2', CHILD_LINGER_MS: '3000' }, [here('./kill-native-helper.cjs')]);
@@ -57,12 +66,14 @@ describe('native helper thread', () => {
     const threaded = run('./wasm-split-child.ts', { CHILD_THREADS: '2' });
     assert.equal(threaded.error, undefined, `child did not finish: ${String(threaded.error)}`);
     assert.equal(threaded.status, 0, threaded.stderr);
-    const { seen, afterStop, products } = lastJson<{ seen: SplitTiming[]; afterStop: number; products: { lastLayer: number; firstFc: number } }>(threaded.stdout);
+    const { seen, afterStop, products } = lastJson<SplitChild>(threaded.stdout);
     assert.ok(seen.length >= 5, `splits seen: ${seen.length}`);
     assert.equal(afterStop, 0, 'reported after the stop');
     for (const t of seen) {
       assert.equal(t.kernel, 'conv2d');
-      assert.deepEqual([t.count, t.here], [6, 3], 'the batch of 6, 3 images on the calling thread');
+      // in chunks of one image, taken by whichever thread is free
+      assert.equal(t.count, 6);
+      assert.ok(Number.isInteger(t.here) && t.here >= 0 && t.here <= 6, JSON.stringify(t));
       for (const ms of [t.hereMs, t.helperMs, t.waitMs]) assert.ok(ms >= 0 && ms < 5_000, JSON.stringify(t));
       // the helper's readings are taken on its own thread: allow a clock difference of 1 ms
       assert.ok(t.pickupMs > -1 && t.pickupMs < 5_000, JSON.stringify(t));
@@ -72,6 +83,25 @@ describe('native helper thread', () => {
     assert.deepEqual(products, { lastLayer: 0, firstFc: 3 });
     const single = run('./wasm-split-child.ts', { CHILD_THREADS: '1' });
     assert.equal(single.status, 0, single.stderr);
-    assert.deepEqual(lastJson(single.stdout), { seen: [], afterStop: 0, products: { lastLayer: 0, firstFc: 0 } });
+    const alone = lastJson<SplitChild>(single.stdout);
+    assert.deepEqual({ ...alone, outputs: undefined }, { seen: [], afterStop: 0, products: { lastLayer: 0, firstFc: 0 }, chunked: [], outputs: undefined });
+  });
+
+  test('kernels run in chunks by both threads give the same bits as on one thread', () => {
+    const threaded = run('./wasm-split-child.ts', { CHILD_THREADS: '2' });
+    assert.equal(threaded.status, 0, threaded.stderr);
+    const single = run('./wasm-split-child.ts', { CHILD_THREADS: '1' });
+    assert.equal(single.status, 0, single.stderr);
+    const [two, one] = [lastJson<SplitChild>(threaded.stdout), lastJson<SplitChild>(single.stdout)];
+    assert.deepEqual(two.outputs, one.outputs, 'pooled convolution and its input gradient, bit for bit');
+    // the forward convolution, the pool, the pool's gradient and the input gradient, each in chunks of 2 images
+    const kernels = new Set(two.chunked.map((t) => t.kernel));
+    for (const kernel of ['conv2d', 'max_pool_2x2', 'max_pool_grad_2x2', 'input_grad']) assert.ok(kernels.has(kernel as SplitTiming['kernel']), `${kernel} ran in chunks: ${[...kernels].join(', ')}`);
+    for (const t of two.chunked.filter((c) => c.kernel !== 'filter_grad')) {
+      assert.equal(t.count, 64);
+      assert.ok(t.here % 2 === 0 && t.here >= 0 && t.here <= 64, `whole chunks of 2 on the calling thread: ${JSON.stringify(t)}`);
+    }
+    // where the helper took part, it took what the calling thread left
+    assert.ok(two.chunked.some((t) => t.here < t.count && t.helperMs > 0), `the helper took chunks: ${JSON.stringify(two.chunked)}`);
   });
 });

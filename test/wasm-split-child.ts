@@ -5,9 +5,13 @@
  * after the stop. The helper thread starts asynchronously: the convolution is repeated, with
  * pauses, until 5 splits have been seen or 10 s have passed. Then, observing again, three products
  * of each of two sizes: the nets' last layer (256 x 256 by 256 x 10) and a first fc layer (256 x 400
- * by 400 x 256), and how many of each were split. Must end by itself.
+ * by 400 x 256), and how many of each were split. Last, a batch of 64 through a convolution, a
+ * pool and both their input gradients (kernels run in chunks that both threads take): the SHA-256
+ * of the outputs' bytes, and the chunk splits seen. Must end by itself.
  */
+import { createHash } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs-core';
+import '../lib/gradients';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { observeSplits, type SplitTiming } from '../lib/wasm/native';
 import { setupWasm } from '../lib/wasm/setup';
@@ -47,4 +51,17 @@ const splitProducts = async (m: number, k: number, n: number): Promise<number> =
   return products.filter((t) => t.kernel === 'matmul').length;
 };
 const products = { lastLayer: await splitProducts(256, 256, 10), firstFc: await splitProducts(256, 400, 256) };
-console.log(JSON.stringify({ seen: seen.slice(0, before), afterStop: seen.length - before, products }));
+
+// 64 images, 8 channels in (the native input gradient takes multiples of 4), 16 out: about 100
+// MFLOP a convolution, long enough for the helper to join in
+const x64 = tf.tensor4d(Float32Array.from({ length: 64 * 28 * 28 * 8 }, (_, i) => Math.sin(0.37 * i)), [64, 28, 28, 8]);
+const w64 = tf.tensor4d(Float32Array.from({ length: 9 * 8 * 16 }, (_, i) => Math.cos(0.21 * i)), [3, 3, 8, 16]);
+const chunked: SplitTiming[] = [];
+const stopChunked = observeSplits(tf.backend() as BackendWasm, (timing) => chunked.push(timing));
+const forward = (input: tf.Tensor4D): tf.Tensor4D => tf.maxPool(tf.conv2d(input, w64, 1, 'valid'), 2, 2, 'valid');
+const pooled = forward(x64);
+const dx = tf.grad((input: tf.Tensor) => tf.sum(tf.square(forward(input as tf.Tensor4D))))(x64);
+const hash = async (t: tf.Tensor): Promise<string> => createHash('sha256').update(new Uint8Array((await t.data()).buffer)).digest('hex');
+const outputs = { pooled: await hash(pooled), dx: await hash(dx) };
+stopChunked();
+console.log(JSON.stringify({ seen: seen.slice(0, before), afterStop: seen.length - before, products, outputs, chunked }));

@@ -21,7 +21,7 @@ import type { KernelConfig, KernelFunc, NamedAttrMap, NamedTensorInfoMap, Tensor
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { ADAM_STEP, type AdamStepAttrs } from '../adam-step';
 import { POOL_RELU, POOL_RELU_GRAD } from '../pool-relu';
-import { heapOffset, nativeKernels, runOverBatch, withScratch } from './native';
+import { heapOffset, nativeKernels, runInChunks, runOverBatch, withScratch } from './native';
 
 const BACKEND = 'wasm';
 
@@ -287,6 +287,19 @@ export function conv2DBackpropInput(stock: StockKernels, native = true): KernelF
 }
 
 /**
+ * Chunks a batch is cut into for the kernels whose outputs belong to one image each (forward
+ * convolution, input gradient, pooling and its gradient): the calling thread and the helper take
+ * them in turn until none is left, so the one that runs ahead takes more, and at the end one waits
+ * for the other for at most about a chunk. 32 chunks: 8 images at batch 256.
+ */
+export const CHUNKS_PER_BATCH = 32;
+
+/** Images per chunk for a batch of `batchSize`. */
+export function chunkOf(batchSize: number): number {
+  return Math.max(1, Math.ceil(batchSize / CHUNKS_PER_BATCH));
+}
+
+/**
  * Input gradient through native/train_kernels.c (stride 1, NHWC, input channels a multiple of 4):
  * only the taps that land inside dy are computed, where the flipped convolution above also
  * multiplies the zero padding (1.4x the work for the nets' 3x3 layers).
@@ -297,12 +310,12 @@ function inputGradNative(backend: BackendWasm, dy: TensorInfo, filter: TensorInf
   const filterBytes = filter.shape.reduce((a, b) => a * b, 1) * 4;
   const imageBytes = { dy: outHeight * outWidth * outChannels * 4, dx: inHeight * inWidth * inChannels * 4 };
   const [dyAt, filterAt, dxAt] = [heapOffset(backend, dy), heapOffset(backend, filter), heapOffset(backend, dx)];
-  // Each thread transposes the filter into scratch of its own.
-  withScratch(backend, 2 * filterBytes, (transposed) => {
-    runOverBatch(backend, 'input_grad', batchSize, (first, count, half) => [
-      dyAt + first * imageBytes.dy, filterAt, dxAt + first * imageBytes.dx, transposed + half * filterBytes,
+  withScratch(backend, filterBytes, (transposed) => {
+    nativeKernels(backend).input_grad_filter(filterAt, transposed, filterHeight * filterWidth, inChannels, outChannels);
+    runInChunks(backend, 'input_grad', batchSize, (first, count) => [
+      dyAt + first * imageBytes.dy, transposed, dxAt + first * imageBytes.dx,
       count, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels, filterHeight, filterWidth, info.padInfo.top, info.padInfo.left,
-    ]);
+    ], chunkOf(batchSize));
   });
   return dx;
 }
@@ -333,10 +346,10 @@ export function nativeConv2D(stock: StockKernels, kernelName: 'Conv2D' | 'FusedC
     const y = backend.makeOutput([info.batchSize, info.outHeight, info.outWidth, info.outChannels], 'float32');
     const imageBytes = { x: info.inHeight * info.inWidth * info.inChannels * 4, y: info.outHeight * info.outWidth * info.outChannels * 4 };
     const [xAt, filterAt, biasAt, yAt] = [heapOffset(backend, x!), heapOffset(backend, filter!), bias === undefined ? 0 : heapOffset(backend, bias), heapOffset(backend, y)];
-    runOverBatch(backend, 'conv2d', info.batchSize, (first, count) => [
+    runInChunks(backend, 'conv2d', info.batchSize, (first, count) => [
       xAt + first * imageBytes.x, filterAt, biasAt, yAt + first * imageBytes.y, count, info.inHeight, info.inWidth, info.inChannels,
       info.outHeight, info.outWidth, info.outChannels, info.filterHeight, info.filterWidth, activation === 'relu' ? 1 : 0,
-    ]);
+    ], chunkOf(info.batchSize));
     return y;
   };
 }
@@ -373,9 +386,9 @@ function maxPool2x2(backend: BackendWasm, x: TensorInfo, info: backend_util.Conv
   const y = backend.makeOutput([info.batchSize, info.outHeight, info.outWidth, info.inChannels], 'float32');
   const imageBytes = { x: info.inHeight * info.inWidth * info.inChannels * 4, y: info.outHeight * info.outWidth * info.inChannels * 4 };
   const [xAt, yAt] = [heapOffset(backend, x), heapOffset(backend, y)];
-  runOverBatch(backend, 'max_pool_2x2', info.batchSize, (first, count) => [
+  runInChunks(backend, 'max_pool_2x2', info.batchSize, (first, count) => [
     xAt + first * imageBytes.x, yAt + first * imageBytes.y, count, info.inHeight, info.inWidth, info.inChannels, relu ? 1 : 0,
-  ]);
+  ], chunkOf(info.batchSize));
   return y;
 }
 
@@ -384,9 +397,9 @@ function maxPoolGrad2x2(backend: BackendWasm, input: TensorInfo, dy: TensorInfo,
   const dx = backend.makeOutput(input.shape, 'float32');
   const imageBytes = { x: info.inHeight * info.inWidth * info.inChannels * 4, dy: info.outHeight * info.outWidth * info.inChannels * 4 };
   const [xAt, dyAt, dxAt] = [heapOffset(backend, input), heapOffset(backend, dy), heapOffset(backend, dx)];
-  runOverBatch(backend, 'max_pool_grad_2x2', info.batchSize, (first, count) => [
+  runInChunks(backend, 'max_pool_grad_2x2', info.batchSize, (first, count) => [
     xAt + first * imageBytes.x, dyAt + first * imageBytes.dy, dxAt + first * imageBytes.x, count, info.inHeight, info.inWidth, info.inChannels, relu ? 1 : 0,
-  ]);
+  ], chunkOf(info.batchSize));
   return dx;
 }
 

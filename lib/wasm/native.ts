@@ -31,7 +31,8 @@ export interface NativeExports {
   totals_to_f32(a: number, b: number, out: number, count: number): void;
   conv2d(x: number, w: number, bias: number, y: number, n: number, h: number, w_: number, c: number,
     oh: number, ow: number, co: number, kh: number, kw: number, relu: number): void;
-  input_grad(dy: number, w: number, dx: number, wt: number, n: number, h: number, w_: number, c: number,
+  input_grad_filter(w: number, wt: number, taps: number, c: number, co: number): void;
+  input_grad(dy: number, wt: number, dx: number, n: number, h: number, w_: number, c: number,
     oh: number, ow: number, co: number, kh: number, kw: number, pt: number, pl: number): void;
   max_pool_grad_2x2(x: number, dy: number, dx: number, n: number, h: number, w: number, c: number, relu: number): void;
   max_pool_2x2(x: number, y: number, n: number, h: number, w: number, c: number, relu: number): void;
@@ -76,6 +77,8 @@ interface NativeRunner {
   helper: Helper | null;
   /** Told of every batch split with the helper, while someone observes (observeSplits). */
   observer: ((timing: SplitTiming) => void) | null;
+  /** Whether runInChunks shares batches in chunks (the default) or in halves, as runOverBatch (useChunks, for benchmarks). */
+  chunks: boolean;
 }
 
 /**
@@ -124,7 +127,7 @@ function runner(backend: BackendWasm): NativeRunner {
   const instance = new wasmApi.Instance(new wasmApi.Module(bytes), { env: { memory } });
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   const created: NativeRunner = {
-    build, sha256, exports: instance.exports as NativeExports, helper: shared ? startHelper(heap, memory, bytes) : null, observer: null,
+    build, sha256, exports: instance.exports as NativeExports, helper: shared ? startHelper(heap, memory, bytes) : null, observer: null, chunks: true,
   };
   runners.set(heap, created);
   if (created.helper !== null) stopHelperWithBackend(backend, created.helper);
@@ -150,6 +153,15 @@ export function observeSplits(backend: BackendWasm, onSplit: (timing: SplitTimin
   };
 }
 
+/**
+ * For benchmarks (bench/split-ab.ts): whether the kernels that can share a batch in chunks
+ * (runInChunks) do so on `backend`'s heap, or split it in halves as the filter gradients do. The
+ * results are the same bits either way; only the time differs.
+ */
+export function useChunks(backend: BackendWasm, on: boolean): void {
+  runner(backend).chunks = on;
+}
+
 /** Which build of the native kernels runs on `backend`'s heap, and its module's SHA-256 (instantiating them if not yet done). */
 export function nativeKernelModule(backend: BackendWasm): { build: NativeBuildName; sha256: string } {
   const { build, sha256 } = runner(backend);
@@ -159,12 +171,23 @@ export function nativeKernelModule(backend: BackendWasm): { build: NativeBuildNa
 // ---------------------------------------------------------------------------------------------
 // A helper thread for the shared heap of the threaded backend
 //
-// One worker_thread instantiates the same module on the same shared memory and runs the second
-// half of a batch while the calling thread runs the first. A job is posted through a small
-// control block on the heap (Atomics, no messages): [state, kernel index, argument count, args...,
-// helper status], state 0 idle, 1 posted, 3 taken by the helper, 2 done, -1 the kernel threw;
-// helper status 0 starting, 1 ready; after the words, two float64 wall-clock readings by the
-// helper: when it took the job and when it finished it (for observeSplits). Until the helper says it is ready every batch runs here, so
+// One worker_thread instantiates the same module on the same shared memory and shares the work of
+// a batch with the calling thread. A job is posted through a small control block on the heap
+// (Atomics, no messages): [state, kernel index, argument count, mode, claimed, images, chunk,
+// arguments..., helper status]; state 0 idle, 1 posted, 3 taken by the helper, 2 done, -1 the
+// kernel threw; helper status 0 starting, 1 ready. Two modes:
+// - halves (mode 0): the helper runs the second half of the batch, with the arguments as posted,
+//   while the calling thread runs the first (kernels that sum over the batch into per-half totals);
+// - chunks (mode 1): both threads claim chunks of `chunk` images from the shared counter `claimed`
+//   until every chunk is claimed, the calling thread the first chunks in order, the helper the last
+//   ones backwards (kernels whose every output belongs to one image: which thread runs an image
+//   does not change a bit of it). The posted arguments are three rows, the arguments for
+//   images (0, 0), and what one more first image and one more image in the chunk add to each
+//   (every argument is affine in both: pointers advance by an image's bytes, the count is the
+//   count). The calling thread never waits for the helper to pick the job up: if it has not, the
+//   calling thread takes every chunk, then takes the job back.
+// After the words, two float64 wall-clock readings by the helper: when it took the job and when it
+// finished it (for observeSplits). Until the helper says it is ready every batch runs here, so
 // a helper that never starts costs nothing but its half; once it has died (its 'error' or 'exit'
 // event) the batches stay here and a message says so. No wait is unbounded: a job the helper has
 // not taken within JOB_PICKUP_MS is taken back and run here. The worker is unref'ed (it never keeps
@@ -175,9 +198,13 @@ const KERNEL_NAMES: readonly NativeKernelName[] = [
   'filter_grad', 'filter_grad_1ch', 'clear_f64', 'totals_to_f32', 'conv2d', 'input_grad', 'max_pool_grad_2x2', 'sum_rows',
   'matmul', 'transpose_2d', 'max_pool_2x2',
 ];
-const CONTROL_WORDS = 24;
+const MAX_ARGS = 16;
+/** Word offsets in the control block. */
+const W = { state: 0, kernel: 1, argc: 2, mode: 3, claimed: 4, images: 5, chunk: 6, args: 7 } as const;
+const CONTROL_WORDS = W.args + 3 * MAX_ARGS + 1;
 const STATUS_WORD = CONTROL_WORDS - 1;
-const MAX_ARGS = STATUS_WORD - 3;
+const HALVES = 0;
+const CHUNKS = 1;
 /** Byte offset, from the control block, of the helper's two float64 clock readings. */
 const TIMES_OFFSET = CONTROL_WORDS * 4;
 const CONTROL_BYTES = TIMES_OFFSET + 16;
@@ -227,9 +254,23 @@ for (;;) {
   if (Atomics.compareExchange(words, 0, ${POSTED}, ${TAKEN}) !== ${POSTED}) continue;
   const times = new Float64Array(memory.buffer, control + ${TIMES_OFFSET}, 2);
   times[0] = clock();
-  const args = Array.from(words.subarray(3, 3 + words[2]));
+  const kernel = kernels[names[words[${W.kernel}]]];
+  const argc = words[${W.argc}];
+  const base = Array.from(words.subarray(${W.args}, ${W.args} + argc));
   try {
-    kernels[names[words[1]]](...args);
+    if (words[${W.mode}] === ${HALVES}) {
+      kernel(...base);
+    } else {
+      const perFirst = words.subarray(${W.args} + argc, ${W.args} + 2 * argc);
+      const perCount = words.subarray(${W.args} + 2 * argc, ${W.args} + 3 * argc);
+      const images = words[${W.images}], chunk = words[${W.chunk}], chunks = Math.ceil(images / chunk);
+      // the helper's chunks are the last ones, from the end backwards
+      for (let taken = 0; Atomics.add(words, ${W.claimed}, 1) < chunks; taken++) {
+        const first = (chunks - 1 - taken) * chunk;
+        const count = Math.min(chunk, images - first);
+        kernel(...base.map((value, i) => value + first * perFirst[i] + count * perCount[i]));
+      }
+    }
   } catch (error) {
     Atomics.store(words, 0, ${FAILED});
     Atomics.notify(words, 0);
@@ -328,33 +369,118 @@ export function runOverBatch(
   const words = controlWords(helper);
   const theirs = args(firstCount, count - firstCount, 1);
   if (theirs.length > MAX_ARGS) throw new NativeKernelsError(`${name} takes ${theirs.length} arguments, the control block holds ${MAX_ARGS}`);
-  words[1] = KERNEL_NAMES.indexOf(name);
-  words[2] = theirs.length;
-  words.set(theirs, 3);
+  words[W.kernel] = KERNEL_NAMES.indexOf(name);
+  words[W.argc] = theirs.length;
+  words[W.mode] = HALVES;
+  words.set(theirs, W.args);
   const posted = observer === null ? 0 : wallClock();
   Atomics.store(words, 0, POSTED);
   Atomics.notify(words, 0);
   kernel(...args(0, firstCount, 0));
   const hereDone = observer === null ? 0 : wallClock();
-  let state = waitWhile(words, POSTED, JOB_PICKUP_MS);
+  const state = waitWhile(words, POSTED, JOB_PICKUP_MS);
   if (state === POSTED && Atomics.compareExchange(words, 0, POSTED, IDLE) === POSTED) {
     // never taken: the helper is gone or stuck; its half runs here
     stopHelper(helper, `the helper thread took no job for ${JOB_PICKUP_MS / 1000} s`);
     kernel(...theirs);
     return true;
   }
-  state = waitWhile(words, TAKEN, JOB_RUN_MS);
+  awaitHelper(helper, words, { kernel: name, count, here: firstCount, posted, hereDone }, observer);
+  return true;
+}
+
+/**
+ * The arguments for images [first, first + count) as three rows, where the arguments are affine in
+ * both: at (0, 0), and what one more `first` and one more `count` add. Throws where they are not
+ * (checked at (2, 3)): the helper computes its chunks' arguments from these rows.
+ */
+export function affineArguments(args: (first: number, count: number) => number[]): { base: number[]; perFirst: number[]; perCount: number[] } {
+  const base = args(0, 0);
+  const perFirst = args(1, 0).map((value, i) => value - base[i]!);
+  const perCount = args(0, 1).map((value, i) => value - base[i]!);
+  const check = args(2, 3);
+  const predicted = base.map((value, i) => value + 2 * perFirst[i]! + 3 * perCount[i]!);
+  if (check.length !== base.length || check.some((value, i) => value !== predicted[i])) {
+    throw new NativeKernelsError(`kernel arguments are not affine in the first image and the count: [${check.join(', ')}] where [${predicted.join(', ')}] was expected`);
+  }
+  return { base, perFirst, perCount };
+}
+
+/**
+ * Runs `name` over a batch of `count` images in chunks of `chunk`, which the calling thread and the
+ * helper (where there is one) take from a shared counter until none is left: the thread that is
+ * ahead takes more, so neither waits long for the other (see the control block above). For kernels
+ * whose every output belongs to one image, so that which thread ran an image changes no bit:
+ * `args(first, count)` must be affine in both (pointers plus first times an image's bytes).
+ * Returns whether the helper took part.
+ */
+export function runInChunks(
+  backend: BackendWasm, name: NativeKernelName, count: number, args: (first: number, count: number) => number[], chunk: number,
+): boolean {
+  const { exports, helper: maybeHelper, observer, chunks: inChunks } = runner(backend);
+  if (!inChunks) return runOverBatch(backend, name, count, (first, size) => args(first, size));
+  const kernel = exports[name] as (...values: number[]) => void;
+  const helper = readyHelper(maybeHelper);
+  if (helper === null || count <= chunk) {
+    kernel(...args(0, count));
+    return false;
+  }
+  const { base, perFirst, perCount } = affineArguments(args);
+  if (base.length > MAX_ARGS) throw new NativeKernelsError(`${name} takes ${base.length} arguments, the control block holds ${MAX_ARGS}`);
+  const words = controlWords(helper);
+  words[W.kernel] = KERNEL_NAMES.indexOf(name);
+  words[W.argc] = base.length;
+  words[W.mode] = CHUNKS;
+  words[W.images] = count;
+  words[W.chunk] = chunk;
+  Atomics.store(words, W.claimed, 0);
+  words.set(base, W.args);
+  words.set(perFirst, W.args + base.length);
+  words.set(perCount, W.args + 2 * base.length);
+  const posted = observer === null ? 0 : wallClock();
+  Atomics.store(words, 0, POSTED);
+  Atomics.notify(words, 0);
+  // the calling thread's chunks are the first ones, in order; each thread works through its own end
+  // of the batch, as with halves, so a net's consecutive kernels find their images in the same core's cache
+  const chunks = Math.ceil(count / chunk);
+  let here = 0;
+  while (Atomics.add(words, W.claimed, 1) < chunks) {
+    const size = Math.min(chunk, count - here);
+    kernel(...args(here, size));
+    here += size;
+  }
+  const hereDone = observer === null ? 0 : wallClock();
+  if (Atomics.compareExchange(words, 0, POSTED, IDLE) === POSTED) {
+    // not taken: every chunk ran here
+    observer?.({ kernel: name, count, here, hereMs: hereDone - posted, pickupMs: hereDone - posted, helperMs: 0, waitMs: 0 });
+    return false;
+  }
+  awaitHelper(helper, words, { kernel: name, count, here, posted, hereDone }, observer);
+  return true;
+}
+
+/**
+ * Waits for the helper to finish the job it took, tells `observer` how the split went, and leaves
+ * the control block idle; a helper that failed or hung is stopped and the kernel's error thrown here.
+ */
+function awaitHelper(
+  helper: Helper, words: Int32Array, job: { kernel: NativeKernelName; count: number; here: number; posted: number; hereDone: number },
+  observer: NativeRunner['observer'],
+): void {
+  const state = waitWhile(words, TAKEN, JOB_RUN_MS);
   const seen = observer === null ? 0 : wallClock();
   Atomics.store(words, 0, IDLE);
+  const name = job.kernel;
   if (state === DONE) {
     if (observer !== null) {
       const times = new Float64Array(helper.memory.buffer, helper.control + TIMES_OFFSET, 2);
       const [taken, finished] = [times[0]!, times[1]!];
       observer({
-        kernel: name, count, here: firstCount, hereMs: hereDone - posted, pickupMs: taken - posted, helperMs: finished - taken, waitMs: seen - hereDone,
+        kernel: name, count: job.count, here: job.here, hereMs: job.hereDone - job.posted, pickupMs: taken - job.posted,
+        helperMs: finished - taken, waitMs: seen - job.hereDone,
       });
     }
-    return true;
+    return;
   }
   stopHelper(helper, state === FAILED ? `${name} failed on the helper thread` : `${name} ran over ${JOB_RUN_MS / 1000} s on the helper thread`, true);
   throw new NativeKernelsError(
