@@ -88,3 +88,14 @@ export function formatTiming(samplesMs: readonly number[]): string {
 export function formatMeanStd(values: readonly number[], digits = 2): string {
   return `${mean(values).toFixed(digits)} ± ${std(values).toFixed(digits)}`;
 }
+
+/**
+ * A ratio and its spread, 'mean ± std', with as many decimals as the spread needs to show its
+ * first significant digit (at least 2, at most 4): '0.55 ± 0.05', '0.485 ± 0.004'. A spread
+ * printed as 0.00 would claim more certainty than was measured.
+ */
+export function formatRatioSpread(ratioMean: number, ratioStd: number): string {
+  const needed = ratioStd > 0 ? Math.ceil(-Math.log10(ratioStd)) : 2;
+  const digits = Math.min(4, Math.max(2, needed));
+  return `${ratioMean.toFixed(digits)} ± ${ratioStd.toFixed(digits)}`;
+}

@@ -9,7 +9,7 @@ import { sessionRecipe } from './notebook';
 import { preprocessedCacheFile } from './preprocessed-cache';
 import { show } from './table-notebook';
 import type { TableLike } from './text-table';
-import { formatDuration } from './timing';
+import { formatDuration, formatRatioSpread } from './timing';
 
 /** The table of a timing in turns: step, time per run, ratio to the first step, rounds. */
 export function turnsTable(timing: AlternatingTiming): TableLike {
@@ -20,7 +20,7 @@ export function turnsTable(timing: AlternatingTiming): TableLike {
     values: rows.map((r) => [
       r.step,
       `${formatDuration(r.secondsMean * 1000)} ± ${formatDuration(r.secondsStd * 1000)}`,
-      r.step === first ? '1 (reference)' : `${r.ratioMean.toFixed(2)} ± ${r.ratioStd.toFixed(2)}`,
+      r.step === first ? '1 (reference)' : formatRatioSpread(r.ratioMean, r.ratioStd),
       r.rounds,
     ]),
   };

@@ -6,6 +6,7 @@ import { loadMnist, takeSubset, type MnistArrays } from '../lib/data';
 import { timeInTurns, turnsAgainst, turnsSummary } from '../lib/alternating-timing';
 import { recipeForStep } from '../lib/recipes';
 import { turnsTable } from '../lib/turns-notebook';
+import { formatRatioSpread } from '../lib/timing';
 
 const MNIST_DIR = process.env.MNIST_DIR ?? '../shared/data/mnist';
 let data: MnistArrays;
@@ -64,6 +65,18 @@ test('the summary and the table: times, ratios and their spread per step', () =>
   assert.deepEqual(table.columns, ['step', 'time per run (mean ± std)', "time / step 8's (mean ± std)", 'rounds']);
   assert.deepEqual(table.values[0], [8, '11.0 s ± 1.00 s', '1 (reference)', 2]);
   assert.deepEqual((table.values[1] as unknown[]).slice(2), ['0.55 ± 0.05', 2]);
+  // a spread under 0.005 gets the decimals that show it, not '± 0.00'
+  const close = turnsTable({ steps: [8, 9], seconds: [[10, 10], [5, 5]], ratios: [[1, 1], [0.489, 0.481]] });
+  assert.deepEqual((close.values[1] as unknown[]).slice(2), ['0.485 ± 0.004', 2]);
+});
+
+test('a ratio is printed with the decimals its spread needs: at least 2, at most 4', () => {
+  assert.equal(formatRatioSpread(0.55, 0.05), '0.55 ± 0.05');
+  assert.equal(formatRatioSpread(0.485, 0.004), '0.485 ± 0.004');
+  assert.equal(formatRatioSpread(0.4852, 0.0004), '0.4852 ± 0.0004');
+  assert.equal(formatRatioSpread(0.48521, 0.00001), '0.4852 ± 0.0000');
+  assert.equal(formatRatioSpread(1.5, 0.3), '1.50 ± 0.30');
+  assert.equal(formatRatioSpread(0.5, 0), '0.50 ± 0.00', 'one round: no spread measured');
 });
 
 test("a step's row against the yardstick: only for a step timed in turns against another", () => {
