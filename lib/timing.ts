@@ -95,7 +95,12 @@ export function formatMeanStd(values: readonly number[], digits = 2): string {
  * printed as 0.00 would claim more certainty than was measured.
  */
 export function formatRatioSpread(ratioMean: number, ratioStd: number): string {
-  const needed = ratioStd > 0 ? Math.ceil(-Math.log10(ratioStd)) : 2;
-  const digits = Math.min(4, Math.max(2, needed));
+  const digits = spreadDigits(ratioStd);
   return `${ratioMean.toFixed(digits)} ± ${ratioStd.toFixed(digits)}`;
+}
+
+/** Decimals that show a spread's first significant digit: at least 2, at most 4 (formatRatioSpread). */
+export function spreadDigits(spread: number): number {
+  const needed = spread > 0 ? Math.ceil(-Math.log10(spread)) : 2;
+  return Math.min(4, Math.max(2, needed));
 }

@@ -10,7 +10,7 @@ import { comparisonInput, type LedgerSession } from './comparison-input';
 import { withPreviousStep } from './comparison';
 import { recordMode, summarize, whereLabel, type StepRecord } from './results';
 import { showMarkdown } from './table-notebook';
-import { formatDuration, formatRatioSpread } from './timing';
+import { formatDuration, spreadDigits } from './timing';
 
 /** The goal of every step, percent test accuracy (as results.ts counts `reached99`). */
 const TARGET_ACCURACY_PCT = 99;
@@ -41,8 +41,9 @@ export function verdictMarkdown(record: StepRecord, previous: StepRecord | null,
   const timed = turnsAgainst(turns, record.step);
   if (timed !== null) {
     const { row, yardstick } = timed;
+    const digits = spreadDigits(row.ratioStd);
     sentences.push(
-      `Time: ${formatRatioSpread(row.ratioMean, row.ratioStd).replace(' ± ', `x step ${yardstick.step}'s (± `)} over ${row.rounds} round${row.rounds === 1 ? '' : 's'} timed in turns on this machine).`,
+      `Time: ${row.ratioMean.toFixed(digits)}x step ${yardstick.step}'s (± ${row.ratioStd.toFixed(digits)} over ${row.rounds} round${row.rounds === 1 ? '' : 's'} timed in turns on this machine).`,
     );
   } else if (previous === null) {
     sentences.push(`No step ${record.step - 1} is recorded on this machine in ${mode} mode: run its notebook for the time ratio.`);

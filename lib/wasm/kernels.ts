@@ -287,19 +287,6 @@ export function conv2DBackpropInput(stock: StockKernels, native = true): KernelF
 }
 
 /**
- * Chunks a batch is cut into for the kernels whose outputs belong to one image each (forward
- * convolution, input gradient, pooling and its gradient): the calling thread and the helper take
- * them in turn until none is left, so the one that runs ahead takes more, and at the end one waits
- * for the other for at most about a chunk. 32 chunks: 8 images at batch 256.
- */
-export const CHUNKS_PER_BATCH = 32;
-
-/** Images per chunk for a batch of `batchSize`. */
-export function chunkOf(batchSize: number): number {
-  return Math.max(1, Math.ceil(batchSize / CHUNKS_PER_BATCH));
-}
-
-/**
  * Input gradient through native/train_kernels.c (stride 1, NHWC, input channels a multiple of 4):
  * only the taps that land inside dy are computed, where the flipped convolution above also
  * multiplies the zero padding (1.4x the work for the nets' 3x3 layers).
@@ -315,7 +302,7 @@ function inputGradNative(backend: BackendWasm, dy: TensorInfo, filter: TensorInf
     runInChunks(backend, 'input_grad', batchSize, (first, count) => [
       dyAt + first * imageBytes.dy, transposed, dxAt + first * imageBytes.dx,
       count, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels, filterHeight, filterWidth, info.padInfo.top, info.padInfo.left,
-    ], chunkOf(batchSize));
+    ]);
   });
   return dx;
 }
@@ -349,7 +336,7 @@ export function nativeConv2D(stock: StockKernels, kernelName: 'Conv2D' | 'FusedC
     runInChunks(backend, 'conv2d', info.batchSize, (first, count) => [
       xAt + first * imageBytes.x, filterAt, biasAt, yAt + first * imageBytes.y, count, info.inHeight, info.inWidth, info.inChannels,
       info.outHeight, info.outWidth, info.outChannels, info.filterHeight, info.filterWidth, activation === 'relu' ? 1 : 0,
-    ], chunkOf(info.batchSize));
+    ]);
     return y;
   };
 }
@@ -388,7 +375,7 @@ function maxPool2x2(backend: BackendWasm, x: TensorInfo, info: backend_util.Conv
   const [xAt, yAt] = [heapOffset(backend, x), heapOffset(backend, y)];
   runInChunks(backend, 'max_pool_2x2', info.batchSize, (first, count) => [
     xAt + first * imageBytes.x, yAt + first * imageBytes.y, count, info.inHeight, info.inWidth, info.inChannels, relu ? 1 : 0,
-  ], chunkOf(info.batchSize));
+  ]);
   return y;
 }
 
@@ -399,7 +386,7 @@ function maxPoolGrad2x2(backend: BackendWasm, input: TensorInfo, dy: TensorInfo,
   const [xAt, dyAt, dxAt] = [heapOffset(backend, input), heapOffset(backend, dy), heapOffset(backend, dx)];
   runInChunks(backend, 'max_pool_grad_2x2', info.batchSize, (first, count) => [
     xAt + first * imageBytes.x, dyAt + first * imageBytes.dy, dxAt + first * imageBytes.x, count, info.inHeight, info.inWidth, info.inChannels, relu ? 1 : 0,
-  ], chunkOf(info.batchSize));
+  ]);
   return dx;
 }
 

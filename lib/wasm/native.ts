@@ -358,8 +358,8 @@ export function runOverBatch(
   args: (first: number, count: number, half: 0 | 1) => number[],
   split = true,
 ): boolean {
-  const { exports, helper: maybeHelper, observer } = runner(backend);
-  const kernel = exports[name] as (...values: number[]) => void;
+  const { exports: kernels, helper: maybeHelper, observer } = runner(backend);
+  const kernel = kernels[name] as (...values: number[]) => void;
   const helper = readyHelper(maybeHelper);
   if (helper === null || count < 2 || !split) {
     kernel(...args(0, count, 0));
@@ -407,19 +407,26 @@ export function affineArguments(args: (first: number, count: number) => number[]
 }
 
 /**
- * Runs `name` over a batch of `count` images in chunks of `chunk`, which the calling thread and the
- * helper (where there is one) take from a shared counter until none is left: the thread that is
+ * Chunks a batch is cut into by runInChunks: the thread that runs ahead takes more, and at the end
+ * one waits for the other for at most about a chunk. 32 chunks: 8 images at batch 256.
+ */
+export const CHUNKS_PER_BATCH = 32;
+
+/**
+ * Runs `name` over a batch of `count` images in chunks of 1/CHUNKS_PER_BATCH of it, which the
+ * calling thread and the helper (where there is one) take from a shared counter until none is left: the thread that is
  * ahead takes more, so neither waits long for the other (see the control block above). For kernels
  * whose every output belongs to one image, so that which thread ran an image changes no bit:
  * `args(first, count)` must be affine in both (pointers plus first times an image's bytes).
  * Returns whether the helper took part.
  */
 export function runInChunks(
-  backend: BackendWasm, name: NativeKernelName, count: number, args: (first: number, count: number) => number[], chunk: number,
+  backend: BackendWasm, name: NativeKernelName, count: number, args: (first: number, count: number) => number[],
 ): boolean {
-  const { exports, helper: maybeHelper, observer, chunks: inChunks } = runner(backend);
+  const chunk = Math.max(1, Math.ceil(count / CHUNKS_PER_BATCH));
+  const { exports: kernels, helper: maybeHelper, observer, chunks: inChunks } = runner(backend);
   if (!inChunks) return runOverBatch(backend, name, count, (first, size) => args(first, size));
-  const kernel = exports[name] as (...values: number[]) => void;
+  const kernel = kernels[name] as (...values: number[]) => void;
   const helper = readyHelper(maybeHelper);
   if (helper === null || count <= chunk) {
     kernel(...args(0, count));
