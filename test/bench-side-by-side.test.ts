@@ -1,7 +1,7 @@
 /** The bench's side by side in rounds: per-round ratios, their mean and spread, and --rounds. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { formatSideBySide, parseRounds, sideBySideRows, type SideBySideRun } from '../bench/side-by-side';
+import { formatSideBySide, parseRounds, sideBySideByRuntime, sideBySideRows, type SideBySideRun, type SideBySideTurn } from '../bench/side-by-side';
 import type { PytorchResult } from '../bench/pytorch-reference';
 import { EXIT_CODES, UsageError } from '../lib/errors';
 
@@ -67,4 +67,21 @@ test('--rounds takes 1 to 30; anything else is a usage error (exit 2)', () => {
       return true;
     }, bad);
   }
+});
+
+test('ours on two runtimes: a table each, every ratio against the PyTorch run of its own turn', () => {
+  const turn = (round: number, step: number, ours: number[], torch: number): SideBySideTurn => {
+    const runs = ours.map((seconds, k) => ({ ...run(round, step, seconds, torch).ours, node: k === 0 ? 'v20' : 'v24' }));
+    return { round, seed: round, ours: runs, pytorch: run(round, step, 0, torch).pytorch };
+  };
+  // round 1: PyTorch 20 s, Node 20 10 s (0.5), Node 24 8 s (0.4); round 2: PyTorch 40 s, 16 s (0.4) and 12 s (0.3)
+  const [node20, node24] = sideBySideByRuntime([[turn(1, 8, [10, 8], 20)], [turn(2, 8, [16, 12], 40)]], 2);
+  assert.deepEqual(node20!.map((row) => row.runs.map((r) => r.ours.node)), [['v20', 'v20']]);
+  assert.deepEqual(node24!.map((row) => row.runs.map((r) => r.ours.node)), [['v24', 'v24']]);
+  assert.deepEqual(node20![0]!.ours, { mean: 13, std: 3, n: 2 });
+  assert.deepEqual(node24![0]!.ours, { mean: 10, std: 2, n: 2 });
+  assert.ok(Math.abs(node20![0]!.ratio!.mean - 0.45) < 1e-12 && Math.abs(node20![0]!.ratio!.std - 0.05) < 1e-12);
+  assert.ok(Math.abs(node24![0]!.ratio!.mean - 0.35) < 1e-12 && Math.abs(node24![0]!.ratio!.std - 0.05) < 1e-12);
+  assert.deepEqual(node24![0]!.pytorch, { mean: 30, std: 10, n: 2 });
+  assert.throws(() => sideBySideByRuntime([[turn(1, 8, [10], 20)]], 2), /round 1 holds 1 run\(s\) of ours where 2 runtime\(s\) ran/);
 });
