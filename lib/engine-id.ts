@@ -25,8 +25,10 @@ import { createHash } from 'node:crypto';
  *      the back, until none is left (lib/wasm/native.ts runInChunks), instead of in fixed halves;
  *      the input gradient's filter is transposed once per call, not once per thread. Same bits
  *      (2026-12-02).
+ *   5: Adadelta's update of each variable runs as one kernel where the backend has it
+ *      (lib/adadelta-step.ts), as Adam's does since r1. Same bits (2026-12-02).
  */
-export const ENGINE_REVISION = 4;
+export const ENGINE_REVISION = 5;
 
 /** What ran on the wasm backend (lib/wasm/setup.ts reports it). */
 export interface WasmEngineParts {

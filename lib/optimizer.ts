@@ -13,12 +13,14 @@
  * this step's gradient is folded in; PyTorch (and the Adadelta paper) use the updated E[g^2].
  * Its very first step is therefore lr * sqrt(eps)/sqrt(eps) * g = lr * g instead of about
  * lr * 1e-3 * sign(g), which the fixtures show (test/optimizer.test.ts keeps that proof), so
- * Adadelta is written here.
+ * Adadelta is written here (./adadelta-step), and like Adam it takes one kernel per variable where
+ * the backend has it, with the same bits.
  *
  * The optimizer is created for one set of variables (a net's `params`) and takes gradients keyed
  * by the same names, so callers never see TensorFlow.js's engine-wide variable names.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { adadeltaStep, adadeltaStepComposed, hasAdadeltaStep } from './adadelta-step';
 import { adamStep, adamStepComposed, hasAdamStep } from './adam-step';
 import type { OptimizerSpec } from './recipes';
 
@@ -148,21 +150,18 @@ function createAdadelta(
     },
     applyGradients: (grads) => {
       checkGradientNames(names, grads);
-      // #region adadelta-update
+      const step = hasAdadeltaStep() ? adadeltaStep : adadeltaStepComposed;
+      const attrs = { rho, epsilon: eps, learningRate };
       tf.tidy(() => {
         for (const name of names) {
           const param = params[name]!;
-          const grad = grads[name]!;
           const { squareAvg, accDelta } = slots[name]!;
-          // PyTorch's order: E[g^2] first, then the step uses the updated E[g^2]
-          const newSquareAvg = tf.add(tf.mul(squareAvg, rho), tf.mul(tf.square(grad), 1 - rho));
-          const delta = tf.mul(tf.div(tf.sqrt(tf.add(accDelta, eps)), tf.sqrt(tf.add(newSquareAvg, eps))), grad);
-          squareAvg.assign(newSquareAvg);
-          accDelta.assign(tf.add(tf.mul(accDelta, rho), tf.mul(tf.square(delta), 1 - rho)));
-          param.assign(tf.sub(param, tf.mul(delta, learningRate)));
+          const [param1, squareAvg1, accDelta1] = step(param, grads[name]!, squareAvg, accDelta, attrs);
+          squareAvg.assign(squareAvg1);
+          accDelta.assign(accDelta1);
+          param.assign(param1);
         }
       });
-      // #endregion adadelta-update
     },
     dispose: () => {
       for (const slot of Object.values(slots)) {

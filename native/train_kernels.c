@@ -594,3 +594,60 @@ EXPORT void adam_step(const f32 *p, const f32 *g, const f32 *m, const f32 *v, f3
     p_out[i] = step + p[i];
   }
 }
+
+/* ------------------------------------------------------------------------------------------- */
+/* Adadelta, one variable in one call: the float32 operations of lib/adadelta-step.ts's composed  */
+/* update (PyTorch's order), each rounded to float32, in the same order, so the same bits.       */
+/*   s' = s*rho + (g*g)*(1-rho)          delta = (sqrt(a + eps) / sqrt(s' + eps)) * g             */
+/*   a' = a*rho + (delta*delta)*(1-rho)  p' = p - delta*lr                                         */
+/* Every product and sum is its own statement, and contraction into fused multiply-adds is off.  */
+/* ------------------------------------------------------------------------------------------- */
+
+INLINE void adadelta_lanes(const f32 *p, const f32 *g, const f32 *s, const f32 *a, f32 *p_out, f32 *s_out, f32 *a_out,
+                           v128_t rho, v128_t omr, v128_t eps, v128_t lr) {
+  v128_t gv = load4(g), av = load4(a);
+  v128_t s_decayed = wasm_f32x4_mul(load4(s), rho);
+  v128_t g2 = wasm_f32x4_mul(gv, gv);
+  v128_t g2_share = wasm_f32x4_mul(g2, omr);
+  v128_t s1 = wasm_f32x4_add(s_decayed, g2_share);
+  v128_t numerator = wasm_f32x4_sqrt(wasm_f32x4_add(av, eps));
+  v128_t denominator = wasm_f32x4_sqrt(wasm_f32x4_add(s1, eps));
+  v128_t ratio = wasm_f32x4_div(numerator, denominator);
+  v128_t delta = wasm_f32x4_mul(ratio, gv);
+  v128_t a_decayed = wasm_f32x4_mul(av, rho);
+  v128_t d2 = wasm_f32x4_mul(delta, delta);
+  v128_t d2_share = wasm_f32x4_mul(d2, omr);
+  v128_t a1 = wasm_f32x4_add(a_decayed, d2_share);
+  v128_t step = wasm_f32x4_mul(delta, lr);
+  store4(s_out, s1);
+  store4(a_out, a1);
+  store4(p_out, wasm_f32x4_sub(load4(p), step));
+}
+
+EXPORT void adadelta_step(const f32 *p, const f32 *g, const f32 *s, const f32 *a, f32 *p_out, f32 *s_out, f32 *a_out, int count,
+                          f32 rho, f32 one_minus_rho, f32 eps, f32 lr) {
+#pragma clang fp contract(off)
+  v128_t rhov = wasm_f32x4_splat(rho), omrv = wasm_f32x4_splat(one_minus_rho);
+  v128_t epsv = wasm_f32x4_splat(eps), lrv = wasm_f32x4_splat(lr);
+  int i = 0;
+  for (; i + 4 <= count; i += 4)
+    adadelta_lanes(p + i, g + i, s + i, a + i, p_out + i, s_out + i, a_out + i, rhov, omrv, epsv, lrv);
+  for (; i < count; i++) {
+    f32 s1 = s[i] * rho;
+    f32 g2 = g[i] * g[i];
+    f32 g2_share = g2 * one_minus_rho;
+    s1 = s1 + g2_share;
+    f32 numerator = __builtin_sqrtf(a[i] + eps);
+    f32 denominator = __builtin_sqrtf(s1 + eps);
+    f32 ratio = numerator / denominator;
+    f32 delta = ratio * g[i];
+    f32 a1 = a[i] * rho;
+    f32 d2 = delta * delta;
+    f32 d2_share = d2 * one_minus_rho;
+    a1 = a1 + d2_share;
+    f32 step = delta * lr;
+    s_out[i] = s1;
+    a_out[i] = a1;
+    p_out[i] = p[i] - step;
+  }
+}

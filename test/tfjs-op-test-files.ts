@@ -31,6 +31,7 @@ export const OP_TEST_FILES: Readonly<Record<string, readonly string[]>> = {
  * so TF.js's op tests cannot cover them; each has its own test file instead.
  */
 export const OWN_KERNELS: Readonly<Record<string, string>> = {
+  MnistSpeedrunAdadeltaStep: 'test/adadelta-step.test.ts',
   MnistSpeedrunAdamStep: 'test/adam-step.test.ts',
   MnistSpeedrunMaxPoolRelu: 'test/pool-relu.test.ts',
   MnistSpeedrunMaxPoolReluGrad: 'test/pool-relu.test.ts',

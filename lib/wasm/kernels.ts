@@ -19,6 +19,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { backend_util, slice_util, util } from '@tensorflow/tfjs-core';
 import type { KernelConfig, KernelFunc, NamedAttrMap, NamedTensorInfoMap, TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { ADADELTA_STEP, type AdadeltaStepAttrs } from '../adadelta-step';
 import { ADAM_STEP, type AdamStepAttrs } from '../adam-step';
 import { POOL_RELU, POOL_RELU_GRAD } from '../pool-relu';
 import { heapOffset, nativeKernels, runInChunks, runOverBatch, withScratch } from './native';
@@ -683,6 +684,29 @@ export function adamStepKernel(): KernelFunc {
   };
 }
 
+/**
+ * Adadelta's update of one variable in one native call (lib/adadelta-step.ts): the float32
+ * operations of the composed update, in its order, so the same bits. rho, 1 - rho, epsilon and the
+ * learning rate reach the kernel as float32, as the composed ops' scalar tensors hold them.
+ */
+export function adadeltaStepKernel(): KernelFunc {
+  return (args) => {
+    const backend = args.backend as BackendWasm;
+    const { param, grad, squareAvg, accDelta } = args.inputs as Record<'param' | 'grad' | 'squareAvg' | 'accDelta', TensorInfo>;
+    const { rho, epsilon, learningRate } = args.attrs as unknown as AdadeltaStepAttrs;
+    if (![param, grad, squareAvg, accDelta].every((t) => util.arraysEqual(t.shape, param.shape) && t.dtype === 'float32')) {
+      throw new Error(`${ADADELTA_STEP}: param, grad, squareAvg and accDelta must be float32 of one shape`);
+    }
+    const outputs = [0, 1, 2].map(() => backend.makeOutput(param.shape, 'float32'));
+    const at = (t: TensorInfo): number => heapOffset(backend, t);
+    nativeKernels(backend).adadelta_step(
+      at(param), at(grad), at(squareAvg), at(accDelta), at(outputs[0]!), at(outputs[1]!), at(outputs[2]!), util.sizeFromShape(param.shape),
+      rho, 1 - rho, epsilon, learningRate,
+    );
+    return outputs;
+  };
+}
+
 /** The heap as bytes; taken after any allocation, which may grow (and so replace) the buffer. */
 function heapBytes(backend: BackendWasm): Uint8Array {
   return new Uint8Array((backend.wasm as unknown as { HEAPU8: Uint8Array }).HEAPU8.buffer);
@@ -791,6 +815,7 @@ function kernelsFor(set: KernelSet, stock: StockKernels): Record<string, KernelF
     Conv2D: nativeConv2D(stock, 'Conv2D'),
     FusedConv2D: nativeConv2D(stock, 'FusedConv2D'),
     [ADAM_STEP]: adamStepKernel(),
+    [ADADELTA_STEP]: adadeltaStepKernel(),
     [POOL_RELU]: poolReluKernel(),
     [POOL_RELU_GRAD]: poolReluGradKernel(),
   };

@@ -43,6 +43,8 @@ export interface NativeExports {
   adam_step(p: number, g: number, m: number, v: number, pOut: number, mOut: number, vOut: number, count: number,
     beta1: number, oneMinusBeta1: number, beta2: number, oneMinusBeta2: number, c1: number, c2: number,
     eps: number, negLr: number): void;
+  adadelta_step(p: number, g: number, squareAvg: number, accDelta: number, pOut: number, squareAvgOut: number, accDeltaOut: number,
+    count: number, rho: number, oneMinusRho: number, eps: number, lr: number): void;
 }
 export type NativeKernelName = keyof NativeExports;
 
