@@ -27,8 +27,13 @@ import { createHash } from 'node:crypto';
  *      (2026-12-02).
  *   5: Adadelta's update of each variable runs as one kernel where the backend has it
  *      (lib/adadelta-step.ts), as Adam's does since r1. Same bits (2026-12-02).
+ *   6: valid 3x3 convolutions at stride 1 (every net's second layer) run by Winograd's F(2x2, 3x3)
+ *      transforms: forward, input gradient and filter gradient, 16 multiply-adds per 2x2 outputs
+ *      and channel pair instead of 36 (native winograd_*, lib/wasm/kernels.ts winogradConv and
+ *      winogradFilterGrad). Other bits: the transforms round otherwise than the direct sums, within
+ *      the kernels' tolerance of the cpu backend (2026-12-03).
  */
-export const ENGINE_REVISION = 5;
+export const ENGINE_REVISION = 6;
 
 /** What ran on the wasm backend (lib/wasm/setup.ts reports it). */
 export interface WasmEngineParts {

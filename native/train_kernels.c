@@ -10,6 +10,7 @@
  * f32x4.relaxed_madd (one rounding instead of two) instead of f32x4.mul then f32x4.add.
  *
  * Layouts are TensorFlow's: NHWC activations, HWIO filters, all float32, stride 1, no dilation.
+ * Valid 3x3 convolutions have Winograd kernels too (at the end): fewer multiply-adds, other rounding.
  * Sums over the batch are exact to float32 rounding of per-image partial sums: each image's
  * contribution is summed in float32 registers (a few hundred terms), then added into float64
  * totals, so that long sums over nearly cancelling terms do not lose precision.
@@ -649,5 +650,259 @@ EXPORT void adadelta_step(const f32 *p, const f32 *g, const f32 *s, const f32 *a
     s_out[i] = s1;
     a_out[i] = a1;
     p_out[i] = p[i] - step;
+  }
+}
+
+/* ------------------------------------------------------------------------------------------- */
+/* Winograd F(2x2, 3x3): a 3x3 convolution at stride 1 by 4x4 input tiles that give 2x2 outputs, */
+/* with 16 multiply-adds per tile and channel pair where the direct kernel takes 36 (Lavin and   */
+/* Gray, "Fast Algorithms for Convolutional Neural Networks", 2016):                              */
+/*   Y = A^T [ (G g G^T) . (B^T d B) ] A,   summed over input channels inside the brackets.      */
+/* The transforms are adds and halvings; the sum over channels is, for each of the 16 tile         */
+/* positions, a matrix product (tiles x input channels) by (input channels x output channels).    */
+/* Rounding differs from the direct kernel's (a few float32 ulps), as in cuDNN's and XNNPACK's.  */
+/* ------------------------------------------------------------------------------------------- */
+
+/* One 3x3 filter g (g[a*3+b] at stride `step` apart in w) -> its 16 transformed taps, u[k * at]. */
+INLINE void winograd_filter_pair(const f32 *w, int tap_stride, int flip, f32 *u, int at) {
+  f32 g[3][3];
+  for (int a = 0; a < 3; a++)
+    for (int b = 0; b < 3; b++) g[a][b] = flip ? w[((2 - a) * 3 + (2 - b)) * tap_stride] : w[(a * 3 + b) * tap_stride];
+  f32 t[4][3]; /* G g */
+  for (int b = 0; b < 3; b++) {
+    t[0][b] = g[0][b];
+    t[1][b] = 0.5f * (g[0][b] + g[1][b] + g[2][b]);
+    t[2][b] = 0.5f * (g[0][b] - g[1][b] + g[2][b]);
+    t[3][b] = g[2][b];
+  }
+  for (int r = 0; r < 4; r++) { /* (G g) G^T */
+    u[(r * 4 + 0) * at] = t[r][0];
+    u[(r * 4 + 1) * at] = 0.5f * (t[r][0] + t[r][1] + t[r][2]);
+    u[(r * 4 + 2) * at] = 0.5f * (t[r][0] - t[r][1] + t[r][2]);
+    u[(r * 4 + 3) * at] = t[r][2];
+  }
+}
+
+/*
+ * The filter of a ci -> co 3x3 convolution -> u [16][ci][co], its transformed taps.
+ * flip 0: w is [3][3][ci][co] (HWIO), the forward filter.
+ * flip 1: w is [3][3][co][ci], the forward filter of a co -> ci convolution; the taps are reversed
+ *         in both directions and the channels swapped: the filter whose convolution, padded by 2,
+ *         gives that convolution's input gradient.
+ */
+EXPORT void winograd_filter(const f32 *w, f32 *u, int ci, int co, int flip) {
+  for (int i = 0; i < ci; i++)
+    for (int o = 0; o < co; o++) {
+      const f32 *g = flip ? w + o * ci + i : w + i * co + o;
+      winograd_filter_pair(g, ci * co, flip, u + i * co + o, ci * co);
+    }
+}
+
+/* One 4x4 input tile at (iy0, ix0), channels c0..c0+3, zero outside the image -> B^T d B, 16 vectors at v + k * at. */
+INLINE void winograd_input_tile(const f32 *xb, f32 *v, int at, int h, int w, int c, int iy0, int ix0, int c0) {
+  v128_t zero = wasm_f32x4_splat(0.0f);
+  v128_t d[4][4];
+  if (iy0 >= 0 && iy0 + 4 <= h && ix0 >= 0 && ix0 + 4 <= w) {
+    const f32 *p = xb + (iy0 * w + ix0) * c + c0;
+    for (int r = 0; r < 4; r++)
+      for (int q = 0; q < 4; q++) d[r][q] = load4(p + (r * w + q) * c);
+  } else {
+    for (int r = 0; r < 4; r++) {
+      int iy = iy0 + r;
+      for (int q = 0; q < 4; q++) {
+        int ix = ix0 + q;
+        d[r][q] = iy >= 0 && iy < h && ix >= 0 && ix < w ? load4(xb + (iy * w + ix) * c + c0) : zero;
+      }
+    }
+  }
+  v128_t t[4][4];
+  for (int q = 0; q < 4; q++) {
+    t[0][q] = wasm_f32x4_sub(d[0][q], d[2][q]);
+    t[1][q] = wasm_f32x4_add(d[1][q], d[2][q]);
+    t[2][q] = wasm_f32x4_sub(d[2][q], d[1][q]);
+    t[3][q] = wasm_f32x4_sub(d[1][q], d[3][q]);
+  }
+  for (int r = 0; r < 4; r++) {
+    store4(v + (r * 4 + 0) * at, wasm_f32x4_sub(t[r][0], t[r][2]));
+    store4(v + (r * 4 + 1) * at, wasm_f32x4_add(t[r][1], t[r][2]));
+    store4(v + (r * 4 + 2) * at, wasm_f32x4_sub(t[r][2], t[r][1]));
+    store4(v + (r * 4 + 3) * at, wasm_f32x4_sub(t[r][1], t[r][3]));
+  }
+}
+
+/* m[t][o] = sum_i v[t][i] * u[i][o] for tiles t..t+P-1 and channels o0..o0+4*CBV-1 (one tile position). */
+INLINE void winograd_product_block(const f32 *v, const f32 *u, f32 *m, int ci, int co, int t, int o0, const int P, const int CBV) {
+  v128_t acc[2][4];
+  for (int p = 0; p < P; p++)
+    for (int k = 0; k < CBV; k++) acc[p][k] = wasm_f32x4_splat(0.0f);
+  const f32 *vp[2];
+  for (int p = 0; p < P; p++) vp[p] = v + (t + p) * ci;
+  const f32 *up = u + o0;
+  for (int i = 0; i < ci; i++, up += co) {
+    v128_t uv[4];
+    for (int k = 0; k < CBV; k++) uv[k] = load4(up + 4 * k);
+    for (int p = 0; p < P; p++) {
+      v128_t xv = splat(vp[p] + i);
+      for (int k = 0; k < CBV; k++) acc[p][k] = madd(acc[p][k], xv, uv[k]);
+    }
+  }
+  for (int p = 0; p < P; p++)
+    for (int k = 0; k < CBV; k++) store4(m + (t + p) * co + o0 + 4 * k, acc[p][k]);
+}
+
+/* A^T m A of tile tx, channels o0..o0+3, plus bias, ReLU'd where asked, into the outputs inside the image. */
+INLINE void winograd_output_tile(const f32 *m, int at, const f32 *bias, f32 *yb, int oh, int ow, int co, int oy0, int ox0, int o0, int relu) {
+  v128_t t0[4], t1[4];
+  for (int q = 0; q < 4; q++) {
+    v128_t m0 = load4(m + (0 * 4 + q) * at), m1 = load4(m + (1 * 4 + q) * at);
+    v128_t m2 = load4(m + (2 * 4 + q) * at), m3 = load4(m + (3 * 4 + q) * at);
+    t0[q] = wasm_f32x4_add(wasm_f32x4_add(m0, m1), m2);
+    t1[q] = wasm_f32x4_sub(wasm_f32x4_sub(m1, m2), m3);
+  }
+  v128_t out[2][2];
+  out[0][0] = wasm_f32x4_add(wasm_f32x4_add(t0[0], t0[1]), t0[2]);
+  out[0][1] = wasm_f32x4_sub(wasm_f32x4_sub(t0[1], t0[2]), t0[3]);
+  out[1][0] = wasm_f32x4_add(wasm_f32x4_add(t1[0], t1[1]), t1[2]);
+  out[1][1] = wasm_f32x4_sub(wasm_f32x4_sub(t1[1], t1[2]), t1[3]);
+  v128_t bv = bias ? load4(bias + o0) : wasm_f32x4_splat(0.0f);
+  v128_t zero = wasm_f32x4_splat(0.0f);
+  for (int r = 0; r < 2; r++) {
+    if (oy0 + r >= oh) continue;
+    for (int q = 0; q < 2; q++) {
+      if (ox0 + q >= ow) continue;
+      v128_t value = wasm_f32x4_add(bv, out[r][q]);
+      store4(yb + ((oy0 + r) * ow + ox0 + q) * co + o0, relu ? wasm_f32x4_pmax(value, zero) : value);
+    }
+  }
+}
+
+/* The 16 products of nt tiles (1 or 2; v [16][2][ci] -> m [16][2][co]), output channels in blocks of 16 then 8. */
+INLINE void winograd_products(const f32 *v, const f32 *u, f32 *m, int ci, int co, const int nt) {
+  for (int k = 0; k < 16; k++) {
+    const f32 *vk = v + k * 2 * ci, *uk = u + k * ci * co;
+    f32 *mk = m + k * 2 * co;
+    int o0 = 0;
+    for (; o0 + 16 <= co; o0 += 16) winograd_product_block(vk, uk, mk, ci, co, 0, o0, nt, 4);
+    for (; o0 < co; o0 += 8) winograd_product_block(vk, uk, mk, ci, co, 0, o0, nt, 2);
+  }
+}
+
+/*
+ * x [n,h,w,ci] -> y [n,oh,ow,co] = bias + x (*) the filter u (winograd_filter's [16][ci][co]),
+ * x padded by `pad` zeros on every side: oh = h + 2*pad - 2, ow = w + 2*pad - 2. ci % 4 == 0,
+ * co % 8 == 0; bias [co] or 0; relu 0 or 1. scratch: 32 * (ci + co) float32, for two tiles at a
+ * time (their 16 transformed inputs, then their 16 products).
+ */
+EXPORT void winograd_conv(const f32 *x, const f32 *u, const f32 *bias, f32 *y, f32 *scratch, int n, int h, int w, int ci,
+                          int oh, int ow, int co, int pad, int relu) {
+  int tiles_y = (oh + 1) / 2, tiles_x = (ow + 1) / 2;
+  f32 *v = scratch, *m = scratch + 32 * ci;
+  for (int b = 0; b < n; b++) {
+    const f32 *xb = x + b * h * w * ci;
+    f32 *yb = y + b * oh * ow * co;
+    for (int ty = 0; ty < tiles_y; ty++) {
+      for (int tx = 0; tx < tiles_x; tx += 2) {
+        int nt = tx + 2 <= tiles_x ? 2 : 1;
+        for (int t = 0; t < nt; t++)
+          for (int c0 = 0; c0 < ci; c0 += 4) winograd_input_tile(xb, v + t * ci + c0, 2 * ci, h, w, ci, 2 * ty - pad, 2 * (tx + t) - pad, c0);
+        if (nt == 2) winograd_products(v, u, m, ci, co, 2);
+        else winograd_products(v, u, m, ci, co, 1);
+        for (int t = 0; t < nt; t++)
+          for (int o0 = 0; o0 < co; o0 += 4) winograd_output_tile(m + t * co + o0, 2 * co, bias, yb, oh, ow, co, 2 * ty, 2 * (tx + t), o0, relu);
+      }
+    }
+  }
+}
+
+/* ------------------------------------------------------------------------------------------- */
+/* Winograd F(2x2, 3x3) filter gradient. With Y = A^T [U . V] A per tile and U = G g G^T:         */
+/*   dL/dU = sum over tiles of (A dY A^T) . V,   dL/dg = G^T (dL/dU) G,                            */
+/* so each image adds, for each of the 16 tile positions, a (input channels x tiles) by           */
+/* (tiles x output channels) product into float64 totals [16][ci][co]; winograd_filter_grad_out   */
+/* then applies G^T . G in float64 and rounds once to float32.                                     */
+/* ------------------------------------------------------------------------------------------- */
+
+/* A dY A^T of one 2x2 tile of dy at (oy0, ox0), zero outside the output, channels o0..o0+3 -> 16 vectors at g + k * at. */
+INLINE void winograd_grad_tile(const f32 *dyb, f32 *g, int at, int oh, int ow, int co, int oy0, int ox0, int o0) {
+  v128_t zero = wasm_f32x4_splat(0.0f);
+  v128_t d[2][2];
+  for (int r = 0; r < 2; r++)
+    for (int q = 0; q < 2; q++)
+      d[r][q] = oy0 + r < oh && ox0 + q < ow ? load4(dyb + ((oy0 + r) * ow + ox0 + q) * co + o0) : zero;
+  v128_t t[4][2];
+  for (int q = 0; q < 2; q++) {
+    t[0][q] = d[0][q];
+    t[1][q] = wasm_f32x4_add(d[0][q], d[1][q]);
+    t[2][q] = wasm_f32x4_sub(d[0][q], d[1][q]);
+    t[3][q] = wasm_f32x4_neg(d[1][q]);
+  }
+  for (int r = 0; r < 4; r++) {
+    store4(g + (r * 4 + 0) * at, t[r][0]);
+    store4(g + (r * 4 + 1) * at, wasm_f32x4_add(t[r][0], t[r][1]));
+    store4(g + (r * 4 + 2) * at, wasm_f32x4_sub(t[r][0], t[r][1]));
+    store4(g + (r * 4 + 3) * at, wasm_f32x4_neg(t[r][1]));
+  }
+}
+
+/* totals[i][o] += sum over the image's tiles of v[t][i] * g[t][o], for i0..i0+3 and o0..o0+7 (one tile position). */
+INLINE void winograd_grad_block(const f32 *v, const f32 *g, f64 *totals, int tiles, int ci, int co, int i0, int o0) {
+  v128_t acc[4][2];
+  for (int r = 0; r < 4; r++) acc[r][0] = acc[r][1] = wasm_f32x4_splat(0.0f);
+  for (int t = 0; t < tiles; t++) {
+    v128_t g0 = load4(g + t * co + o0), g1 = load4(g + t * co + o0 + 4);
+    for (int r = 0; r < 4; r++) {
+      v128_t xv = splat(v + t * ci + i0 + r);
+      acc[r][0] = madd(acc[r][0], xv, g0);
+      acc[r][1] = madd(acc[r][1], xv, g1);
+    }
+  }
+  for (int r = 0; r < 4; r++) {
+    add_to_f64(totals + (i0 + r) * co + o0, acc[r][0]);
+    add_to_f64(totals + (i0 + r) * co + o0 + 4, acc[r][1]);
+  }
+}
+
+/*
+ * x [n,h,w,ci], dy [n,oh,ow,co] of a valid 3x3 convolution at stride 1: adds dL/dU into the float64
+ * `totals` [16][ci][co] (cleared by the caller with clear_f64). ci % 4 == 0, co % 8 == 0.
+ * scratch: 16 * tiles * (ci + co) float32, tiles = ceil(oh/2) * ceil(ow/2).
+ */
+EXPORT void winograd_filter_grad(const f32 *x, const f32 *dy, f64 *totals, f32 *scratch, int n, int h, int w, int ci,
+                                 int oh, int ow, int co) {
+  int tiles_y = (oh + 1) / 2, tiles_x = (ow + 1) / 2, tiles = tiles_y * tiles_x;
+  f32 *v = scratch, *g = scratch + 16 * tiles * ci;
+  for (int b = 0; b < n; b++) {
+    const f32 *xb = x + b * h * w * ci;
+    const f32 *dyb = dy + b * oh * ow * co;
+    for (int ty = 0; ty < tiles_y; ty++)
+      for (int tx = 0; tx < tiles_x; tx++) {
+        int t = ty * tiles_x + tx;
+        for (int c0 = 0; c0 < ci; c0 += 4) winograd_input_tile(xb, v + t * ci + c0, tiles * ci, h, w, ci, 2 * ty, 2 * tx, c0);
+        for (int o0 = 0; o0 < co; o0 += 4) winograd_grad_tile(dyb, g + t * co + o0, tiles * co, oh, ow, co, 2 * ty, 2 * tx, o0);
+      }
+    for (int k = 0; k < 16; k++)
+      for (int i0 = 0; i0 < ci; i0 += 4)
+        for (int o0 = 0; o0 < co; o0 += 8) winograd_grad_block(v + k * tiles * ci, g + k * tiles * co, totals + k * ci * co, tiles, ci, co, i0, o0);
+  }
+}
+
+/* dw [3][3][ci][co] = (float) G^T (a + b) G, a and b float64 [16][ci][co] (b may be 0: none). */
+EXPORT void winograd_filter_grad_out(const f64 *a, const f64 *b, f32 *dw, int ci, int co) {
+  int size = ci * co;
+  for (int e = 0; e < size; e++) {
+    f64 d[4][4];
+    for (int r = 0; r < 4; r++)
+      for (int q = 0; q < 4; q++) d[r][q] = a[(r * 4 + q) * size + e] + (b ? b[(r * 4 + q) * size + e] : 0.0);
+    f64 t[3][4];
+    for (int q = 0; q < 4; q++) {
+      t[0][q] = d[0][q] + 0.5 * (d[1][q] + d[2][q]);
+      t[1][q] = 0.5 * (d[1][q] - d[2][q]);
+      t[2][q] = 0.5 * (d[1][q] + d[2][q]) + d[3][q];
+    }
+    for (int r = 0; r < 3; r++) {
+      dw[(r * 3 + 0) * size + e] = (f32)(t[r][0] + 0.5 * (t[r][1] + t[r][2]));
+      dw[(r * 3 + 1) * size + e] = (f32)(0.5 * (t[r][1] - t[r][2]));
+      dw[(r * 3 + 2) * size + e] = (f32)(0.5 * (t[r][1] + t[r][2]) + t[r][3]);
+    }
   }
 }

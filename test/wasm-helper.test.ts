@@ -29,7 +29,7 @@ interface SplitChild {
   seen: SplitTiming[];
   afterStop: number;
   products: { lastLayer: number; firstFc: number };
-  outputs: { pooled: string; dx: string };
+  outputs: Record<'winograd' | 'direct', { pooled: string; dx: string }>;
   chunked: SplitTiming[];
 }
 
@@ -93,11 +93,14 @@ describe('native helper thread', () => {
     const single = run('./wasm-split-child.ts', { CHILD_THREADS: '1' });
     assert.equal(single.status, 0, single.stderr);
     const [two, one] = [lastJson<SplitChild>(threaded.stdout), lastJson<SplitChild>(single.stdout)];
-    assert.deepEqual(two.outputs, one.outputs, 'pooled convolution and its input gradient, bit for bit');
-    // the forward convolution, the pool, the pool's gradient and the input gradient, each in chunks of 2 images
+    assert.deepEqual(two.outputs, one.outputs, 'pooled convolution and its input gradient, bit for bit, by either kernel');
+    assert.notEqual(two.outputs.winograd.pooled, two.outputs.direct.pooled, 'Winograd and direct kernels both ran (their roundings differ)');
+    // the forward convolution (Winograd and direct), the pool, the pool's gradient and the input gradient, each in chunks of 2 images
     const kernels = new Set(two.chunked.map((t) => t.kernel));
-    for (const kernel of ['conv2d', 'max_pool_2x2', 'max_pool_grad_2x2', 'input_grad']) assert.ok(kernels.has(kernel as SplitTiming['kernel']), `${kernel} ran in chunks: ${[...kernels].join(', ')}`);
-    for (const t of two.chunked.filter((c) => c.kernel !== 'filter_grad')) {
+    for (const kernel of ['winograd_conv', 'conv2d', 'max_pool_2x2', 'max_pool_grad_2x2', 'input_grad']) {
+      assert.ok(kernels.has(kernel as SplitTiming['kernel']), `${kernel} ran in chunks: ${[...kernels].join(', ')}`);
+    }
+    for (const t of two.chunked.filter((c) => c.kernel !== 'filter_grad' && c.kernel !== 'winograd_filter_grad')) {
       assert.equal(t.count, 64);
       assert.ok(t.here % 2 === 0 && t.here >= 0 && t.here <= 64, `whole chunks of 2 on the calling thread: ${JSON.stringify(t)}`);
     }

@@ -7,8 +7,10 @@ import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import '../lib/gradients';
 import { assertKernelsRegistered, MissingKernelError } from '../lib/wasm/kernels';
+import { useWinograd } from '../lib/wasm/native';
 import { setupWasm } from '../lib/wasm/setup';
 import { makeRng } from '../lib/random';
 import { relativeError } from './relative-error';
@@ -72,7 +74,25 @@ const CONV_CASES: ConvCase[] = [
   { n: 1, h: 10, w: 9, c: 1, co: 8, k: 4, stride: 1, pad: 'valid' }, // 1 channel, taps not a multiple of 3 or 5
   { n: 2, h: 7, w: 10, c: 5, co: 24, k: 3, stride: 1, pad: 'valid' }, // odd channels, 16 + 8 outputs, odd output width
   { n: 1, h: 4, w: 4, c: 8, co: 8, k: 8, stride: 1, pad: 'same' }, // even filter: padding 3 before, 4 after
+  { n: 2, h: 9, w: 14, c: 8, co: 16, k: 3, stride: 1, pad: 'valid' }, // Winograd: odd rows of output (a half tile), even columns
+  { n: 3, h: 10, w: 7, c: 12, co: 8, k: 3, stride: 1, pad: 'valid' }, // Winograd forward, odd columns; 12 channels: direct input gradient
+  { n: 1, h: 3, w: 3, c: 4, co: 8, k: 3, stride: 1, pad: 'valid' }, // one output pixel: one quarter-used tile
 ];
+
+/** Valid 3x3 convolutions at stride 1 run both ways: Winograd's kernels (the default) and the direct ones. */
+const WAYS_3X3 = ['Winograd', 'direct'] as const;
+const winogradShaped = (c: ConvCase): boolean => c.k === 3 && c.stride === 1 && c.pad === 'valid' && c.c % 4 === 0 && c.co % 8 === 0;
+
+/** Runs `body` with the wasm backend's 3x3 convolutions taking `way`, then restores the default. */
+async function convolvingBy(way: (typeof WAYS_3X3)[number] | 'default', body: () => Promise<void>): Promise<void> {
+  const wasm = tf.findBackend('wasm') as BackendWasm;
+  useWinograd(wasm, way !== 'direct');
+  try {
+    await body();
+  } finally {
+    useWinograd(wasm, true);
+  }
+}
 
 before(async () => {
   await setupWasm({ threads: 1 });
@@ -85,33 +105,55 @@ describe('wasm training kernels equal the cpu backend', () => {
   });
 
   for (const [index, c] of CONV_CASES.entries()) {
-    const label = `${c.n}x${c.h}x${c.w}x${c.c} k${c.k} -> ${c.co}, stride ${c.stride}, ${c.pad}`;
     const oh = convOutSize(c.h, c.k, c.stride, c.pad);
     const ow = convOutSize(c.w, c.k, c.stride, c.pad);
     const dy = input([c.n, oh, ow, c.co], 100 + index);
+    const ways = winogradShaped(c) ? WAYS_3X3 : (['default'] as const);
+    for (const way of ways) {
+      const label = `${c.n}x${c.h}x${c.w}x${c.c} k${c.k} -> ${c.co}, stride ${c.stride}, ${c.pad}${way === 'default' ? '' : `, ${way} kernels`}`;
 
-    test(`Conv2D and FusedConv2D (bias, relu) ${label}`, async () => {
-      const x = input([c.n, c.h, c.w, c.c], 300 + index);
-      const filter = input([c.k, c.k, c.c, c.co], 400 + index);
-      const attrs = { strides: c.stride, pad: c.pad, dataFormat: 'NHWC', dilations: 1 };
-      await assertMatchesCpu('Conv2D', { x, filter }, attrs);
-      for (const activation of ['linear', 'relu']) {
-        await assertMatchesCpu('FusedConv2D', { x, filter, bias: input([c.co], 500 + index) }, { ...attrs, activation });
-      }
-    });
+      test(`Conv2D and FusedConv2D (bias, relu) ${label}`, () => convolvingBy(way, async () => {
+        const x = input([c.n, c.h, c.w, c.c], 300 + index);
+        const filter = input([c.k, c.k, c.c, c.co], 400 + index);
+        const attrs = { strides: c.stride, pad: c.pad, dataFormat: 'NHWC', dilations: 1 };
+        await assertMatchesCpu('Conv2D', { x, filter }, attrs);
+        for (const activation of ['linear', 'relu']) {
+          await assertMatchesCpu('FusedConv2D', { x, filter, bias: input([c.co], 500 + index) }, { ...attrs, activation });
+        }
+      }));
 
-    test(`Conv2DBackpropFilter ${label}`, async () => {
-      await assertMatchesCpu('Conv2DBackpropFilter', { x: input([c.n, c.h, c.w, c.c], index), dy }, {
-        strides: c.stride, pad: c.pad, dataFormat: 'NHWC', filterShape: [c.k, c.k, c.c, c.co],
-      });
-    });
+      test(`Conv2DBackpropFilter ${label}`, () => convolvingBy(way, async () => {
+        await assertMatchesCpu('Conv2DBackpropFilter', { x: input([c.n, c.h, c.w, c.c], index), dy }, {
+          strides: c.stride, pad: c.pad, dataFormat: 'NHWC', filterShape: [c.k, c.k, c.c, c.co],
+        });
+      }));
 
-    test(`Conv2DBackpropInput ${label}`, async () => {
-      await assertMatchesCpu('Conv2DBackpropInput', { dy, filter: input([c.k, c.k, c.c, c.co], 200 + index) }, {
-        strides: c.stride, pad: c.pad, dataFormat: 'NHWC', inputShape: [c.n, c.h, c.w, c.c],
-      });
-    });
+      test(`Conv2DBackpropInput ${label}`, () => convolvingBy(way, async () => {
+        await assertMatchesCpu('Conv2DBackpropInput', { dy, filter: input([c.k, c.k, c.c, c.co], 200 + index) }, {
+          strides: c.stride, pad: c.pad, dataFormat: 'NHWC', inputShape: [c.n, c.h, c.w, c.c],
+        });
+      }));
+    }
   }
+
+  test('the nets\' 3x3 layers take the Winograd kernels: forward, filter and input gradient each round otherwise than the direct kernel', async () => {
+    for (const c of CONV_CASES.filter((k) => winogradShaped(k) && k.c % 8 === 0 && k.n > 1)) {
+      const [x, filter, dy] = [input([c.n, c.h, c.w, c.c], 1), input([3, 3, c.c, c.co], 2), input([c.n, c.h - 2, c.w - 2, c.co], 3)];
+      const runs: Record<string, [string, Inputs, object]> = {
+        forward: ['Conv2D', { x, filter }, { strides: 1, pad: 'valid', dataFormat: 'NHWC', dilations: 1 }],
+        'filter gradient': ['Conv2DBackpropFilter', { x, dy }, { strides: 1, pad: 'valid', dataFormat: 'NHWC', filterShape: [3, 3, c.c, c.co] }],
+        'input gradient': ['Conv2DBackpropInput', { dy, filter }, { strides: 1, pad: 'valid', dataFormat: 'NHWC', inputShape: [c.n, c.h, c.w, c.c] }],
+      };
+      for (const [what, [kernel, inputs, attrs]] of Object.entries(runs)) {
+        let winograd: Float32Array | null = null;
+        let direct: Float32Array | null = null;
+        await convolvingBy('Winograd', async () => void (winograd = (await runOn('wasm', kernel, inputs, attrs)).values));
+        await convolvingBy('direct', async () => void (direct = (await runOn('wasm', kernel, inputs, attrs)).values));
+        assert.notDeepEqual(winograd, direct, `${c.h}x${c.w}x${c.c} -> ${c.co} ${what}: the same bits both ways, so Winograd's kernel did not run`);
+        assert.ok(relativeError(winograd!, direct!) <= REL_TOLERANCE, `${what}: the two kernels agree within ${REL_TOLERANCE}`);
+      }
+    }
+  });
 
   test('FusedConv2D with one bias value for 8 output channels is refused as by the stock kernel, not read past its end', async () => {
     const { x, filter, bias } = { x: input([1, 5, 5, 3], 1510), filter: input([3, 3, 3, 8], 1511), bias: input([1], 1512) };

@@ -6,14 +6,14 @@
  * pauses, until 5 splits have been seen or 10 s have passed. Then, observing again, three products
  * of each of two sizes: the nets' last layer (256 x 256 by 256 x 10) and a first fc layer (256 x 400
  * by 400 x 256), and how many of each were split. Last, a batch of 64 through a convolution, a
- * pool and both their input gradients (kernels run in chunks that both threads take): the SHA-256
- * of the outputs' bytes, and the chunk splits seen. Must end by itself.
+ * pool and both their input gradients (kernels run in chunks that both threads take), by the
+ * Winograd kernels and by the direct ones: the SHA-256 of the outputs' bytes, and the splits seen. Must end by itself.
  */
 import { createHash } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs-core';
 import '../lib/gradients';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { observeSplits, type SplitTiming } from '../lib/wasm/native';
+import { observeSplits, useWinograd, type SplitTiming } from '../lib/wasm/native';
 import { setupWasm } from '../lib/wasm/setup';
 
 await setupWasm({ threads: Number(process.env['CHILD_THREADS']) });
@@ -59,9 +59,16 @@ const w64 = tf.tensor4d(Float32Array.from({ length: 9 * 8 * 16 }, (_, i) => Math
 const chunked: SplitTiming[] = [];
 const stopChunked = observeSplits(tf.backend() as BackendWasm, (timing) => chunked.push(timing));
 const forward = (input: tf.Tensor4D): tf.Tensor4D => tf.maxPool(tf.conv2d(input, w64, 1, 'valid'), 2, 2, 'valid');
-const pooled = forward(x64);
-const dx = tf.grad((input: tf.Tensor) => tf.sum(tf.square(forward(input as tf.Tensor4D))))(x64);
 const hash = async (t: tf.Tensor): Promise<string> => createHash('sha256').update(new Uint8Array((await t.data()).buffer)).digest('hex');
-const outputs = { pooled: await hash(pooled), dx: await hash(dx) };
+// the 3x3 convolution both ways: Winograd's kernels (the default), then the direct ones
+const outputsOf = async (winograd: boolean): Promise<{ pooled: string; dx: string }> => {
+  useWinograd(tf.backend() as BackendWasm, winograd);
+  const pooled = forward(x64);
+  const dx = tf.grad((input: tf.Tensor) => tf.sum(tf.square(forward(input as tf.Tensor4D))))(x64);
+  const hashes = { pooled: await hash(pooled), dx: await hash(dx) };
+  tf.dispose([pooled, dx]);
+  return hashes;
+};
+const outputs = { winograd: await outputsOf(true), direct: await outputsOf(false) };
 stopChunked();
 console.log(JSON.stringify({ seen: seen.slice(0, before), afterStop: seen.length - before, products, outputs, chunked }));

@@ -9,7 +9,9 @@
  * threads when the backend is threaded; otherwise each kernel below is a few calls of
  * XNNPACK-backed stock kernels or a tight loop over the wasm heap (the 'composed' set). Every kernel handles the cases the four
  * nets produce (NHWC, stride 1, any padding for convolutions) and hands anything else to the stock
- * kernel or to a slower general formulation, so results never depend on the fast path.
+ * kernel or to a slower general formulation, so results never depend on the fast path. Valid 3x3
+ * convolutions (every net's second layer) take Winograd's kernels, unless `useWinograd` turns them
+ * off (lib/wasm/native.ts): fewer multiply-adds, other rounding, within the same tolerance.
  *
  * Semantics: max-pool gradients go to the FIRST maximum of each window in row-major order, as
  * PyTorch (`max_pool2d` backward) and the tfjs `cpu` backend do. Ties are common on MNIST (flat
@@ -22,7 +24,7 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { ADADELTA_STEP, type AdadeltaStepAttrs } from '../adadelta-step';
 import { ADAM_STEP, type AdamStepAttrs } from '../adam-step';
 import { POOL_RELU, POOL_RELU_GRAD } from '../pool-relu';
-import { heapOffset, nativeKernels, runInChunks, runOverBatch, withScratch } from './native';
+import { heapOffset, nativeKernels, runInChunks, runOverBatch, winogradOn, withScratch } from './native';
 
 const BACKEND = 'wasm';
 
@@ -149,6 +151,10 @@ function filterGradNative(backend: BackendWasm, x: TensorInfo, dy: TensorInfo, i
   const kernels = nativeKernels(backend);
   const size = filterHeight * filterWidth * inChannels * outChannels;
   const imageBytes = { x: inHeight * inWidth * inChannels * 4, dy: outHeight * outWidth * outChannels * 4 };
+  if (filterHeight === 3 && filterWidth === 3 && top + left + bottom + right === 0 && inChannels % 4 === 0 && winogradOn(backend)) {
+    winogradFilterGrad(backend, x, dy, dw, info);
+    return dw;
+  }
   withScratch(backend, 2 * size * 8, (scratch) => {
     const totals = [scratch, scratch + size * 8] as const;
     kernels.clear_f64(scratch, 2 * size);
@@ -162,6 +168,31 @@ function filterGradNative(backend: BackendWasm, x: TensorInfo, dy: TensorInfo, i
     kernels.totals_to_f32(totals[0], split ? totals[1] : 0, heapOffset(backend, dw), size);
   });
   return dw;
+}
+
+/**
+ * The filter gradient of a valid 3x3 convolution at stride 1 by Winograd's transforms (native
+ * winograd_filter_grad): each half of the batch sums its images' transformed products in float64
+ * totals, [16][ci][co]; winograd_filter_grad_out adds the halves and transforms back to [3,3,ci,co].
+ */
+function winogradFilterGrad(backend: BackendWasm, x: TensorInfo, dy: TensorInfo, dw: TensorInfo, info: backend_util.Conv2DInfo): void {
+  const { batchSize, inHeight, inWidth, inChannels: ci, outHeight, outWidth, outChannels: co } = info;
+  const kernels = nativeKernels(backend);
+  const size = 16 * ci * co;
+  const tiles = Math.ceil(outHeight / 2) * Math.ceil(outWidth / 2);
+  const halfScratchBytes = 16 * tiles * (ci + co) * 4;
+  const imageBytes = { x: inHeight * inWidth * ci * 4, dy: outHeight * outWidth * co * 4 };
+  withScratch(backend, 2 * size * 8 + 2 * halfScratchBytes, (scratch) => {
+    const totals = [scratch, scratch + size * 8] as const;
+    const images = scratch + 2 * size * 8;
+    kernels.clear_f64(scratch, 2 * size);
+    const [xAt, dyAt] = [heapOffset(backend, x), heapOffset(backend, dy)];
+    const split = runOverBatch(backend, 'winograd_filter_grad', batchSize, (first, count, half) => [
+      xAt + first * imageBytes.x, dyAt + first * imageBytes.dy, totals[half], images + half * halfScratchBytes, count,
+      inHeight, inWidth, ci, outHeight, outWidth, co,
+    ]);
+    kernels.winograd_filter_grad_out(totals[0], split ? totals[1] : 0, heapOffset(backend, dw), ci, co);
+  });
 }
 
 /**
@@ -298,6 +329,14 @@ function inputGradNative(backend: BackendWasm, dy: TensorInfo, filter: TensorInf
   const filterBytes = filter.shape.reduce((a, b) => a * b, 1) * 4;
   const imageBytes = { dy: outHeight * outWidth * outChannels * 4, dx: inHeight * inWidth * inChannels * 4 };
   const [dyAt, filterAt, dxAt] = [heapOffset(backend, dy), heapOffset(backend, filter), heapOffset(backend, dx)];
+  const { top, bottom, left, right } = info.padInfo;
+  if (filterHeight === 3 && filterWidth === 3 && top + bottom + left + right === 0 && inChannels % 8 === 0 && outChannels % 4 === 0 && winogradOn(backend)) {
+    // the valid convolution's input gradient: dy padded by 2, by the reversed filter with its channels swapped
+    winogradConv(backend, { at: dyAt, bytes: imageBytes.dy, side: [outHeight, outWidth], channels: outChannels },
+      { at: dxAt, bytes: imageBytes.dx, side: [inHeight, inWidth], channels: inChannels },
+      { filterAt, flip: true, biasAt: 0, relu: false, pad: 2, batchSize });
+    return dx;
+  }
   withScratch(backend, filterBytes, (transposed) => {
     nativeKernels(backend).input_grad_filter(filterAt, transposed, filterHeight * filterWidth, inChannels, outChannels);
     runInChunks(backend, 'input_grad', batchSize, (first, count) => [
@@ -334,12 +373,50 @@ export function nativeConv2D(stock: StockKernels, kernelName: 'Conv2D' | 'FusedC
     const y = backend.makeOutput([info.batchSize, info.outHeight, info.outWidth, info.outChannels], 'float32');
     const imageBytes = { x: info.inHeight * info.inWidth * info.inChannels * 4, y: info.outHeight * info.outWidth * info.outChannels * 4 };
     const [xAt, filterAt, biasAt, yAt] = [heapOffset(backend, x!), heapOffset(backend, filter!), bias === undefined ? 0 : heapOffset(backend, bias), heapOffset(backend, y)];
+    if (info.filterHeight === 3 && info.filterWidth === 3 && info.inChannels % 4 === 0 && winogradOn(backend)) {
+      winogradConv(backend, { at: xAt, bytes: imageBytes.x, side: [info.inHeight, info.inWidth], channels: info.inChannels },
+        { at: yAt, bytes: imageBytes.y, side: [info.outHeight, info.outWidth], channels: info.outChannels },
+        { filterAt, flip: false, biasAt, relu: activation === 'relu', pad: 0, batchSize: info.batchSize });
+      return y;
+    }
     runInChunks(backend, 'conv2d', info.batchSize, (first, count) => [
       xAt + first * imageBytes.x, filterAt, biasAt, yAt + first * imageBytes.y, count, info.inHeight, info.inWidth, info.inChannels,
       info.outHeight, info.outWidth, info.outChannels, info.filterHeight, info.filterWidth, activation === 'relu' ? 1 : 0,
     ]);
     return y;
   };
+}
+
+/** NHWC maps on the heap: where the batch starts, the bytes of one image, its height and width, its channels. */
+interface HeapMaps {
+  at: number;
+  bytes: number;
+  side: [number, number];
+  channels: number;
+}
+
+/**
+ * A 3x3 convolution at stride 1 through the Winograd kernel (native winograd_conv), `source` padded
+ * by `pad` zeros on every side into `out`; the filter is transformed once per call (flip: the
+ * forward filter of an out -> source convolution, reversed, for its input gradient). Needs
+ * source channels % 4 == 0 and out channels % 8 == 0. Each image's outputs depend on that image
+ * alone, so the batch is shared in chunks; each chunk's thread uses the scratch of its first image.
+ */
+function winogradConv(
+  backend: BackendWasm, source: HeapMaps, out: HeapMaps,
+  how: { filterAt: number; flip: boolean; biasAt: number; relu: boolean; pad: number; batchSize: number },
+): void {
+  const [ci, co] = [source.channels, out.channels];
+  const filterBytes = 16 * ci * co * 4;
+  const imageScratchBytes = 32 * (ci + co) * 4;
+  withScratch(backend, filterBytes + how.batchSize * imageScratchBytes, (transformed) => {
+    nativeKernels(backend).winograd_filter(how.filterAt, transformed, ci, co, how.flip ? 1 : 0);
+    const scratch = transformed + filterBytes;
+    runInChunks(backend, 'winograd_conv', how.batchSize, (first, count) => [
+      source.at + first * source.bytes, transformed, how.biasAt, out.at + first * out.bytes, scratch + first * imageScratchBytes, count,
+      ...source.side, ci, ...out.side, co, how.pad, how.relu ? 1 : 0,
+    ]);
+  });
 }
 
 /**

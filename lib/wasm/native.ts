@@ -45,6 +45,12 @@ export interface NativeExports {
     eps: number, negLr: number): void;
   adadelta_step(p: number, g: number, squareAvg: number, accDelta: number, pOut: number, squareAvgOut: number, accDeltaOut: number,
     count: number, rho: number, oneMinusRho: number, eps: number, lr: number): void;
+  winograd_filter(w: number, u: number, ci: number, co: number, flip: number): void;
+  winograd_conv(x: number, u: number, bias: number, y: number, scratch: number, n: number, h: number, w: number, ci: number,
+    oh: number, ow: number, co: number, pad: number, relu: number): void;
+  winograd_filter_grad(x: number, dy: number, totals: number, scratch: number, n: number, h: number, w: number, ci: number,
+    oh: number, ow: number, co: number): void;
+  winograd_filter_grad_out(a: number, b: number, dw: number, ci: number, co: number): void;
 }
 export type NativeKernelName = keyof NativeExports;
 
@@ -81,6 +87,8 @@ interface NativeRunner {
   observer: ((timing: SplitTiming) => void) | null;
   /** Whether runInChunks shares batches in chunks (the default) or in halves, as runOverBatch (useChunks, for benchmarks). */
   chunks: boolean;
+  /** Whether 3x3 convolutions (forward and input gradient) take the Winograd kernel (the default) or the direct one (useWinograd, for benchmarks). */
+  winograd: boolean;
 }
 
 /**
@@ -129,7 +137,7 @@ function runner(backend: BackendWasm): NativeRunner {
   const instance = new wasmApi.Instance(new wasmApi.Module(bytes), { env: { memory } });
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   const created: NativeRunner = {
-    build, sha256, exports: instance.exports as NativeExports, helper: shared ? startHelper(heap, memory, bytes) : null, observer: null, chunks: true,
+    build, sha256, exports: instance.exports as NativeExports, helper: shared ? startHelper(heap, memory, bytes) : null, observer: null, chunks: true, winograd: true,
   };
   runners.set(heap, created);
   if (created.helper !== null) stopHelperWithBackend(backend, created.helper);
@@ -162,6 +170,16 @@ export function observeSplits(backend: BackendWasm, onSplit: (timing: SplitTimin
  */
 export function useChunks(backend: BackendWasm, on: boolean): void {
   runner(backend).chunks = on;
+}
+
+/** Winograd kernels for 3x3 convolutions (on, the default) or the direct kernels (off): for benchmarks and tests that compare the two. */
+export function useWinograd(backend: BackendWasm, on: boolean): void {
+  runner(backend).winograd = on;
+}
+
+/** Whether 3x3 convolutions on `backend` take the Winograd kernels (see useWinograd). */
+export function winogradOn(backend: BackendWasm): boolean {
+  return runner(backend).winograd;
 }
 
 /** Which build of the native kernels runs on `backend`'s heap, and its module's SHA-256 (instantiating them if not yet done). */
@@ -198,7 +216,7 @@ export function nativeKernelModule(backend: BackendWasm): { build: NativeBuildNa
 
 const KERNEL_NAMES: readonly NativeKernelName[] = [
   'filter_grad', 'filter_grad_1ch', 'clear_f64', 'totals_to_f32', 'conv2d', 'input_grad', 'max_pool_grad_2x2', 'sum_rows',
-  'matmul', 'transpose_2d', 'max_pool_2x2',
+  'matmul', 'transpose_2d', 'max_pool_2x2', 'winograd_conv', 'winograd_filter_grad',
 ];
 const MAX_ARGS = 16;
 /** Word offsets in the control block. */
