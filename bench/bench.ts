@@ -55,6 +55,7 @@ import { childFailureLine } from './child-failure';
 import { trainingStepFlops } from '../lib/flops';
 import type { PeakResult } from './peak';
 import type { KernelTime } from './kernel-clock';
+import { freshPath, machineSlug } from './result-file';
 import { formatKernelShares, formatPeak, formatRoofline, heldAgainst, peakFor, rooflineOf, type RooflineRow } from './roofline';
 import { NET_NAMES, recipeForStep, type NetName } from '../lib/recipes';
 import { findTorchPython, pytorchRecipeInput, runPytorchReference, type PytorchResult } from './pytorch-reference';
@@ -297,20 +298,6 @@ function runSideBySide(location: MnistLocation, steps: number[], rounds: number)
     console.log(formatSideBySide(rows));
   }
   return { threads: cores, rounds, pytorchSkipped, byNode };
-}
-
-/** DIR/NAME.json, or DIR/NAME-2.json, -3, ... where that exists: a saved result is never overwritten. */
-function freshPath(dir: string, name: string): string {
-  for (let n = 1; ; n++) {
-    const file = path.join(dir, `${name}${n === 1 ? '' : `-${n}`}.json`);
-    if (!fs.existsSync(file)) return file;
-  }
-}
-
-/** 'amd-epyc-2-cores': the machine in a file name. */
-function machineSlug(cpu: string, coreCount: number): string {
-  const model = cpu.toLowerCase().replace(/\(r\)|\(tm\)/g, '').replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
-  return `${model || 'cpu'}-${coreCount}-cores`;
 }
 
 /** The roofline of every tuned row: per net ms, GFLOP/s and % of the peak of its build on its threads. */

@@ -18,6 +18,7 @@ import { warmUp } from '../lib/measure';
 import { buildNet } from '../lib/model';
 import { NET_NAMES, recipeForStep, type NetName, type Recipe } from '../lib/recipes';
 import { trainRecipe } from '../lib/train';
+import { median } from '../lib/timing';
 import type { KernelSet } from '../lib/wasm/kernels';
 import type { NativeBuildName } from '../lib/wasm/native-build';
 import { observeSplits, type SplitTiming } from '../lib/wasm/native';
@@ -95,11 +96,6 @@ async function activate(options: VariantOptions): Promise<Pick<VariantResult, 't
   return { threads, kernels, nativeBuild, engine };
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-}
 
 /** Steps clocked per kernel after the timed ones, and how many of the largest kernels are kept. */
 const CLOCKED_STEPS = 3;

@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { buildNet, nllLoss } from './model';
 import { createOptimizer } from './optimizer';
 import type { Recipe } from './recipes';
+import { median } from './timing';
 
 export interface StepTimingOptions {
   /** Untimed steps first: kernels compile and memory is allocated on the first one. Default 1. */
@@ -53,8 +54,3 @@ export async function timeTrainingSteps(recipe: Pick<Recipe, 'net' | 'batchSize'
   }
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}

@@ -1,12 +1,20 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { formatDuration, formatMeanStd, formatTiming, mean, std, timeRuns } from '../lib/timing';
+import { formatDuration, formatMeanStd, formatTiming, mean, median, std, timeRuns } from '../lib/timing';
 
 test('mean and population std, as %%timeit computes them', () => {
   assert.equal(mean([1, 2, 3, 4]), 2.5);
   assert.ok(Math.abs(std([1, 2, 3, 4]) - Math.sqrt(1.25)) < 1e-12);
   assert.equal(std([5]), 0);
   assert.ok(Number.isNaN(mean([])));
+});
+
+test('median: the middle value, the mean of the two middle ones for an even count, unsorted input left as it is', () => {
+  const values = [5, 1, 4];
+  assert.equal(median(values), 4);
+  assert.deepEqual(values, [5, 1, 4]);
+  assert.equal(median([3, 1, 4, 2]), 2.5);
+  assert.ok(Number.isNaN(median([])));
 });
 
 test('durations use the unit %%timeit would', () => {

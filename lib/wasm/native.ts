@@ -164,7 +164,7 @@ export function observeSplits(backend: BackendWasm, onSplit: (timing: SplitTimin
 }
 
 /**
- * For benchmarks (bench/split-ab.ts): whether the kernels that can share a batch in chunks
+ * For benchmarks (bench/switch-ab.ts): whether the kernels that can share a batch in chunks
  * (runInChunks) do so on `backend`'s heap, or split it in halves as the filter gradients do. The
  * results are the same bits either way; only the time differs.
  */
