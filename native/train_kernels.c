@@ -730,13 +730,13 @@ INLINE void winograd_input_tile(const f32 *xb, f32 *v, int at, int h, int w, int
   }
 }
 
-/* m[t][o] = sum_i v[t][i] * u[i][o] for tiles t..t+P-1 and channels o0..o0+4*CBV-1 (one tile position). */
-INLINE void winograd_product_block(const f32 *v, const f32 *u, f32 *m, int ci, int co, int t, int o0, const int P, const int CBV) {
+/* m[t][o] = sum_i v[t][i] * u[i][o] for tiles t < P and channels o0..o0+4*CBV-1 (one tile position). */
+INLINE void winograd_product_block(const f32 *v, const f32 *u, f32 *m, int ci, int co, int o0, const int P, const int CBV) {
   v128_t acc[2][4];
   for (int p = 0; p < P; p++)
     for (int k = 0; k < CBV; k++) acc[p][k] = wasm_f32x4_splat(0.0f);
   const f32 *vp[2];
-  for (int p = 0; p < P; p++) vp[p] = v + (t + p) * ci;
+  for (int p = 0; p < P; p++) vp[p] = v + p * ci;
   const f32 *up = u + o0;
   for (int i = 0; i < ci; i++, up += co) {
     v128_t uv[4];
@@ -747,7 +747,7 @@ INLINE void winograd_product_block(const f32 *v, const f32 *u, f32 *m, int ci, i
     }
   }
   for (int p = 0; p < P; p++)
-    for (int k = 0; k < CBV; k++) store4(m + (t + p) * co + o0 + 4 * k, acc[p][k]);
+    for (int k = 0; k < CBV; k++) store4(m + p * co + o0 + 4 * k, acc[p][k]);
 }
 
 /* A^T m A of tile tx, channels o0..o0+3, plus bias, ReLU'd where asked, into the outputs inside the image. */
@@ -782,8 +782,8 @@ INLINE void winograd_products(const f32 *v, const f32 *u, f32 *m, int ci, int co
     const f32 *vk = v + k * 2 * ci, *uk = u + k * ci * co;
     f32 *mk = m + k * 2 * co;
     int o0 = 0;
-    for (; o0 + 16 <= co; o0 += 16) winograd_product_block(vk, uk, mk, ci, co, 0, o0, nt, 4);
-    for (; o0 < co; o0 += 8) winograd_product_block(vk, uk, mk, ci, co, 0, o0, nt, 2);
+    for (; o0 + 16 <= co; o0 += 16) winograd_product_block(vk, uk, mk, ci, co, o0, nt, 4);
+    for (; o0 < co; o0 += 8) winograd_product_block(vk, uk, mk, ci, co, o0, nt, 2);
   }
 }
 

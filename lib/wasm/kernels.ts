@@ -148,13 +148,13 @@ function filterGradNative(backend: BackendWasm, x: TensorInfo, dy: TensorInfo, i
   const singleChannel = inChannels === 1 && top === 0 && left === 0 && bottom === 0 && right === 0;
   if (outChannels % 8 !== 0 || !(singleChannel || inChannels % 4 === 0)) return null;
   const dw = backend.makeOutput([filterHeight, filterWidth, inChannels, outChannels], 'float32');
-  const kernels = nativeKernels(backend);
-  const size = filterHeight * filterWidth * inChannels * outChannels;
-  const imageBytes = { x: inHeight * inWidth * inChannels * 4, dy: outHeight * outWidth * outChannels * 4 };
   if (filterHeight === 3 && filterWidth === 3 && top + left + bottom + right === 0 && inChannels % 4 === 0 && winogradOn(backend)) {
     winogradFilterGrad(backend, x, dy, dw, info);
     return dw;
   }
+  const kernels = nativeKernels(backend);
+  const size = filterHeight * filterWidth * inChannels * outChannels;
+  const imageBytes = { x: inHeight * inWidth * inChannels * 4, dy: outHeight * outWidth * outChannels * 4 };
   withScratch(backend, 2 * size * 8, (scratch) => {
     const totals = [scratch, scratch + size * 8] as const;
     kernels.clear_f64(scratch, 2 * size);
