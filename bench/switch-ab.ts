@@ -8,8 +8,11 @@
  *   as the filter gradients always do). Both give the same bits (test/wasm-helper.test.ts).
  * - winograd: valid 3x3 convolutions by Winograd's kernels (the default since engine r6) or by the
  *   direct ones (`useWinograd(false)`, the engine before). Their roundings differ.
+ * - input-layer: the first layer with its pool and ReLU as one kernel each way (lib/input-conv.ts,
+ *   the default since engine r7), or as the convolution, pool, filter gradient and sum kernels
+ *   (its fused kernel unregistered, the engine before). The bias gradient's rounding differs.
  *
- *   tsx bench/switch-ab.ts [nets=final,slim,pooled] [steps per net=200] [threads=2] [switch=chunks]
+ *   tsx bench/switch-ab.ts [nets=final,slim,pooled] [steps per net=200] [threads=2] [switch=chunks|winograd|input-layer]
  *
  * Prints the machine and its load, then per net the median and mean ms per step each way and the
  * ratio of the medians (on / off). A diagnostic, like bench/profile.ts.
@@ -17,6 +20,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { currentLoadAverage, describeMachine, machineLabel } from '../lib/machine';
+import { INPUT_CONV_POOL_RELU } from '../lib/input-conv';
 import { buildNet } from '../lib/model';
 import { recipeForStep, type NetName } from '../lib/recipes';
 import { mean, median } from '../lib/timing';
@@ -24,9 +28,22 @@ import { useChunks, useWinograd } from '../lib/wasm/native';
 import { setupWasm } from '../lib/wasm/setup';
 import { randomSteps } from './random-steps';
 
+/** The fused first layer runs where its kernel is registered (lib/input-conv.ts `fusable`). */
+function useFusedInputLayer(): (backend: BackendWasm, on: boolean) => void {
+  let config: tf.KernelConfig | undefined;
+  return (_backend, on) => {
+    config ??= tf.getKernel(INPUT_CONV_POOL_RELU, 'wasm');
+    if (config === undefined) throw new Error(`no ${INPUT_CONV_POOL_RELU} kernel is registered for wasm`);
+    const registered = tf.getKernel(INPUT_CONV_POOL_RELU, 'wasm') !== undefined;
+    if (on && !registered) tf.registerKernel(config);
+    if (!on && registered) tf.unregisterKernel(INPUT_CONV_POOL_RELU, 'wasm');
+  };
+}
+
 const SWITCHES = {
   chunks: { set: useChunks, on: 'chunks', off: 'halves' },
   winograd: { set: useWinograd, on: 'Winograd', off: 'direct' },
+  'input-layer': { set: useFusedInputLayer(), on: 'fused', off: 'composed' },
 } as const;
 
 const [netsArg = 'final,slim,pooled', stepsArg = '200', threadsArg = '2', switchArg = 'chunks'] = process.argv.slice(2);

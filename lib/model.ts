@@ -14,6 +14,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import './gradients';
 import { makeRng, nextSeed, type Rng } from './random';
 import { convName, ladderNameOf, netLabel, netShapes, netSpec, type NetRef, type NetSpec } from './nets';
+import { inputConv, inputConvPoolRelu } from './input-conv';
 import { poolThenRelu, reluThenPool } from './pool-relu';
 
 export interface ForwardMode {
@@ -160,34 +161,15 @@ type Params = Record<string, tf.Variable>;
 
 // Bias fused into the convolution and the matrix product: one pass over the output fewer (the
 // wasm backend adds the bias inside its kernel), with the same gradients.
-function conv(x: tf.Tensor4D, params: Params, layer: string): tf.Tensor4D {
-  const filter = params[`${layer}.weight`] as tf.Tensor4D;
-  const bias = params[`${layer}.bias`]!;
-  if (layer === 'c1') return inputConv(x, filter, bias);
-  return tf.fused.conv2d({ x, filter, strides: 1, pad: 'valid', bias });
+function convParams(params: Params, layer: string): { filter: tf.Tensor4D; bias: tf.Tensor1D } {
+  return { filter: params[`${layer}.weight`] as tf.Tensor4D, bias: params[`${layer}.bias`] as tf.Tensor1D };
 }
 
-/**
- * c1: the fused convolution on the images, whose gradient skips dL/dx (tf.fused.conv2d's own
- * gradient always computes it, a full convolution that nobody needs for the input images; the
- * zeros given instead cost one fill).
- */
-function inputConv(x: tf.Tensor4D, filter: tf.Tensor4D, bias: tf.Tensor): tf.Tensor4D {
-  const withGradient = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
-    const [images, weights, offsets, save] = args as [tf.Tensor4D, tf.Tensor4D, tf.Tensor1D, tf.GradSaveFunc];
-    save([images]);
-    return {
-      value: tf.fused.conv2d({ x: images, filter: weights, strides: 1, pad: 'valid', bias: offsets }),
-      gradFunc: (dy: tf.Tensor4D, saved: tf.Tensor[]) => {
-        const input = saved[0]!;
-        const filterGradient = tf.engine().runKernel('Conv2DBackpropFilter', { x: input, dy }, {
-          strides: 1, pad: 'valid', dataFormat: 'NHWC', dimRoundingMode: undefined, filterShape: weights.shape,
-        } as unknown as tf.NamedAttrMap) as tf.Tensor;
-        return [tf.zerosLike(input), filterGradient, tf.sum(dy, [0, 1, 2])];
-      },
-    };
-  });
-  return withGradient(x, filter, bias);
+/** c1 on the images (lib/input-conv.ts: no gradient for the images); the others by tf.fused.conv2d. */
+function conv(x: tf.Tensor4D, params: Params, layer: string): tf.Tensor4D {
+  const { filter, bias } = convParams(params, layer);
+  if (layer === 'c1') return inputConv(x, filter, bias);
+  return tf.fused.conv2d({ x, filter, strides: 1, pad: 'valid', bias });
 }
 
 function linear(x: tf.Tensor2D, params: Params, layer: string): tf.Tensor2D {
@@ -231,13 +213,19 @@ export function channelDropout(x: tf.Tensor4D, rate: number, seed?: number): tf.
 /**
  * The forward pass of any spec: each convolution with its ReLU and 2x2 max pool in the spec's
  * order (both orders give the same values, and run as one kernel where the backend has it:
- * lib/pool-relu.ts), Dropout2d on the last map, then f1 + ReLU, dropout, f2 and log-softmax. A rate of 0 adds
+ * lib/pool-relu.ts; for c1, with its convolution: lib/input-conv.ts), Dropout2d on the last map, then f1 + ReLU, dropout, f2 and log-softmax. A rate of 0 adds
  * no dropout op at all, so the dropout layers that exist draw the same seeds as they always did.
  */
 function specForward(spec: NetSpec): (params: Params, x: tf.Tensor4D, dropout: Dropout) => tf.Tensor2D {
   return (p, x, dropout) => {
     let h = x;
     spec.convs.forEach((c, i) => {
+      if (i === 0 && c.relu && c.pool !== 'none') {
+        // c1 with its ReLU and pool: one kernel each way where the backend has it (lib/input-conv.ts)
+        const { filter, bias } = convParams(p, 'c1');
+        h = inputConvPoolRelu(h, filter, bias, c.pool);
+        return;
+      }
       h = conv(h, p, convName(i));
       if (c.pool === 'none') h = c.relu ? tf.relu(h) : h;
       else if (c.pool === 'after-relu') h = c.relu ? reluThenPool(h) : maxPool2(h); // maxPool2(tf.relu(h))

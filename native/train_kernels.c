@@ -384,16 +384,39 @@ INLINE void matmul_block(const f32 *a, const f32 *b, int b_stride, const f32 *bi
     for (int v = 0; v < CBV; v++) store4(c + (m + p) * n_count + n0 + 4 * v, relu ? wasm_f32x4_pmax(acc[p][v], zero) : acc[p][v]);
 }
 
+/* Columns n0..n0+15 of B, given as B^T [N,K] row-major, into packed [K][16]: 4x4 blocks transposed in registers. */
+INLINE void pack_transposed_panel(const f32 *bt, f32 *packed, int n0, int k_count) {
+  for (int k = 0; k < k_count; k += 4) {
+    for (int j = 0; j < 16; j += 4) {
+      const f32 *r = bt + (n0 + j) * k_count + k;
+      v128_t v0 = load4(r), v1 = load4(r + k_count), v2 = load4(r + 2 * k_count), v3 = load4(r + 3 * k_count);
+      v128_t lo01 = wasm_i32x4_shuffle(v0, v1, 0, 4, 1, 5), lo23 = wasm_i32x4_shuffle(v2, v3, 0, 4, 1, 5);
+      v128_t hi01 = wasm_i32x4_shuffle(v0, v1, 2, 6, 3, 7), hi23 = wasm_i32x4_shuffle(v2, v3, 2, 6, 3, 7);
+      f32 *out = packed + k * 16 + j;
+      store4(out, wasm_i32x4_shuffle(lo01, lo23, 0, 1, 4, 5));
+      store4(out + 16, wasm_i32x4_shuffle(lo01, lo23, 2, 3, 6, 7));
+      store4(out + 32, wasm_i32x4_shuffle(hi01, hi23, 0, 1, 4, 5));
+      store4(out + 48, wasm_i32x4_shuffle(hi01, hi23, 2, 3, 6, 7));
+    }
+  }
+}
+
 /*
  * Rows [m0, m1) of C [M,N]; bias [N] or 0; relu 0 or 1. packed: k_count*16 float32 of scratch,
  * where each 16-column panel of B is copied contiguously so that the k loop streams through it.
+ * bt 1: b holds B transposed, [N,K] row-major, N % 16 == 0 and K % 4 == 0; each thread transposes
+ * the panels as it packs them (the same products in the same order as B given plain).
  */
 EXPORT void matmul(const f32 *a, const f32 *b, const f32 *bias, f32 *c, f32 *packed, int m0, int m1, int k_count,
-                   int n_count, int sm, int sk, int relu) {
+                   int n_count, int sm, int sk, int relu, int bt) {
   int n0 = 0;
   for (; n0 + 16 <= n_count; n0 += 16) {
-    for (int k = 0; k < k_count; k++)
-      for (int v = 0; v < 4; v++) store4(packed + k * 16 + 4 * v, load4(b + k * n_count + n0 + 4 * v));
+    if (bt) {
+      pack_transposed_panel(b, packed, n0, k_count);
+    } else {
+      for (int k = 0; k < k_count; k++)
+        for (int v = 0; v < 4; v++) store4(packed + k * 16 + 4 * v, load4(b + k * n_count + n0 + 4 * v));
+    }
     int m = m0;
     for (; m + 2 <= m1; m += 2) matmul_block(a, packed, 16, bias, c, m, n0, k_count, n_count, sm, sk, relu, 2, 4);
     for (; m < m1; m++) matmul_block(a, packed, 16, bias, c, m, n0, k_count, n_count, sm, sk, relu, 1, 4);
@@ -510,6 +533,158 @@ EXPORT void max_pool_grad_2x2(const f32 *x, const f32 *dy, f32 *dx, int n, int h
           store4(d0 + row + c + k, wasm_v128_and(gv, w3));
         }
       }
+    }
+  }
+}
+
+/* ------------------------------------------------------------------------------------------- */
+/* The first layer, one kernel each way: a valid convolution of 1-channel images (bias fused),   */
+/* its 2x2 max pool at stride 2 and a ReLU (either order: the same values and gradients).        */
+/* The forward never writes the convolution's map: it keeps, for each pooled value, which of its  */
+/* window's four it took (0-3, row-major: the first maximum, or a NaN, as max_pool_grad_2x2       */
+/* picks). Each convolution value is computed as conv2d's (bias, then the taps in order): the   */
+/* same bits. The backward takes only the map values that a window passed on: three in four of  */
+/* the map's gradient are zeros, which filter_grad_1ch would multiply. For each pooled value and */
+/* channel, its gradient times the taps of the window at its position (gathered per image,       */
+/* padded to a multiple of 4) adds into that channel's filter gradient: a quarter of the          */
+/* multiply-adds. Each image's sums are taken in float32, then added in float64, as the other    */
+/* filter gradients; the bias gradient sums each row of pooled values in float32, then the rows  */
+/* in float64. The order differs from the composed kernels', so a last bit or so may differ.     */
+/* ------------------------------------------------------------------------------------------- */
+
+typedef unsigned char u8;
+
+/* Window (iy, ix) of the convolution's map, channels o0..o0+7: pooled and ReLU'd into y, its positions into where. */
+INLINE void conv_pool_block(const f32 *xb, const f32 *w, const f32 *bias, f32 *y, u8 *where, int wd, int co,
+                            int kh, int kw, int iy, int ix, int o0) {
+  v128_t acc[4][2];
+  v128_t b0 = load4(bias + o0), b1 = load4(bias + o0 + 4);
+  for (int p = 0; p < 4; p++) acc[p][0] = b0, acc[p][1] = b1;
+  for (int ky = 0; ky < kh; ky++) {
+    const f32 *top = xb + (iy + ky) * wd + ix, *bottom = top + wd;
+    const f32 *wrow = w + ky * kw * co + o0;
+    for (int kx = 0; kx < kw; kx++, wrow += co) {
+      v128_t w0 = load4(wrow), w1 = load4(wrow + 4);
+      v128_t xs[4] = {splat(top + kx), splat(top + kx + 1), splat(bottom + kx), splat(bottom + kx + 1)};
+      for (int p = 0; p < 4; p++) {
+        acc[p][0] = madd(acc[p][0], xs[p], w0);
+        acc[p][1] = madd(acc[p][1], xs[p], w1);
+      }
+    }
+  }
+  v128_t pos[2];
+  for (int v = 0; v < 2; v++) {
+    v128_t best = acc[0][v];
+    pos[v] = wasm_i32x4_splat(0);
+    for (int p = 1; p < 4; p++) {
+      v128_t t = takes(acc[p][v], best);
+      best = wasm_v128_bitselect(acc[p][v], best, t);
+      pos[v] = wasm_v128_bitselect(wasm_i32x4_splat(p), pos[v], t);
+    }
+    store4(y + o0 + 4 * v, relu_if(best, 1));
+  }
+  v128_t bytes = wasm_u8x16_narrow_i16x8(wasm_i16x8_narrow_i32x4(pos[0], pos[1]), wasm_i16x8_splat(0));
+  wasm_v128_store64_lane(where + o0, bytes, 0);
+}
+
+/*
+ * x [n,h,wd,1], w [kh,kw,1,co], bias [co] -> y [n,ph,pw,co] = ReLU(max of each 2x2 window of the
+ * convolution), where [n,ph,pw,co] (bytes) = each window's position taken; ph = (h-kh+1)/2,
+ * pw = (wd-kw+1)/2 (a last odd row or column of the map is left out, as max_pool_2x2 does).
+ * co % 8 == 0.
+ */
+EXPORT void conv_pool_relu(const f32 *x, const f32 *w, const f32 *bias, f32 *y, u8 *where, int n, int h, int wd,
+                           int co, int kh, int kw) {
+  int ph = (h - kh + 1) / 2, pw = (wd - kw + 1) / 2;
+  for (int b = 0; b < n; b++) {
+    const f32 *xb = x + b * h * wd;
+    for (int py = 0; py < ph; py++) {
+      int at = ((b * ph + py) * pw) * co;
+      for (int px = 0; px < pw; px++, at += co)
+        for (int o0 = 0; o0 < co; o0 += 8) conv_pool_block(xb, w, bias, y + at, where + at, wd, co, kh, kw, 2 * py, 2 * px, o0);
+    }
+  }
+}
+
+/* Every map position's window of taps, kh*kw floats padded with zeros to kp (a multiple of 4): patches [oh*ow][kp]. */
+INLINE void gather_patches(const f32 *xb, f32 *patches, int wd, int oh, int ow, int kh, int kw, int kp) {
+  for (int oy = 0; oy < oh; oy++) {
+    for (int ox = 0; ox < ow; ox++) {
+      f32 *p = patches + (oy * ow + ox) * kp;
+      const f32 *xr = xb + oy * wd + ox;
+      if (kw >= 3) {
+        /* 4 taps of a row at once; with 3 a row's fourth lands on the next row's first, which that row overwrites */
+        for (int ky = 0; ky < kh; ky++, xr += wd) {
+          wasm_v128_store(p + ky * kw, wasm_v128_load(xr));
+          for (int kx = 4; kx < kw; kx++) p[ky * kw + kx] = xr[kx];
+        }
+      } else {
+        for (int ky = 0; ky < kh; ky++, xr += wd)
+          for (int kx = 0; kx < kw; kx++) p[ky * kw + kx] = xr[kx];
+      }
+      for (int t = kh * kw; t < kp; t++) p[t] = 0.0f;
+    }
+  }
+}
+
+/* Channel c's filter gradient of one image: the sum over its pooled values q of gm[q] times the taps at patches + at[q]. */
+INLINE void sparse_channel(const f32 *patches, const f32 *gm, const int *at, f32 *out, int count, int co, int c, const int V) {
+  v128_t acc[7];
+  for (int j = 0; j < V; j++) acc[j] = wasm_f32x4_splat(0.0f);
+  for (int q = 0; q < count; q++) {
+    v128_t gv = splat(gm + q * co + c);
+    const f32 *p = patches + at[q * co + c];
+    for (int j = 0; j < V; j++) acc[j] = madd(acc[j], gv, load4(p + 4 * j));
+  }
+  for (int j = 0; j < V; j++) store4(out + 4 * j, acc[j]);
+}
+
+/*
+ * The gradient of conv_pool_relu for the pooled gradient g [n,ph,pw,co], from its input x, its
+ * output y and where: adds dw [kh,kw,1,co] into totals[0 .. kh*kw*co) and the bias gradient into
+ * totals[kh*kw*co ..), float64 (clear_f64 before, totals_to_f32 after). A window passes its
+ * gradient to its position where its maximum is above 0 (y > 0), NaN where it is NaN, else
+ * nothing. kh*kw <= 28. scratch: oh*ow*kp + 2*ph*pw*co + co + kp floats, kp = kh*kw rounded up to 4.
+ */
+EXPORT void conv_pool_relu_grad(const f32 *x, const u8 *where, const f32 *y, const f32 *g, f64 *totals, f32 *scratch,
+                                int n, int h, int wd, int co, int kh, int kw) {
+  int oh = h - kh + 1, ow = wd - kw + 1, ph = oh / 2, pw = ow / 2, taps = kh * kw, kp = (taps + 3) & ~3;
+  f32 *patches = scratch, *gm = patches + oh * ow * kp, *partial = gm + ph * pw * co, *sums = partial + co;
+  int *at = (int *)(sums + kp);
+  f64 *bias_totals = totals + taps * co;
+  v128_t zero = wasm_f32x4_splat(0.0f), nan = wasm_f32x4_splat(__builtin_nanf(""));
+  for (int b = 0; b < n; b++) {
+    gather_patches(x + b * h * wd, patches, wd, oh, ow, kh, kw, kp);
+    for (int py = 0; py < ph; py++) {
+      for (int k = 0; k < co; k += 4) store4(partial + k, zero);
+      for (int px = 0; px < pw; px++) {
+        int q = (py * pw + px) * co, src = (b * ph * pw) * co + q;
+        v128_t corner = wasm_i32x4_splat(2 * py * ow + 2 * px);
+        for (int k = 0; k < co; k += 4) {
+          v128_t out = load4(y + src + k);
+          v128_t gv = wasm_v128_or(wasm_v128_and(load4(g + src + k), wasm_f32x4_gt(out, zero)),
+                                   wasm_v128_and(nan, wasm_f32x4_ne(out, out)));
+          store4(partial + k, wasm_f32x4_add(load4(partial + k), gv));
+          store4(gm + q + k, gv);
+          v128_t pos = wasm_u32x4_extend_low_u16x8(wasm_u16x8_extend_low_u8x16(wasm_v128_load32_zero(where + src + k)));
+          v128_t pixel = wasm_i32x4_add(corner, wasm_i32x4_add(wasm_i32x4_mul(wasm_u32x4_shr(pos, 1), wasm_i32x4_splat(ow)),
+                                                             wasm_v128_and(pos, wasm_i32x4_splat(1))));
+          wasm_v128_store(at + q + k, wasm_i32x4_mul(pixel, wasm_i32x4_splat(kp)));
+        }
+      }
+      for (int k = 0; k < co; k += 4) add_to_f64(bias_totals + k, load4(partial + k));
+    }
+    for (int c = 0; c < co; c++) {
+      switch (kp / 4) {
+        case 1: sparse_channel(patches, gm, at, sums, ph * pw, co, c, 1); break;
+        case 2: sparse_channel(patches, gm, at, sums, ph * pw, co, c, 2); break;
+        case 3: sparse_channel(patches, gm, at, sums, ph * pw, co, c, 3); break;
+        case 4: sparse_channel(patches, gm, at, sums, ph * pw, co, c, 4); break;
+        case 5: sparse_channel(patches, gm, at, sums, ph * pw, co, c, 5); break;
+        case 6: sparse_channel(patches, gm, at, sums, ph * pw, co, c, 6); break;
+        default: sparse_channel(patches, gm, at, sums, ph * pw, co, c, 7); break;
+      }
+      for (int t = 0; t < taps; t++) totals[t * co + c] += sums[t];
     }
   }
 }

@@ -35,6 +35,8 @@ export const OWN_KERNELS: Readonly<Record<string, string>> = {
   MnistSpeedrunAdamStep: 'test/adam-step.test.ts',
   MnistSpeedrunMaxPoolRelu: 'test/pool-relu.test.ts',
   MnistSpeedrunMaxPoolReluGrad: 'test/pool-relu.test.ts',
+  MnistSpeedrunInputConvPoolRelu: 'test/input-conv.test.ts',
+  MnistSpeedrunInputConvPoolReluGrad: 'test/input-conv.test.ts',
 };
 
 /** Every op test file under `dist` (tfjs-core's dist folder): each `_test.js` below ops/, in a stable order. */

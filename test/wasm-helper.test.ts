@@ -29,7 +29,7 @@ interface SplitChild {
   seen: SplitTiming[];
   afterStop: number;
   products: { lastLayer: number; firstFc: number };
-  outputs: Record<'winograd' | 'direct', { pooled: string; dx: string }>;
+  outputs: { winograd: { pooled: string; dx: string }; direct: { pooled: string; dx: string }; firstLayer: string };
   chunked: SplitTiming[];
 }
 
@@ -93,11 +93,11 @@ describe('native helper thread', () => {
     const single = run('./wasm-split-child.ts', { CHILD_THREADS: '1' });
     assert.equal(single.status, 0, single.stderr);
     const [two, one] = [lastJson<SplitChild>(threaded.stdout), lastJson<SplitChild>(single.stdout)];
-    assert.deepEqual(two.outputs, one.outputs, 'pooled convolution and its input gradient, bit for bit, by either kernel');
+    assert.deepEqual(two.outputs, one.outputs, 'pooled convolution and its input gradient, bit for bit, by either kernel; the fused first layer');
     assert.notEqual(two.outputs.winograd.pooled, two.outputs.direct.pooled, 'Winograd and direct kernels both ran (their roundings differ)');
     // the forward convolution (Winograd and direct), the pool, the pool's gradient and the input gradient, each in chunks of 2 images
     const kernels = new Set(two.chunked.map((t) => t.kernel));
-    for (const kernel of ['winograd_conv', 'conv2d', 'max_pool_2x2', 'max_pool_grad_2x2', 'input_grad']) {
+    for (const kernel of ['winograd_conv', 'conv2d', 'max_pool_2x2', 'max_pool_grad_2x2', 'input_grad', 'conv_pool_relu']) {
       assert.ok(kernels.has(kernel as SplitTiming['kernel']), `${kernel} ran in chunks: ${[...kernels].join(', ')}`);
     }
     for (const t of two.chunked.filter((c) => c.kernel !== 'filter_grad' && c.kernel !== 'winograd_filter_grad')) {

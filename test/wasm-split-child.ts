@@ -7,12 +7,14 @@
  * of each of two sizes: the nets' last layer (256 x 256 by 256 x 10) and a first fc layer (256 x 400
  * by 400 x 256), and how many of each were split. Last, a batch of 64 through a convolution, a
  * pool and both their input gradients (kernels run in chunks that both threads take), by the
- * Winograd kernels and by the direct ones: the SHA-256 of the outputs' bytes, and the splits seen. Must end by itself.
+ * Winograd kernels and by the direct ones, and the first layer with its pool and ReLU in one kernel
+ * (lib/input-conv.ts): the SHA-256 of the outputs' bytes, and the splits seen. Must end by itself.
  */
 import { createHash } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs-core';
 import '../lib/gradients';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { inputConvPoolRelu } from '../lib/input-conv';
 import { observeSplits, useWinograd, type SplitTiming } from '../lib/wasm/native';
 import { setupWasm } from '../lib/wasm/setup';
 
@@ -69,6 +71,10 @@ const outputsOf = async (winograd: boolean): Promise<{ pooled: string; dx: strin
   tf.dispose([pooled, dx]);
   return hashes;
 };
-const outputs = { winograd: await outputsOf(true), direct: await outputsOf(false) };
+// the first layer with its pool and ReLU (lib/input-conv.ts): its forward runs in chunks too
+const images = tf.tensor4d(Float32Array.from({ length: 64 * 28 * 28 }, (_, i) => Math.sin(0.11 * i)), [64, 28, 28, 1]);
+const firstFilter = tf.tensor4d(Float32Array.from({ length: 25 * 24 }, (_, i) => Math.cos(0.3 * i)), [5, 5, 1, 24]);
+const firstLayer = inputConvPoolRelu(images, firstFilter, tf.zeros([24]), 'before-relu');
+const outputs = { winograd: await outputsOf(true), direct: await outputsOf(false), firstLayer: await hash(firstLayer) };
 stopChunked();
 console.log(JSON.stringify({ seen: seen.slice(0, before), afterStop: seen.length - before, products, outputs, chunked }));

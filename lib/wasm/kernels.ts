@@ -23,6 +23,7 @@ import type { KernelConfig, KernelFunc, NamedAttrMap, NamedTensorInfoMap, Tensor
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { ADADELTA_STEP, type AdadeltaStepAttrs } from '../adadelta-step';
 import { ADAM_STEP, type AdamStepAttrs } from '../adam-step';
+import { INPUT_CONV_POOL_RELU, INPUT_CONV_POOL_RELU_GRAD, MAX_FUSED_TAPS, WINDOW_POSITIONS_PER_ELEMENT } from '../input-conv';
 import { POOL_RELU, POOL_RELU_GRAD } from '../pool-relu';
 import { heapOffset, nativeKernels, runInChunks, runOverBatch, winogradOn, withScratch } from './native';
 
@@ -492,6 +493,78 @@ export function poolReluGradKernel(): KernelFunc {
   };
 }
 
+/** lib/input-conv.ts's layer shapes: images [N,H,W,1], filter [KH,KW,1,CO] (CO a multiple of 8), the map and the pooled map. */
+function inputLayerShape(x: TensorInfo, filterShape: readonly number[], kernel: string) {
+  const [kh, kw, ci, co] = filterShape as [number, number, number, number];
+  const [n, h, w, c] = x.shape as [number, number, number, number];
+  const [oh, ow] = [h - kh + 1, w - kw + 1];
+  if (x.dtype !== 'float32' || x.shape.length !== 4 || c !== 1 || ci !== 1 || co % 8 !== 0 || kh * kw > MAX_FUSED_TAPS || oh < 2 || ow < 2) {
+    throw new Error(`${kernel}: needs float32 images [N, H, W, 1] and a filter [KH, KW, 1, CO] with CO a multiple of 8, ` +
+      `at most ${MAX_FUSED_TAPS} taps and a map of 2x2 or more, ` +
+      `got ${x.dtype} [${x.shape.join(', ')}] and [${filterShape.join(', ')}]`);
+  }
+  return { n, h, w, kh, kw, co, oh, ow, ph: Math.floor(oh / 2), pw: Math.floor(ow / 2) };
+}
+
+/**
+ * lib/input-conv.ts's first layer, forward (native conv_pool_relu): the pooled, ReLU'd map and,
+ * packed four to an int32, the position each window's value came from. Every output belongs to
+ * one image, so the batch is shared in chunks.
+ */
+export function inputConvPoolReluKernel(): KernelFunc {
+  return (args) => {
+    const backend = args.backend as BackendWasm;
+    const { x, filter, bias } = args.inputs as { x: TensorInfo; filter: TensorInfo; bias: TensorInfo };
+    const { n, h, w, kh, kw, co, ph, pw } = inputLayerShape(x, filter.shape, INPUT_CONV_POOL_RELU);
+    if (bias.shape.length !== 1 || bias.shape[0] !== co) throw new Error(`${INPUT_CONV_POOL_RELU}: the bias must be [${co}], got [${bias.shape.join(', ')}]`);
+    const y = backend.makeOutput([n, ph, pw, co], 'float32');
+    const where = backend.makeOutput([n, ph, pw, co / WINDOW_POSITIONS_PER_ELEMENT], 'int32');
+    const pooledBytes = ph * pw * co * 4;
+    const [xAt, filterAt, biasAt, yAt, whereAt] = [x, filter, bias, y, where].map((t) => heapOffset(backend, t)) as [number, number, number, number, number];
+    runInChunks(backend, 'conv_pool_relu', n, (first, count) => [
+      xAt + first * h * w * 4, filterAt, biasAt, yAt + first * pooledBytes, whereAt + first * pooledBytes / 4, count, h, w, co, kh, kw,
+    ]);
+    return [y, where];
+  };
+}
+
+/**
+ * ... and its gradient (native conv_pool_relu_grad): the filter and bias gradients, each half of
+ * the batch summing into its own float64 totals, each image's map gradient rebuilt in that half's scratch.
+ */
+export function inputConvPoolReluGradKernel(): KernelFunc {
+  return (args) => {
+    const backend = args.backend as BackendWasm;
+    const { x, where, y, dy } = args.inputs as { x: TensorInfo; where: TensorInfo; y: TensorInfo; dy: TensorInfo };
+    const { filterShape } = args.attrs as unknown as { filterShape: number[] };
+    const { n, h, w, kh, kw, co, oh, ow, ph, pw } = inputLayerShape(x, filterShape, INPUT_CONV_POOL_RELU_GRAD);
+    for (const [name, t] of [['y', y], ['dy', dy]] as const) {
+      if (t.shape.join() !== [n, ph, pw, co].join()) throw new Error(`${INPUT_CONV_POOL_RELU_GRAD}: ${name} must be [${[n, ph, pw, co].join(', ')}], got [${t.shape.join(', ')}]`);
+    }
+    const dw = backend.makeOutput([kh, kw, 1, co], 'float32');
+    const db = backend.makeOutput([co], 'float32');
+    const filterSize = kh * kw * co;
+    const totalsBytes = (filterSize + co) * 8;
+    const kp = Math.ceil(kh * kw / 4) * 4;
+    const halfScratchBytes = (oh * ow * kp + 2 * ph * pw * co + co + kp) * 4;
+    const pooledBytes = ph * pw * co * 4;
+    const kernels = nativeKernels(backend);
+    withScratch(backend, 2 * totalsBytes + 2 * halfScratchBytes, (scratch) => {
+      const totals = [scratch, scratch + totalsBytes] as const;
+      const images = scratch + 2 * totalsBytes;
+      kernels.clear_f64(scratch, 2 * (filterSize + co));
+      const [xAt, whereAt, yAt, dyAt] = [x, where, y, dy].map((t) => heapOffset(backend, t)) as [number, number, number, number];
+      const split = runOverBatch(backend, 'conv_pool_relu_grad', n, (first, count, half) => [
+        xAt + first * h * w * 4, whereAt + first * pooledBytes / 4, yAt + first * pooledBytes, dyAt + first * pooledBytes,
+        totals[half], images + half * halfScratchBytes, count, h, w, co, kh, kw,
+      ]);
+      kernels.totals_to_f32(totals[0], split ? totals[1] : 0, heapOffset(backend, dw), filterSize);
+      kernels.totals_to_f32(totals[0] + filterSize * 8, split ? totals[1] + filterSize * 8 : 0, heapOffset(backend, db), co);
+    });
+    return [dw, db];
+  };
+}
+
 /**
  * `cast` to the same dtype without a copy (the ReLU gradient casts its float32 step mask to
  * float32, and the stock kernel copies it); any real conversion uses the stock kernel.
@@ -669,13 +742,17 @@ export function nativeMatMul(fallback: KernelFunc): KernelFunc {
     const out = backend.makeOutput([1, m, n], 'float32');
     const kernels = nativeKernels(backend);
     const panelBytes = k * 16 * 4;
-    withScratch(backend, 2 * panelBytes + (transposeB ? k * n * 4 : 0), (scratch) => {
+    // B^T packs straight into each thread's panels where its panels are whole; else it is transposed first, on one thread
+    const packTransposed = transposeB && n % 16 === 0 && k % 4 === 0;
+    const transposeFirst = transposeB && !packTransposed;
+    withScratch(backend, 2 * panelBytes + (transposeFirst ? k * n * 4 : 0), (scratch) => {
       const transposed = scratch + 2 * panelBytes;
-      if (transposeB) kernels.transpose_2d(heapOffset(backend, b!), transposed, n, k);
-      const [aAt, bAt, biasAt, outAt] = [heapOffset(backend, a!), transposeB ? transposed : heapOffset(backend, b!), bias === undefined ? 0 : heapOffset(backend, bias), heapOffset(backend, out)];
+      if (transposeFirst) kernels.transpose_2d(heapOffset(backend, b!), transposed, n, k);
+      const [aAt, bAt, biasAt, outAt] = [heapOffset(backend, a!), transposeFirst ? transposed : heapOffset(backend, b!), bias === undefined ? 0 : heapOffset(backend, bias), heapOffset(backend, out)];
       const [rowStride, kStride] = transposeA ? [1, m] : [k, 1];
       runOverBatch(backend, 'matmul', m, (first, count, half) => [
         aAt, bAt, biasAt, outAt, scratch + half * panelBytes, first, first + count, k, n, rowStride, kStride, activation === 'relu' ? 1 : 0,
+        packTransposed ? 1 : 0,
       ], worthSplitting(m, n, k));
     });
     return out;
@@ -895,6 +972,8 @@ function kernelsFor(set: KernelSet, stock: StockKernels): Record<string, KernelF
     [ADADELTA_STEP]: adadeltaStepKernel(),
     [POOL_RELU]: poolReluKernel(),
     [POOL_RELU_GRAD]: poolReluGradKernel(),
+    [INPUT_CONV_POOL_RELU]: inputConvPoolReluKernel(),
+    [INPUT_CONV_POOL_RELU_GRAD]: inputConvPoolReluGradKernel(),
   };
 }
 

@@ -38,7 +38,7 @@ export interface NativeExports {
   max_pool_2x2(x: number, y: number, n: number, h: number, w: number, c: number, relu: number): void;
   sum_rows(x: number, out: number, partials: number, totals: number, rows: number, width: number): void;
   matmul(a: number, b: number, bias: number, c: number, packed: number, m0: number, m1: number, k: number, n: number,
-    rowStride: number, kStride: number, relu: number): void;
+    rowStride: number, kStride: number, relu: number, bt: number): void;
   transpose_2d(src: number, dst: number, rows: number, cols: number): void;
   adam_step(p: number, g: number, m: number, v: number, pOut: number, mOut: number, vOut: number, count: number,
     beta1: number, oneMinusBeta1: number, beta2: number, oneMinusBeta2: number, c1: number, c2: number,
@@ -51,6 +51,10 @@ export interface NativeExports {
   winograd_filter_grad(x: number, dy: number, totals: number, scratch: number, n: number, h: number, w: number, ci: number,
     oh: number, ow: number, co: number): void;
   winograd_filter_grad_out(a: number, b: number, dw: number, ci: number, co: number): void;
+  conv_pool_relu(x: number, w: number, bias: number, y: number, where: number, n: number, h: number, w_: number, co: number,
+    kh: number, kw: number): void;
+  conv_pool_relu_grad(x: number, where: number, y: number, g: number, totals: number, scratch: number, n: number, h: number,
+    w_: number, co: number, kh: number, kw: number): void;
 }
 export type NativeKernelName = keyof NativeExports;
 
@@ -216,7 +220,7 @@ export function nativeKernelModule(backend: BackendWasm): { build: NativeBuildNa
 
 const KERNEL_NAMES: readonly NativeKernelName[] = [
   'filter_grad', 'filter_grad_1ch', 'clear_f64', 'totals_to_f32', 'conv2d', 'input_grad', 'max_pool_grad_2x2', 'sum_rows',
-  'matmul', 'transpose_2d', 'max_pool_2x2', 'winograd_conv', 'winograd_filter_grad',
+  'matmul', 'transpose_2d', 'max_pool_2x2', 'winograd_conv', 'winograd_filter_grad', 'conv_pool_relu', 'conv_pool_relu_grad',
 ];
 const MAX_ARGS = 16;
 /** Word offsets in the control block. */
