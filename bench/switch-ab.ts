@@ -11,8 +11,11 @@
  * - input-layer: the first layer with its pool and ReLU as one kernel each way (lib/input-conv.ts,
  *   the default since engine r7), or as the convolution, pool, filter gradient and sum kernels
  *   (its fused kernel unregistered, the engine before). The bias gradient's rounding differs.
+ * - later-layers: the other conv layers with their pool and ReLU backward as one kernel
+ *   (lib/conv-pool-relu.ts, since engine r7), or as the pool's, input, filter and bias gradients.
+ *   The gradients' rounding differs.
  *
- *   tsx bench/switch-ab.ts [nets=final,slim,pooled] [steps per net=200] [threads=2] [switch=chunks|winograd|input-layer]
+ *   tsx bench/switch-ab.ts [nets=final,slim,pooled] [steps per net=200] [threads=2] [switch=chunks|winograd|input-layer|later-layers]
  *
  * Prints the machine and its load, then per net the median and mean ms per step each way and the
  * ratio of the medians (on / off). A diagnostic, like bench/profile.ts.
@@ -20,6 +23,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { currentLoadAverage, describeMachine, machineLabel } from '../lib/machine';
+import { POOL_RELU_WHERE } from '../lib/conv-pool-relu';
 import { INPUT_CONV_POOL_RELU } from '../lib/input-conv';
 import { buildNet } from '../lib/model';
 import { recipeForStep, type NetName } from '../lib/recipes';
@@ -28,22 +32,23 @@ import { useChunks, useWinograd } from '../lib/wasm/native';
 import { setupWasm } from '../lib/wasm/setup';
 import { randomSteps } from './random-steps';
 
-/** The fused first layer runs where its kernel is registered (lib/input-conv.ts `fusable`). */
-function useFusedInputLayer(): (backend: BackendWasm, on: boolean) => void {
+/** A fused layer runs where its forward kernel is registered (lib/input-conv.ts, lib/conv-pool-relu.ts `fusable`): on registers it, off unregisters it. */
+function useKernel(name: string): (backend: BackendWasm, on: boolean) => void {
   let config: tf.KernelConfig | undefined;
   return (_backend, on) => {
-    config ??= tf.getKernel(INPUT_CONV_POOL_RELU, 'wasm');
-    if (config === undefined) throw new Error(`no ${INPUT_CONV_POOL_RELU} kernel is registered for wasm`);
-    const registered = tf.getKernel(INPUT_CONV_POOL_RELU, 'wasm') !== undefined;
+    config ??= tf.getKernel(name, 'wasm');
+    if (config === undefined) throw new Error(`no ${name} kernel is registered for wasm`);
+    const registered = tf.getKernel(name, 'wasm') !== undefined;
     if (on && !registered) tf.registerKernel(config);
-    if (!on && registered) tf.unregisterKernel(INPUT_CONV_POOL_RELU, 'wasm');
+    if (!on && registered) tf.unregisterKernel(name, 'wasm');
   };
 }
 
 const SWITCHES = {
   chunks: { set: useChunks, on: 'chunks', off: 'halves' },
   winograd: { set: useWinograd, on: 'Winograd', off: 'direct' },
-  'input-layer': { set: useFusedInputLayer(), on: 'fused', off: 'composed' },
+  'input-layer': { set: useKernel(INPUT_CONV_POOL_RELU), on: 'fused', off: 'composed' },
+  'later-layers': { set: useKernel(POOL_RELU_WHERE), on: 'fused', off: 'composed' },
 } as const;
 
 const [netsArg = 'final,slim,pooled', stepsArg = '200', threadsArg = '2', switchArg = 'chunks'] = process.argv.slice(2);

@@ -32,12 +32,14 @@ import { createHash } from 'node:crypto';
  *      and channel pair instead of 36 (native winograd_*, lib/wasm/kernels.ts winogradConv and
  *      winogradFilterGrad). Other bits: the transforms round otherwise than the direct sums, within
  *      the kernels' tolerance of the cpu backend (2026-12-03).
- *   7: the first layer with its pool and ReLU (every net but baseline) runs as one kernel each way
- *      where the backend has them (lib/input-conv.ts): the forward writes the pooled map and each
- *      window's position, never the convolution's map; the backward multiplies only the values a
- *      window passed on, a quarter of the filter gradient's multiply-adds. The products with a
- *      transposed operand pack it into each thread's panels directly, no transpose first. Same
- *      forward bits; the first layer's filter and bias gradients sum in another order (2026-12-03).
+ *   7: the conv layers with a pool and ReLU (all of them but baseline's) take the gradients of
+ *      only the values each window passed on, a quarter of the map, where the backend has the
+ *      kernels: the first layer runs as one kernel each way (lib/input-conv.ts: the forward writes
+ *      the pooled map and each window's position, never the convolution's map), the others with
+ *      the pool keeping the positions and one kernel for the map, filter and bias gradients
+ *      (lib/conv-pool-relu.ts). The products with a transposed operand pack it into each thread's
+ *      panels directly, no transpose first. Same forward bits and input gradients; the filter and
+ *      bias gradients of those layers sum in another order (2026-12-03).
  */
 export const ENGINE_REVISION = 7;
 

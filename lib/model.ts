@@ -14,8 +14,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import './gradients';
 import { makeRng, nextSeed, type Rng } from './random';
 import { convName, ladderNameOf, netLabel, netShapes, netSpec, type NetRef, type NetSpec } from './nets';
+import { convPoolRelu } from './conv-pool-relu';
 import { inputConv, inputConvPoolRelu } from './input-conv';
-import { poolThenRelu, reluThenPool } from './pool-relu';
+import type { ReluOrder } from './pool-relu';
 
 export interface ForwardMode {
   /** Dropout is active only when training, as in PyTorch's train()/eval(). */
@@ -172,6 +173,16 @@ function conv(x: tf.Tensor4D, params: Params, layer: string): tf.Tensor4D {
   return tf.fused.conv2d({ x, filter, strides: 1, pad: 'valid', bias });
 }
 
+/**
+ * A convolution with its ReLU and 2x2 max pool, in either order (the same values): where the
+ * backend has the kernels, c1 runs as one kernel each way (lib/input-conv.ts), the others with
+ * one backward kernel (lib/conv-pool-relu.ts).
+ */
+function pooledConv(x: tf.Tensor4D, params: Params, layer: string, order: ReluOrder): tf.Tensor4D {
+  const { filter, bias } = convParams(params, layer);
+  return layer === 'c1' ? inputConvPoolRelu(x, filter, bias, order) : convPoolRelu(x, filter, bias, order);
+}
+
 function linear(x: tf.Tensor2D, params: Params, layer: string): tf.Tensor2D {
   return tf.fused.matMul({ a: x, b: params[`${layer}.weight`] as tf.Tensor2D, bias: params[`${layer}.bias`] }) as tf.Tensor2D;
 }
@@ -212,24 +223,19 @@ export function channelDropout(x: tf.Tensor4D, rate: number, seed?: number): tf.
 // #region net-forward
 /**
  * The forward pass of any spec: each convolution with its ReLU and 2x2 max pool in the spec's
- * order (both orders give the same values, and run as one kernel where the backend has it:
- * lib/pool-relu.ts; for c1, with its convolution: lib/input-conv.ts), Dropout2d on the last map, then f1 + ReLU, dropout, f2 and log-softmax. A rate of 0 adds
+ * order (both orders give the same values, and run as fused kernels where the backend has them:
+ * `pooledConv`), Dropout2d on the last map, then f1 + ReLU, dropout, f2 and log-softmax. A rate of 0 adds
  * no dropout op at all, so the dropout layers that exist draw the same seeds as they always did.
  */
 function specForward(spec: NetSpec): (params: Params, x: tf.Tensor4D, dropout: Dropout) => tf.Tensor2D {
   return (p, x, dropout) => {
     let h = x;
     spec.convs.forEach((c, i) => {
-      if (i === 0 && c.relu && c.pool !== 'none') {
-        // c1 with its ReLU and pool: one kernel each way where the backend has it (lib/input-conv.ts)
-        const { filter, bias } = convParams(p, 'c1');
-        h = inputConvPoolRelu(h, filter, bias, c.pool);
-        return;
-      }
-      h = conv(h, p, convName(i));
-      if (c.pool === 'none') h = c.relu ? tf.relu(h) : h;
-      else if (c.pool === 'after-relu') h = c.relu ? reluThenPool(h) : maxPool2(h); // maxPool2(tf.relu(h))
-      else h = c.relu ? poolThenRelu(h) : maxPool2(h); // tf.relu(maxPool2(h)): ReLU on a map 4x smaller
+      const layer = convName(i);
+      if (c.pool === 'none') h = c.relu ? tf.relu(conv(h, p, layer)) : conv(h, p, layer);
+      else if (!c.relu) h = maxPool2(conv(h, p, layer)); // a pool without a ReLU (baseline's c2)
+      else if (c.pool === 'after-relu') h = pooledConv(h, p, layer, 'after-relu'); // maxPool2(tf.relu(conv(h)))
+      else h = pooledConv(h, p, layer, 'before-relu'); // tf.relu(maxPool2(conv(h))): ReLU on a map 4x smaller
     });
     if (spec.dropout2d > 0) h = dropout(h, spec.dropout2d, channelNoiseShape(h)); // Dropout2d: whole feature maps
     let f = tf.relu(linear(flatten(h), p, 'f1'));

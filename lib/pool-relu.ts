@@ -43,13 +43,3 @@ const fused = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
 export function poolRelu(x: tf.Tensor4D, order: ReluOrder): tf.Tensor4D {
   return fusable(x) ? fused(x) : poolReluComposed(x, order);
 }
-
-/** maxPool(relu(x)), 2x2 at stride 2: one kernel where the backend has it. */
-export function reluThenPool(x: tf.Tensor4D): tf.Tensor4D {
-  return poolRelu(x, 'after-relu');
-}
-
-/** relu(maxPool(x)), 2x2 at stride 2: one kernel where the backend has it. */
-export function poolThenRelu(x: tf.Tensor4D): tf.Tensor4D {
-  return poolRelu(x, 'before-relu');
-}

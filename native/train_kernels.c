@@ -606,6 +606,24 @@ EXPORT void conv_pool_relu(const f32 *x, const f32 *w, const f32 *bias, f32 *y, 
   }
 }
 
+/* A pooled value's gradient where its window passed it on (output y above 0), NaN where y is NaN, else +0: 4 channels. */
+INLINE v128_t passed_gradient(const f32 *y, const f32 *g) {
+  v128_t out = load4(y), zero = wasm_f32x4_splat(0.0f);
+  return wasm_v128_or(wasm_v128_and(load4(g), wasm_f32x4_gt(out, zero)),
+                      wasm_v128_and(wasm_f32x4_splat(__builtin_nanf("")), wasm_f32x4_ne(out, out)));
+}
+
+/* The positions (0-3) kept for 4 channels, as i32 lanes. */
+INLINE v128_t kept_positions(const u8 *where) {
+  return wasm_u32x4_extend_low_u16x8(wasm_u16x8_extend_low_u8x16(wasm_v128_load32_zero(where)));
+}
+
+/* corner + the position's row (pos / 2) times row_step + its column (pos % 2) times column_step, lane by lane. */
+INLINE v128_t position_offset(v128_t corner, v128_t pos, int row_step, int column_step) {
+  return wasm_i32x4_add(corner, wasm_i32x4_add(wasm_i32x4_mul(wasm_u32x4_shr(pos, 1), wasm_i32x4_splat(row_step)),
+                                               wasm_i32x4_mul(wasm_v128_and(pos, wasm_i32x4_splat(1)), wasm_i32x4_splat(column_step))));
+}
+
 /* Every map position's window of taps, kh*kw floats padded with zeros to kp (a multiple of 4): patches [oh*ow][kp]. */
 INLINE void gather_patches(const f32 *xb, f32 *patches, int wd, int oh, int ow, int kh, int kw, int kp) {
   for (int oy = 0; oy < oh; oy++) {
@@ -652,24 +670,19 @@ EXPORT void conv_pool_relu_grad(const f32 *x, const u8 *where, const f32 *y, con
   f32 *patches = scratch, *gm = patches + oh * ow * kp, *partial = gm + ph * pw * co, *sums = partial + co;
   int *at = (int *)(sums + kp);
   f64 *bias_totals = totals + taps * co;
-  v128_t zero = wasm_f32x4_splat(0.0f), nan = wasm_f32x4_splat(__builtin_nanf(""));
+  v128_t zero = wasm_f32x4_splat(0.0f);
   for (int b = 0; b < n; b++) {
     gather_patches(x + b * h * wd, patches, wd, oh, ow, kh, kw, kp);
     for (int py = 0; py < ph; py++) {
       for (int k = 0; k < co; k += 4) store4(partial + k, zero);
       for (int px = 0; px < pw; px++) {
         int q = (py * pw + px) * co, src = (b * ph * pw) * co + q;
-        v128_t corner = wasm_i32x4_splat(2 * py * ow + 2 * px);
+        v128_t corner = wasm_i32x4_splat((2 * py * ow + 2 * px) * kp);
         for (int k = 0; k < co; k += 4) {
-          v128_t out = load4(y + src + k);
-          v128_t gv = wasm_v128_or(wasm_v128_and(load4(g + src + k), wasm_f32x4_gt(out, zero)),
-                                   wasm_v128_and(nan, wasm_f32x4_ne(out, out)));
+          v128_t gv = passed_gradient(y + src + k, g + src + k);
           store4(partial + k, wasm_f32x4_add(load4(partial + k), gv));
           store4(gm + q + k, gv);
-          v128_t pos = wasm_u32x4_extend_low_u16x8(wasm_u16x8_extend_low_u8x16(wasm_v128_load32_zero(where + src + k)));
-          v128_t pixel = wasm_i32x4_add(corner, wasm_i32x4_add(wasm_i32x4_mul(wasm_u32x4_shr(pos, 1), wasm_i32x4_splat(ow)),
-                                                             wasm_v128_and(pos, wasm_i32x4_splat(1))));
-          wasm_v128_store(at + q + k, wasm_i32x4_mul(pixel, wasm_i32x4_splat(kp)));
+          wasm_v128_store(at + q + k, position_offset(corner, kept_positions(where + src + k), ow * kp, kp));
         }
       }
       for (int k = 0; k < co; k += 4) add_to_f64(bias_totals + k, load4(partial + k));
@@ -687,6 +700,128 @@ EXPORT void conv_pool_relu_grad(const f32 *x, const u8 *where, const f32 *y, con
       for (int t = 0; t < taps; t++) totals[t * co + c] += sums[t];
     }
   }
+}
+
+/* ------------------------------------------------------------------------------------------- */
+/* Any later layer with its pool and ReLU: the convolution runs as it is (conv2d or Winograd),    */
+/* the pool keeps each window's position (max_pool_2x2_where), and one backward kernel writes the */
+/* map's gradient (for the input gradient's kernel) and sums the filter and bias gradients from   */
+/* only the values a window passed on: a quarter of the direct kernel's multiply-adds.           */
+/* ------------------------------------------------------------------------------------------- */
+
+/* max_pool_2x2 with relu, and each window's position taken (0-3, row-major) as a byte: where [n,h/2,w/2,c]. c % 4 == 0. */
+EXPORT void max_pool_2x2_where(const f32 *x, f32 *y, u8 *where, int n, int h, int w, int c) {
+  int oh = h / 2, ow = w / 2;
+  int row = w * c;
+  for (int b = 0; b < n; b++) {
+    for (int oy = 0; oy < oh; oy++) {
+      const f32 *x0 = x + (b * h + 2 * oy) * row;
+      int at = (b * oh + oy) * ow * c;
+      for (int ox = 0; ox < ow; ox++, x0 += 2 * c, at += c) {
+        for (int k = 0; k < c; k += 4) {
+          v128_t best = load4(x0 + k), pos = wasm_i32x4_splat(0);
+          const f32 *others[3] = {x0 + c + k, x0 + row + k, x0 + row + c + k};
+          for (int p = 0; p < 3; p++) {
+            v128_t v = load4(others[p]);
+            v128_t t = takes(v, best);
+            best = wasm_v128_bitselect(v, best, t);
+            pos = wasm_v128_bitselect(wasm_i32x4_splat(p + 1), pos, t);
+          }
+          store4(y + at + k, relu_if(best, 1));
+          v128_t bytes = wasm_u8x16_narrow_i16x8(wasm_i16x8_narrow_i32x4(pos, pos), wasm_i16x8_splat(0));
+          wasm_v128_store32_lane(where + at + k, bytes, 0);
+        }
+      }
+    }
+  }
+}
+
+/* One output channel's gradient for one tap, V*4 input channels: the sum over the pooled values q
+ * (gradient gm[q * co], window at at[q * co]) of the gradient times the input there; into tot. */
+INLINE void pooled_tap_grad(const f32 *gm, const int *at, const f32 *tap, f64 *tot, int count, int co, const int V) {
+  v128_t acc[4];
+  for (int v = 0; v < V; v++) acc[v] = wasm_f32x4_splat(0.0f);
+  for (int q = 0; q < count; q++) {
+    v128_t gv = splat(gm + q * co);
+    const f32 *xv = tap + at[q * co];
+    for (int v = 0; v < V; v++) acc[v] = madd(acc[v], gv, load4(xv + 4 * v));
+  }
+  for (int v = 0; v < V; v++) add_to_f64(tot + 4 * v, acc[v]);
+}
+
+/*
+ * The gradients of relu(max_pool_2x2(conv(x, w) + bias)) (either order) for the pooled gradient
+ * g [n,ph,pw,co], from x [n,h,wd,ci], the pooled output y and where (both [n,ph,pw,co]);
+ * oh = h-kh+1, ph = oh/2. Writes the map's gradient dmap [n,oh,ow,co] (as max_pool_grad_2x2: for
+ * the input gradient's kernel); adds the filter gradient into totals [co][kh*kw][ci] and the bias
+ * gradient into totals + co*kh*kw*ci, float64 (conv_pool_grad_out rounds them), from the values a
+ * window passed on only. ci % 4 == 0, co % 4 == 0. scratch: 2 * ph*pw*co + co floats.
+ */
+EXPORT void conv_pool_grad(const f32 *x, const u8 *where, const f32 *y, const f32 *g, f32 *dmap, f64 *totals,
+                           f32 *scratch, int n, int h, int wd, int ci, int co, int kh, int kw) {
+  int oh = h - kh + 1, ow = wd - kw + 1, ph = oh / 2, pw = ow / 2, taps = kh * kw, count = ph * pw;
+  f32 *gm = scratch, *partial = gm + count * co;
+  int *at = (int *)(partial + co);
+  f64 *bias_totals = totals + co * taps * ci;
+  int row = ow * co;
+  v128_t zero = wasm_f32x4_splat(0.0f);
+  for (int b = 0; b < n; b++) {
+    const f32 *xb = x + b * h * wd * ci;
+    f32 *db = dmap + b * oh * row;
+    if (oh % 2)
+      for (int i = 0; i < row; i += 4) store4(db + (oh - 1) * row + i, zero);
+    if (ow % 2)
+      for (int r = 0; r < 2 * ph; r++)
+        for (int k = 0; k < co; k += 4) store4(db + r * row + (ow - 1) * co + k, zero);
+    /* each pooled value's gradient where its window passed it on, the map's gradient, and the offset in x of the window at its map pixel */
+    for (int py = 0; py < ph; py++) {
+      for (int k = 0; k < co; k += 4) store4(partial + k, zero);
+      f32 *d0 = db + 2 * py * row;
+      for (int px = 0; px < pw; px++, d0 += 2 * co) {
+        int q = (py * pw + px) * co, src = b * count * co + q;
+        v128_t corner = wasm_i32x4_splat((2 * py * wd + 2 * px) * ci);
+        for (int k = 0; k < co; k += 4) {
+          v128_t gv = passed_gradient(y + src + k, g + src + k);
+          store4(partial + k, wasm_f32x4_add(load4(partial + k), gv));
+          store4(gm + q + k, gv);
+          v128_t pos = kept_positions(where + src + k);
+          store4(d0 + k, wasm_v128_and(gv, wasm_i32x4_eq(pos, wasm_i32x4_splat(0))));
+          store4(d0 + co + k, wasm_v128_and(gv, wasm_i32x4_eq(pos, wasm_i32x4_splat(1))));
+          store4(d0 + row + k, wasm_v128_and(gv, wasm_i32x4_eq(pos, wasm_i32x4_splat(2))));
+          store4(d0 + row + co + k, wasm_v128_and(gv, wasm_i32x4_eq(pos, wasm_i32x4_splat(3))));
+          wasm_v128_store(at + q + k, position_offset(corner, pos, wd * ci, ci));
+        }
+      }
+      for (int k = 0; k < co; k += 4) add_to_f64(bias_totals + k, load4(partial + k));
+    }
+    /* the filter gradient: for each output channel and tap, the passed values times the input there */
+    for (int o = 0; o < co; o++) {
+      for (int t = 0; t < taps; t++) {
+        const f32 *tap = xb + ((t / kw) * wd + t % kw) * ci;
+        f64 *tot = totals + (o * taps + t) * ci;
+        int c0 = 0;
+        for (; c0 + 16 <= ci; c0 += 16) pooled_tap_grad(gm + o, at + o, tap + c0, tot + c0, count, co, 4);
+        switch ((ci - c0) / 4) {
+          case 3: pooled_tap_grad(gm + o, at + o, tap + c0, tot + c0, count, co, 3); break;
+          case 2: pooled_tap_grad(gm + o, at + o, tap + c0, tot + c0, count, co, 2); break;
+          case 1: pooled_tap_grad(gm + o, at + o, tap + c0, tot + c0, count, co, 1); break;
+          default: break;
+        }
+      }
+    }
+  }
+}
+
+/* dw [taps][ci][co] = (float) (a + b) of totals [co][taps][ci], then the bias: b may be 0 (none). */
+EXPORT void conv_pool_grad_out(const f64 *a, const f64 *b, f32 *dw, f32 *db, int taps, int ci, int co) {
+  int size = co * taps * ci;
+  for (int o = 0; o < co; o++)
+    for (int t = 0; t < taps; t++)
+      for (int i = 0; i < ci; i++) {
+        int from = (o * taps + t) * ci + i;
+        dw[(t * ci + i) * co + o] = (f32)(b ? a[from] + b[from] : a[from]);
+      }
+  for (int o = 0; o < co; o++) db[o] = (f32)(b ? a[size + o] + b[size + o] : a[size + o]);
 }
 
 /* ------------------------------------------------------------------------------------------- */

@@ -14,8 +14,8 @@ import '@tensorflow/tfjs-backend-cpu';
 import '../lib/gradients';
 import { INPUT_CONV_POOL_RELU, INPUT_CONV_POOL_RELU_GRAD, inputConvPoolRelu, WINDOW_POSITIONS_PER_ELEMENT } from '../lib/input-conv';
 import type { ReluOrder } from '../lib/pool-relu';
-import { makeRng } from '../lib/random';
 import { setupWasm } from '../lib/wasm/setup';
+import { assertSameNaNs, firstMaxPositions, keptPositions, kernelsRun, type LayerData, layerValues, onWasmAndCpu, ORDERS, relativeError, withoutKernel } from './fused-layer-support';
 
 tf.env().set('PROD', true);
 
@@ -33,33 +33,15 @@ const LAYERS: Layer[] = [
   { n: 3, side: 28, kernel: 4, out: 8 },
   { n: 1, side: 9, kernel: 3, out: 16 },
 ];
-const ORDERS: ReluOrder[] = ['after-relu', 'before-relu'];
-
-/** Values from the rng, or on a grid of `step` (exact sums, many ties); the first image's top rows a flat background. */
-function values(size: number, seed: number, step: number, scale = 1): Float32Array {
-  const rng = makeRng(seed);
-  return Float32Array.from({ length: size }, (_, i) => {
-    if (i < 40) return 0;
-    const u = (rng() * 2 - 0.8) * scale;
-    return step > 0 ? Math.round(u / step) * step : u;
-  });
-}
-
-interface LayerData {
-  x: Float32Array;
-  filter: Float32Array;
-  bias: Float32Array;
-  upstream: Float32Array;
-}
 
 function dataFor(layer: Layer, step: number): LayerData {
   const { n, side, kernel, out } = layer;
   const pooled = Math.floor((side - kernel + 1) / 2);
   return {
-    x: values(n * side * side, 1, step),
-    filter: values(kernel * kernel * out, 2, step),
-    bias: values(out, 3, step, 0.5).map((v, i) => (i === 0 ? -100 : v)), // channel 0: every window below 0, nothing passes
-    upstream: values(n * pooled * pooled * out, 4, step),
+    x: layerValues(n * side * side, 1, step),
+    filter: layerValues(kernel * kernel * out, 2, step),
+    bias: layerValues(out, 3, step, 0.5).map((v, i) => (i === 0 ? -100 : v)), // channel 0: every window below 0, nothing passes
+    upstream: layerValues(n * pooled * pooled * out, 4, step),
   };
 }
 
@@ -78,36 +60,6 @@ function run(layer: Layer, data: LayerData, order: ReluOrder) {
   });
 }
 
-function kernelsRun(f: () => tf.Tensor): Promise<string[]> {
-  // kernels only: not the scopes that customGrad and the ops open
-  return tf.profile(f).then((info) => info.kernels.map((k) => k.name).filter((name) => name !== '' && name !== 'unnamed scope' && !name.endsWith('__op')));
-}
-
-/** Largest difference relative to the largest magnitude. */
-function relativeError(a: Float32Array, b: Float32Array): number {
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < a.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
-    scale = Math.max(scale, Math.abs(b[i]!));
-  }
-  return diff / scale;
-}
-
-/** Which of each window's four (row-major) the first maximum is, from a convolution's map [n, oh, ow, co]. */
-function firstMaxPositions(map: Float32Array, [n, oh, ow, co]: number[]): number[] {
-  const positions: number[] = [];
-  for (let b = 0; b < n!; b++)
-    for (let py = 0; py < Math.floor(oh! / 2); py++)
-      for (let px = 0; px < Math.floor(ow! / 2); px++)
-        for (let c = 0; c < co!; c++) {
-          const at = (dy: number, dx: number): number => map[((b * oh! + 2 * py + dy) * ow! + 2 * px + dx) * co! + c]!;
-          const window = [at(0, 0), at(0, 1), at(1, 0), at(1, 1)];
-          positions.push(window.indexOf(Math.max(...window)));
-        }
-  return positions;
-}
-
 describe('the first layer, its pool and ReLU in one kernel each way', () => {
   before(async () => {
     await setupWasm({ threads: 2 });
@@ -121,12 +73,7 @@ describe('the first layer, its pool and ReLU in one kernel each way', () => {
         await tf.setBackend('wasm');
         assert.deepEqual(await kernelsRun(() => tf.tidy(() => inputConvPoolRelu(
           tf.zeros([layer.n, layer.side, layer.side, 1]), tf.zeros([layer.kernel, layer.kernel, 1, layer.out]), tf.zeros([layer.out]), order))), [INPUT_CONV_POOL_RELU]);
-        const before = tf.memory().numTensors;
-        const fused = run(layer, data, order);
-        assert.equal(tf.memory().numTensors, before, 'tensors leaked');
-        await tf.setBackend('cpu');
-        const composed = run(layer, data, order);
-        await tf.setBackend('wasm');
+        const { fused, composed } = await onWasmAndCpu(() => run(layer, data, order));
         assert.deepEqual(fused.shape, composed.shape);
         assert.deepEqual([...fused.y], [...composed.y], 'values');
         assert.deepEqual([...fused.dFilter], [...composed.dFilter], 'filter gradient');
@@ -139,11 +86,7 @@ describe('the first layer, its pool and ReLU in one kernel each way', () => {
     }
     test(`random values: wasm fused = cpu composed within float32 rounding, ${layer.n} images, ${layer.kernel}x${layer.kernel} to ${layer.out}`, async () => {
       const data = dataFor(layer, 0);
-      await tf.setBackend('wasm');
-      const fused = run(layer, data, 'before-relu');
-      await tf.setBackend('cpu');
-      const composed = run(layer, data, 'before-relu');
-      await tf.setBackend('wasm');
+      const { fused, composed } = await onWasmAndCpu(() => run(layer, data, 'before-relu'));
       for (const part of ['y', 'dFilter', 'dBias'] as const) {
         const error = relativeError(fused[part], composed[part]);
         assert.ok(error <= 1e-5, `${part}: relative error ${error}`);
@@ -167,8 +110,7 @@ describe('the first layer, its pool and ReLU in one kernel each way', () => {
     }, {}) as [tf.Tensor, tf.Tensor];
     assert.equal(where!.dtype, 'int32');
     assert.deepEqual(where!.shape, [...y!.shape.slice(0, 3), layer.out / WINDOW_POSITIONS_PER_ELEMENT]);
-    const bytes = new Uint8Array((where!.dataSync() as Int32Array).slice().buffer);
-    assert.deepEqual([...bytes], expected);
+    assert.deepEqual(keptPositions(where!), expected);
   });
 
   test('a NaN pixel gives the NaNs of the composed wasm kernels, forward and in both gradients', async () => {
@@ -177,18 +119,8 @@ describe('the first layer, its pool and ReLU in one kernel each way', () => {
     const data = dataFor(layer, 0);
     data.x[2 * layer.side * layer.side + 10 * layer.side + 13] = NaN; // image 2, row 10, column 13
     const fused = run(layer, data, 'before-relu');
-    const kernel = tf.getKernel(INPUT_CONV_POOL_RELU, 'wasm')!;
-    tf.unregisterKernel(INPUT_CONV_POOL_RELU, 'wasm');
-    try {
-      const composed = run(layer, data, 'before-relu');
-      for (const part of ['y', 'dFilter', 'dBias'] as const) {
-        const nans = (v: Float32Array): number[] => [...v.keys()].filter((i) => Number.isNaN(v[i]!));
-        assert.ok(nans(composed[part]).length > 0, `${part}: the composed kernels give NaNs`);
-        assert.deepEqual(nans(fused[part]), nans(composed[part]), part);
-      }
-    } finally {
-      tf.registerKernel(kernel);
-    }
+    const composed = withoutKernel(INPUT_CONV_POOL_RELU, () => run(layer, data, 'before-relu'));
+    assertSameNaNs(fused, composed, ['y', 'dFilter', 'dBias'] as const);
   });
 
   test('the composed ops run where the kernels do not apply: 10 channels, a 7x7 filter, the cpu backend', async () => {

@@ -5,12 +5,14 @@
  * upstream gradient of ones, i.e. which element of each window it chose), then calls the original
  * gradient unchanged. The original registration is restored afterwards, even on error.
  *
- * A backend that fuses each pool with its ReLU (lib/pool-relu.ts), or the first layer with its pool
- * and ReLU (lib/input-conv.ts), runs no MaxPool op to watch, so its fused kernels are set aside
- * while `backward` runs: the composed ops then run, which give the fused kernels' values and
- * routing (test/pool-relu.test.ts, test/input-conv.test.ts).
+ * A backend that fuses each pool with its ReLU (lib/pool-relu.ts), or a conv layer with its pool
+ * and ReLU (lib/input-conv.ts, lib/conv-pool-relu.ts), runs no MaxPool op to watch, so its fused
+ * kernels are set aside while `backward` runs: the composed ops then run, which give the fused
+ * kernels' values and routing (test/pool-relu.test.ts, test/input-conv.test.ts,
+ * test/conv-pool-relu.test.ts).
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { CONV_POOL_RELU_GRAD, POOL_RELU_WHERE } from '../lib/conv-pool-relu';
 import { INPUT_CONV_POOL_RELU, INPUT_CONV_POOL_RELU_GRAD } from '../lib/input-conv';
 import { POOL_RELU, POOL_RELU_GRAD } from '../lib/pool-relu';
 
@@ -42,7 +44,7 @@ export function capturePoolGradients<T>(backward: () => T): { result: T; pools: 
       return originalGrad(dy, saved, attrs);
     },
   });
-  const fused = [POOL_RELU, POOL_RELU_GRAD, INPUT_CONV_POOL_RELU, INPUT_CONV_POOL_RELU_GRAD].map((name) => tf.getKernel(name, tf.getBackend())).filter((k) => k !== undefined);
+  const fused = [POOL_RELU, POOL_RELU_GRAD, INPUT_CONV_POOL_RELU, INPUT_CONV_POOL_RELU_GRAD, POOL_RELU_WHERE, CONV_POOL_RELU_GRAD].map((name) => tf.getKernel(name, tf.getBackend())).filter((k) => k !== undefined);
   for (const kernel of fused) tf.unregisterKernel(kernel.kernelName, kernel.backendName);
   try {
     return { result: backward(), pools };

@@ -42,7 +42,7 @@ test("a region is the library's own lines, with the file and line numbers they c
   const forward = sourceRegion('net-forward', root);
   assert.equal(forward.file, 'lib/model.ts');
   assert.match(forward.code, /^\/\*\*\n \* The forward pass of any spec/);
-  assert.match(forward.code, /poolThenRelu\(h\)/);
+  assert.match(forward.code, /'before-relu'\); \/\/ tf\.relu\(maxPool2\(conv\(h\)\)\)/);
   assert.match(sourceRegion('early-stop', root).code, /recipe\.stopAtAccuracy/);
   assert.match(sourceRegion('device-batches', root).code, /tf\.slice\(data\.images/);
   // from notebooks/, where the kernel runs, the project root is found above it

@@ -37,6 +37,8 @@ export const OWN_KERNELS: Readonly<Record<string, string>> = {
   MnistSpeedrunMaxPoolReluGrad: 'test/pool-relu.test.ts',
   MnistSpeedrunInputConvPoolRelu: 'test/input-conv.test.ts',
   MnistSpeedrunInputConvPoolReluGrad: 'test/input-conv.test.ts',
+  MnistSpeedrunMaxPoolReluWhere: 'test/conv-pool-relu.test.ts',
+  MnistSpeedrunConvPoolReluGrad: 'test/conv-pool-relu.test.ts',
 };
 
 /** Every op test file under `dist` (tfjs-core's dist folder): each `_test.js` below ops/, in a stable order. */

@@ -18,8 +18,17 @@ src="$root/native/train_kernels.c"
 clang=${CLANG:-clang-16}
 # clang runs the first wasm-ld on PATH: put its own LLVM's first (lld-16's, not another version's)
 PATH="$(dirname "$(readlink -f "$(command -v "$clang")")"):$PATH"
-common="--target=wasm32 -msimd128 -mbulk-memory -O3 -nostdlib -ffreestanding -fno-builtin
-  -Wall -Werror -Wl,--no-entry -Wl,--export-dynamic -Wl,--import-memory -Wl,--strip-all
+cflags="--target=wasm32 -msimd128 -mbulk-memory -O3 -nostdlib -ffreestanding -fno-builtin -Wall -Werror"
+# The module has no C stack (stack-size=0 below): a function that spilled an array to one would
+# share that memory between the threads, and race. Refuse to build such a function.
+for relaxed in "" -mrelaxed-simd; do
+  # shellcheck disable=SC2086
+  if "$clang" $cflags $relaxed -S -o - "$src" | grep -q 'global\.get[[:space:]]*__stack_pointer'; then
+    echo "build-wasm: a function in $src uses the C stack (an array indexed at run time?): keep its values in registers" >&2
+    exit 1
+  fi
+done
+common="$cflags -Wl,--no-entry -Wl,--export-dynamic -Wl,--import-memory -Wl,--strip-all
   -Wl,--initial-memory=131072 -Wl,-z,stack-size=0"
 shared="-matomics -Wl,--shared-memory -Wl,--max-memory=4294967296"
 # shellcheck disable=SC2086

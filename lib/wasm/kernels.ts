@@ -23,6 +23,7 @@ import type { KernelConfig, KernelFunc, NamedAttrMap, NamedTensorInfoMap, Tensor
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { ADADELTA_STEP, type AdadeltaStepAttrs } from '../adadelta-step';
 import { ADAM_STEP, type AdamStepAttrs } from '../adam-step';
+import { CONV_POOL_RELU_GRAD, POOL_RELU_WHERE } from '../conv-pool-relu';
 import { INPUT_CONV_POOL_RELU, INPUT_CONV_POOL_RELU_GRAD, MAX_FUSED_TAPS, WINDOW_POSITIONS_PER_ELEMENT } from '../input-conv';
 import { POOL_RELU, POOL_RELU_GRAD } from '../pool-relu';
 import { heapOffset, nativeKernels, runInChunks, runOverBatch, winogradOn, withScratch } from './native';
@@ -566,6 +567,73 @@ export function inputConvPoolReluGradKernel(): KernelFunc {
 }
 
 /**
+ * lib/conv-pool-relu.ts's pool: the 2x2 max pool and ReLU of a float32 NHWC map whose channels are
+ * a multiple of 4 (native max_pool_2x2_where), and, packed four to an int32, the position each
+ * window's value came from. Chunks of the batch, as the pool without positions.
+ */
+export function poolReluWhereKernel(): KernelFunc {
+  return (args) => {
+    const backend = args.backend as BackendWasm;
+    const { x } = args.inputs as { x: TensorInfo };
+    const info = plainPoolInfo(x, POOL_RELU_WHERE);
+    const { batchSize: n, inHeight: h, inWidth: w, inChannels: c, outHeight: ph, outWidth: pw } = info;
+    const y = backend.makeOutput([n, ph, pw, c], 'float32');
+    const where = backend.makeOutput([n, ph, pw, c / WINDOW_POSITIONS_PER_ELEMENT], 'int32');
+    const [xAt, yAt, whereAt] = [x, y, where].map((t) => heapOffset(backend, t)) as [number, number, number];
+    const pooledBytes = ph * pw * c * 4;
+    runInChunks(backend, 'max_pool_2x2_where', n, (first, count) => [
+      xAt + first * h * w * c * 4, yAt + first * pooledBytes, whereAt + first * pooledBytes / 4, count, h, w, c,
+    ]);
+    return [y, where];
+  };
+}
+
+/**
+ * The backward of lib/conv-pool-relu.ts's layer but for its input gradient (native conv_pool_grad):
+ * the map's gradient, and the filter and bias gradients, each half of the batch summing into its
+ * own float64 totals.
+ */
+export function convPoolReluGradKernel(): KernelFunc {
+  return (args) => {
+    const backend = args.backend as BackendWasm;
+    const { x, where, y, dy } = args.inputs as Record<'x' | 'where' | 'y' | 'dy', TensorInfo>;
+    const { filterShape } = args.attrs as unknown as { filterShape: number[] };
+    const [kh, kw, ci, co] = filterShape as [number, number, number, number];
+    const [n, h, w, c] = x.shape as [number, number, number, number];
+    const [oh, ow] = [h - kh + 1, w - kw + 1];
+    const [ph, pw] = [Math.floor(oh / 2), Math.floor(ow / 2)];
+    if (x.dtype !== 'float32' || x.shape.length !== 4 || c !== ci || ci % 4 !== 0 || co % 4 !== 0 || ph < 1 || pw < 1) {
+      throw new Error(`${CONV_POOL_RELU_GRAD}: needs a float32 map [N, H, W, CI] and a filter [KH, KW, CI, CO], CI and CO multiples of 4, ` +
+        `got ${x.dtype} [${x.shape.join(', ')}] and [${filterShape.join(', ')}]`);
+    }
+    for (const [name, t] of [['y', y], ['dy', dy]] as const) {
+      if (t.shape.join() !== [n, ph, pw, co].join()) throw new Error(`${CONV_POOL_RELU_GRAD}: ${name} must be [${[n, ph, pw, co].join(', ')}], got [${t.shape.join(', ')}]`);
+    }
+    const dmap = backend.makeOutput([n, oh, ow, co], 'float32');
+    const dw = backend.makeOutput(filterShape, 'float32');
+    const db = backend.makeOutput([co], 'float32');
+    const taps = kh * kw;
+    const totalsBytes = (co * taps * ci + co) * 8;
+    const halfScratchBytes = (2 * ph * pw * co + co) * 4;
+    const pooledBytes = ph * pw * co * 4;
+    const [imageBytes, mapBytes] = [h * w * ci * 4, oh * ow * co * 4];
+    const kernels = nativeKernels(backend);
+    withScratch(backend, 2 * totalsBytes + 2 * halfScratchBytes, (scratch) => {
+      const totals = [scratch, scratch + totalsBytes] as const;
+      const images = scratch + 2 * totalsBytes;
+      kernels.clear_f64(scratch, 2 * (co * taps * ci + co));
+      const [xAt, whereAt, yAt, dyAt, dmapAt] = [x, where, y, dy, dmap].map((t) => heapOffset(backend, t)) as [number, number, number, number, number];
+      const split = runOverBatch(backend, 'conv_pool_grad', n, (first, count, half) => [
+        xAt + first * imageBytes, whereAt + first * pooledBytes / 4, yAt + first * pooledBytes, dyAt + first * pooledBytes,
+        dmapAt + first * mapBytes, totals[half], images + half * halfScratchBytes, count, h, w, ci, co, kh, kw,
+      ]);
+      kernels.conv_pool_grad_out(totals[0], split ? totals[1] : 0, heapOffset(backend, dw), heapOffset(backend, db), taps, ci, co);
+    });
+    return [dmap, dw, db];
+  };
+}
+
+/**
  * `cast` to the same dtype without a copy (the ReLU gradient casts its float32 step mask to
  * float32, and the stock kernel copies it); any real conversion uses the stock kernel.
  */
@@ -974,6 +1042,8 @@ function kernelsFor(set: KernelSet, stock: StockKernels): Record<string, KernelF
     [POOL_RELU_GRAD]: poolReluGradKernel(),
     [INPUT_CONV_POOL_RELU]: inputConvPoolReluKernel(),
     [INPUT_CONV_POOL_RELU_GRAD]: inputConvPoolReluGradKernel(),
+    [POOL_RELU_WHERE]: poolReluWhereKernel(),
+    [CONV_POOL_RELU_GRAD]: convPoolReluGradKernel(),
   };
 }
 

@@ -55,6 +55,10 @@ export interface NativeExports {
     kh: number, kw: number): void;
   conv_pool_relu_grad(x: number, where: number, y: number, g: number, totals: number, scratch: number, n: number, h: number,
     w_: number, co: number, kh: number, kw: number): void;
+  max_pool_2x2_where(x: number, y: number, where: number, n: number, h: number, w: number, c: number): void;
+  conv_pool_grad(x: number, where: number, y: number, g: number, dmap: number, totals: number, scratch: number,
+    n: number, h: number, w_: number, ci: number, co: number, kh: number, kw: number): void;
+  conv_pool_grad_out(a: number, b: number, dw: number, db: number, taps: number, ci: number, co: number): void;
 }
 export type NativeKernelName = keyof NativeExports;
 
@@ -221,6 +225,7 @@ export function nativeKernelModule(backend: BackendWasm): { build: NativeBuildNa
 const KERNEL_NAMES: readonly NativeKernelName[] = [
   'filter_grad', 'filter_grad_1ch', 'clear_f64', 'totals_to_f32', 'conv2d', 'input_grad', 'max_pool_grad_2x2', 'sum_rows',
   'matmul', 'transpose_2d', 'max_pool_2x2', 'winograd_conv', 'winograd_filter_grad', 'conv_pool_relu', 'conv_pool_relu_grad',
+  'max_pool_2x2_where', 'conv_pool_grad',
 ];
 const MAX_ARGS = 16;
 /** Word offsets in the control block. */
