@@ -365,7 +365,8 @@ function stepTimesAndRoofline(attempt: <T>(part: () => T) => T | null): Record<s
   const roofline = rooflineRows(rows, peaks, nets);
   console.log(`\nroofline: achieved GFLOP/s and % of the peak of the same multiply-add (plain or fused) on the same threads, ` +
     `that peak measured just before and just after each net's timed steps (their mean); the FLOPs are the nets' direct count (lib/flops.ts), ` +
-    `and the 3x3 layers' Winograd kernels do fewer multiply-adds, so these rates are effective ones and may pass the peak\n`);
+    `and the 3x3 layers' Winograd kernels and the pooled layers' gradients (from the values each pool passed on) do fewer multiply-adds, ` +
+    `so these rates are effective ones and may pass the peak\n`);
   console.log(formatRoofline(roofline, nets));
   console.log(`\nwhere a step's time goes: the kernels that take the most, ms per step and share of the step (bench/kernel-clock.ts: 3 more steps clocked after the timed ones), ` +
     `and the calling thread's wait for the helper thread over the timed steps (bench/thread-split.ts)\n`);
