@@ -1,6 +1,6 @@
 /**
  * A convolution after the first (c2, c3) with its ReLU and 2x2 max pool, as one op whose backward
- * is one kernel, for the backends that register the kernels (the wasm backend's tuned set:
+ * is one kernel and the input gradient's, for the backends that register the kernels (the wasm backend's tuned set:
  * lib/wasm/kernels.ts, native/train_kernels.c `max_pool_2x2_where` and `conv_pool_grad`).
  *
  * Forward: the convolution as ever (bias fused, Winograd's kernels for 3x3), then the pool and
@@ -8,13 +8,16 @@
  * Backward: three in four of the map's gradient are zeros (each window passes its gradient to one
  * value, or none), and the composed gradients multiply all of them: the pool's gradient writes the
  * map's gradient, then the input gradient, the filter gradient and the bias sum each read it
- * whole. The one kernel takes only the values a window passed on: each times the filter, added
- * around its position into dx; times the input window there, into the filter gradient; and into
- * the bias gradient. A quarter of the multiply-adds, and no map gradient in memory.
+ * whole. The one kernel writes the map's gradient (for the input gradient's kernel, Winograd's for
+ * 3x3) and sums the filter and bias gradients from the values a window passed on only: each times
+ * the input window at its position. A quarter of the filter gradient's multiply-adds. (Scattering
+ * each passed value times the filter into dx the same way was slower than Winograd's input
+ * gradient on the whole map.)
  *
  * Same values as the composed form in both ReLU orders (lib/pool-relu.ts): a window's gradient
- * goes to its first maximum when that maximum is above 0, else nowhere. The gradients sum in
- * another order than the composed kernels', so their last bits may differ.
+ * goes to its first maximum when that maximum is above 0, else nowhere. The input gradient is the
+ * same bits; the filter and bias gradients sum in another order than the composed kernels', so
+ * their last bits may differ.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { poolRelu, type ReluOrder } from './pool-relu';

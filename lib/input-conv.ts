@@ -8,9 +8,14 @@
  * lib/wasm/kernels.ts, native/train_kernels.c `conv_pool_relu` and `conv_pool_relu_grad`) run the
  * layer as one kernel each way. The forward never writes the convolution's map (24x24 or 26x26,
  * four times the pooled one): it keeps, for each pooled value, which of its window's four values
- * it took. The backward rebuilds each image's map gradient from that, in cache, and sums the
- * filter and bias gradients from there. Composed, the same layer is a convolution, a pool and
- * its gradient, a filter gradient and a sum, each a pass over the whole map in memory.
+ * it took. The backward takes only the values a window passed on (three in four of the map's
+ * gradient are zeros): for each pooled value and channel, its gradient times the input window at
+ * its position adds into the filter gradient, a quarter of the direct kernel's multiply-adds.
+ * Composed, the same layer is a convolution, a pool and its gradient, a filter gradient and a
+ * sum, each a pass over the whole map in memory.
+ *
+ * Forward values are the same bits as the composed form's; the filter and bias gradients sum the
+ * same terms in another order, so their last bits may differ.
  *
  * Same values as the composed form, both ReLU orders (lib/pool-relu.ts): a window's gradient goes
  * to its first maximum when that maximum is above 0, else nowhere.

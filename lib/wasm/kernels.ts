@@ -530,8 +530,9 @@ export function inputConvPoolReluKernel(): KernelFunc {
 }
 
 /**
- * ... and its gradient (native conv_pool_relu_grad): the filter and bias gradients, each half of
- * the batch summing into its own float64 totals, each image's map gradient rebuilt in that half's scratch.
+ * ... and its gradient (native conv_pool_relu_grad): the filter and bias gradients from the values
+ * each window passed on, each half of the batch summing into its own float64 totals, with its own
+ * scratch for an image's gathered input windows.
  */
 export function inputConvPoolReluGradKernel(): KernelFunc {
   return (args) => {
