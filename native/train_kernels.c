@@ -630,11 +630,17 @@ INLINE void gather_patches(const f32 *xb, f32 *patches, int wd, int oh, int ow, 
     for (int ox = 0; ox < ow; ox++) {
       f32 *p = patches + (oy * ow + ox) * kp;
       const f32 *xr = xb + oy * wd + ox;
-      if (kw >= 3) {
-        /* 4 taps of a row at once; with 3 a row's fourth lands on the next row's first, which that row overwrites */
+      if (kw >= 4) {
+        /* 4 taps of a row at once (never past the row's window, so never past the image) */
         for (int ky = 0; ky < kh; ky++, xr += wd) {
           wasm_v128_store(p + ky * kw, wasm_v128_load(xr));
           for (int kx = 4; kx < kw; kx++) p[ky * kw + kx] = xr[kx];
+        }
+      } else if (kw == 3) {
+        /* 2 taps at once, then the third; the 0s stored after them land where the next row, or the padding, goes */
+        for (int ky = 0; ky < kh; ky++, xr += wd) {
+          wasm_v128_store(p + ky * kw, wasm_v128_load64_zero(xr));
+          p[ky * kw + 2] = xr[2];
         }
       } else {
         for (int ky = 0; ky < kh; ky++, xr += wd)
