@@ -34,12 +34,11 @@ const seenKernels = new Map<string, tf.KernelConfig>();
 
 /** A fused layer runs where its forward kernel is registered (lib/input-conv.ts, lib/conv-pool-relu.ts `fusable`): on registers them, off unregisters them. */
 function useKernels(...names: string[]): EngineSwitch['set'] {
-  const configs = seenKernels;
   return (_backend, on) => {
     for (const name of names) {
       const registered = tf.getKernel(name, 'wasm');
-      if (registered !== undefined) configs.set(name, registered);
-      const config = configs.get(name);
+      if (registered !== undefined) seenKernels.set(name, registered);
+      const config = seenKernels.get(name);
       if (config === undefined) throw new Error(`no ${name} kernel is registered for wasm`);
       if (on && registered === undefined) tf.registerKernel(config);
       if (!on && registered !== undefined) tf.unregisterKernel(name, 'wasm');

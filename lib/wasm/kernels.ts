@@ -494,6 +494,13 @@ export function poolReluGradKernel(): KernelFunc {
   };
 }
 
+/** A fused layer's gradient kernel: its pooled output y and gradient dy must both have the pooled map's shape. */
+function assertPooledShapes(kernel: string, maps: { y: TensorInfo; dy: TensorInfo }, shape: number[]): void {
+  for (const [name, t] of Object.entries(maps)) {
+    if (t.shape.join() !== shape.join()) throw new Error(`${kernel}: ${name} must be [${shape.join(', ')}], got [${t.shape.join(', ')}]`);
+  }
+}
+
 /** lib/input-conv.ts's layer shapes: images [N,H,W,1], filter [KH,KW,1,CO] (CO a multiple of 8), the map and the pooled map. */
 function inputLayerShape(x: TensorInfo, filterShape: readonly number[], kernel: string) {
   const [kh, kw, ci, co] = filterShape as [number, number, number, number];
@@ -540,9 +547,7 @@ export function inputConvPoolReluGradKernel(): KernelFunc {
     const { x, where, y, dy } = args.inputs as { x: TensorInfo; where: TensorInfo; y: TensorInfo; dy: TensorInfo };
     const { filterShape } = args.attrs as unknown as { filterShape: number[] };
     const { n, h, w, kh, kw, co, oh, ow, ph, pw } = inputLayerShape(x, filterShape, INPUT_CONV_POOL_RELU_GRAD);
-    for (const [name, t] of [['y', y], ['dy', dy]] as const) {
-      if (t.shape.join() !== [n, ph, pw, co].join()) throw new Error(`${INPUT_CONV_POOL_RELU_GRAD}: ${name} must be [${[n, ph, pw, co].join(', ')}], got [${t.shape.join(', ')}]`);
-    }
+    assertPooledShapes(INPUT_CONV_POOL_RELU_GRAD, { y, dy }, [n, ph, pw, co]);
     const dw = backend.makeOutput([kh, kw, 1, co], 'float32');
     const db = backend.makeOutput([co], 'float32');
     const filterSize = kh * kw * co;
@@ -607,9 +612,7 @@ export function convPoolReluGradKernel(): KernelFunc {
       throw new Error(`${CONV_POOL_RELU_GRAD}: needs a float32 map [N, H, W, CI] and a filter [KH, KW, CI, CO], CI and CO multiples of 4, ` +
         `got ${x.dtype} [${x.shape.join(', ')}] and [${filterShape.join(', ')}]`);
     }
-    for (const [name, t] of [['y', y], ['dy', dy]] as const) {
-      if (t.shape.join() !== [n, ph, pw, co].join()) throw new Error(`${CONV_POOL_RELU_GRAD}: ${name} must be [${[n, ph, pw, co].join(', ')}], got [${t.shape.join(', ')}]`);
-    }
+    assertPooledShapes(CONV_POOL_RELU_GRAD, { y, dy }, [n, ph, pw, co]);
     const dmap = backend.makeOutput([n, oh, ow, co], 'float32');
     const dw = backend.makeOutput(filterShape, 'float32');
     const db = backend.makeOutput([co], 'float32');
