@@ -237,7 +237,6 @@ function gzFolderFor(location: MnistLocation): { folder: string; cleanUp: () => 
   return { folder, cleanUp: () => fs.rmSync(folder, { recursive: true, force: true }) };
 }
 
-
 /** Step `step` in PyTorch on as many threads as ours, on the same seed; a failure is a PartFailed. */
 function runPytorchStep(python: string, step: number, seed: number, mnistDir: string): PytorchResult {
   try {
@@ -294,7 +293,7 @@ function runSideBySide(location: MnistLocation, steps: number[], rounds: number)
   const byNode = sideBySideByRuntime(turns, nodes.length).map((rows, k) => ({ node: nodes[k]!.version, rows }));
   for (const { node, rows } of byNode) {
     const build = rows[0]?.runs[0]?.ours.nativeBuild;
-    console.log(`\nours (wasm tuned on Node ${node}${build ? `, ${NATIVE_BUILDS[build].label}` : ''}) / PyTorch, and each step / step ${steps[0]}, seconds of training + test passes; mean ± std of the per-round ratios\n`);
+    console.log(`\nours (wasm tuned on Node ${node}${build ? `, ${NATIVE_BUILDS[build].label}` : ''}) / PyTorch, and each step / step ${steps[0]}, seconds of training + test passes; mean ± std of the per-round ratios, the worst round's, and per epoch (steps that stop at 99% may take different epochs on each side)\n`);
     console.log(formatSideBySide(rows));
   }
   return { threads: cores, rounds, pytorchSkipped, byNode };

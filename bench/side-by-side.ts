@@ -70,6 +70,15 @@ export interface SideBySideRow {
   pytorch: Spread | null;
   /** Ours / PyTorch's seconds, per round. */
   ratio: Spread | null;
+  /** The largest of the rounds' ratios: the round that went worst for ours. */
+  worstRatio: number | null;
+  /**
+   * Ours / PyTorch's seconds per epoch, per round. Where a step stops at the first epoch that
+   * reaches 99% (steps 2-5), the two sides may take different epochs on the same seed (their
+   * initial weights and dropout masks differ), which moves the whole-run ratio by a third or a half
+   * either way; each epoch does the same work on both, so this ratio is the speed alone.
+   */
+  perEpoch: Spread | null;
   /** This step's seconds / the first step's, ours, per round (null for the first step itself). */
   againstFirst: Spread | null;
 }
@@ -95,12 +104,15 @@ export function sideBySideRows(runs: SideBySideRun[][]): SideBySideRow[] {
     const own = runs.map((round) => round[i]!);
     const withTorch = own.every((run) => run.pytorch !== null);
     const { secondsMean, secondsStd, ratioMean, ratioStd, rounds } = ours[i]!;
+    const ratios = withTorch ? own.map((run) => run.ours.seconds / run.pytorch!.seconds) : null;
     return {
       step,
       runs: own,
       ours: { mean: secondsMean, std: secondsStd, n: rounds },
       pytorch: withTorch ? spreadOf(own.map((run) => run.pytorch!.seconds)) : null,
-      ratio: withTorch ? spreadOf(own.map((run) => run.ours.seconds / run.pytorch!.seconds)) : null,
+      ratio: ratios === null ? null : spreadOf(ratios),
+      worstRatio: ratios === null ? null : Math.max(...ratios),
+      perEpoch: withTorch ? spreadOf(own.map((run) => (run.ours.seconds / run.ours.epochs) / (run.pytorch!.seconds / run.pytorch!.epochs))) : null,
       againstFirst: i === 0 ? null : { mean: ratioMean, std: ratioStd, n: rounds },
     };
   });
@@ -123,19 +135,30 @@ function meanPercent(values: Array<number | null>): string {
   return percentText(known.length === 0 ? null : mean(known));
 }
 
-/** The side-by-side table: per step, both times, both ratios, both mean accuracies, the epochs. */
+/** Each round's epochs, ours then PyTorch's: '3,2 / 2,2' (or '3,2' without PyTorch). */
+function epochsText(row: SideBySideRow): string {
+  const ours = row.runs.map((run) => run.ours.epochs).join(',');
+  return row.pytorch === null ? ours : `${ours} / ${row.runs.map((run) => run.pytorch!.epochs).join(',')}`;
+}
+
+/**
+ * The side-by-side table: per step, both times, the ratio (mean ± std over the rounds, the worst
+ * round, and per epoch), this step against the first, both mean accuracies, each round's epochs.
+ */
 export function formatSideBySide(rows: SideBySideRow[]): string {
   const first = rows[0]?.step;
-  const header = ['step', 'ours (s)', 'PyTorch (s)', 'ours / PyTorch', `ours / step ${first ?? '-'}`, 'ours acc', 'PyTorch acc', 'epochs'];
+  const header = ['step', 'ours (s)', 'PyTorch (s)', 'ours / PyTorch', 'worst round', 'per epoch', `ours / step ${first ?? '-'}`, 'ours acc', 'PyTorch acc', 'epochs'];
   const body = rows.map((r) => [
     String(r.step),
     formatSpread(r.ours, 2),
     formatSpread(r.pytorch, 2),
     formatSpread(r.ratio, 3),
+    r.worstRatio === null ? '-' : r.worstRatio.toFixed(3),
+    formatSpread(r.perEpoch, 3),
     formatSpread(r.againstFirst, 3),
     meanPercent(r.runs.map((run) => run.ours.testAccuracy)),
     meanPercent(r.runs.map((run) => run.pytorch?.testAccuracy ?? null)),
-    `${r.runs[0]!.ours.epochs}${r.pytorch === null ? '' : ` / ${r.runs[0]!.pytorch!.epochs}`}`,
+    epochsText(r),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
   const line = (cells: string[]): string => cells.map((c, i) => c.padStart(widths[i]!)).join('  ');

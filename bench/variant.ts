@@ -96,7 +96,6 @@ async function activate(options: VariantOptions): Promise<Pick<VariantResult, 't
   return { threads, kernels, nativeBuild, engine };
 }
 
-
 /** Steps clocked per kernel after the timed ones, and how many of the largest kernels are kept. */
 const CLOCKED_STEPS = 3;
 const KERNELS_KEPT = 6;

@@ -5,11 +5,11 @@ import { formatSideBySide, parseRounds, sideBySideByRuntime, sideBySideRows, typ
 import type { PytorchResult } from '../bench/pytorch-reference';
 import { EXIT_CODES, UsageError } from '../lib/errors';
 
-function run(round: number, step: number, ours: number, torch: number | null, accuracy = 99): SideBySideRun {
+function run(round: number, step: number, ours: number, torch: number | null, accuracy = 99, epochs: [number, number] = [1, 1]): SideBySideRun {
   const pytorch: PytorchResult | null = torch === null ? null : {
-    step, seconds: torch, testAccuracy: 98.5, epochs: 1, batchesPerEpoch: 235, threads: 2, torch: '1.13.0', device: 'cpu', parameters: 1,
+    step, seconds: torch, testAccuracy: 98.5, epochs: epochs[1], batchesPerEpoch: 235, threads: 2, torch: '1.13.0', device: 'cpu', parameters: 1,
   };
-  return { round, seed: round, ours: { step, seconds: ours, epochs: 1, testAccuracy: accuracy, node: 'v20', nativeBuild: 'simd', engine: 'wasm: tuned kernels; engine r1' }, pytorch };
+  return { round, seed: round, ours: { step, seconds: ours, epochs: epochs[0], testAccuracy: accuracy, node: 'v20', nativeBuild: 'simd', engine: 'wasm: tuned kernels; engine r1' }, pytorch };
 }
 
 test('each ratio is taken within a round, then averaged: not the ratio of the mean times', () => {
@@ -36,7 +36,22 @@ test('without PyTorch the rows hold ours and the ratio between steps only', () =
   assert.deepEqual(rows[1]!.againstFirst, { mean: 0.4, std: 0, n: 1 });
   const table = formatSideBySide(rows);
   assert.match(table, /ours \/ step 6/);
-  assert.match(table.split('\n')[3]!, /^\s*8\s+12\.00\s+-\s+-\s+0\.400\s+99\.00%\s+-\s+1$/);
+  assert.match(table.split('\n')[3]!, /^\s*8\s+12\.00\s+-\s+-\s+-\s+-\s+0\.400\s+99\.00%\s+-\s+1$/);
+  assert.equal(rows[0]!.worstRatio, null);
+  assert.equal(rows[0]!.perEpoch, null);
+});
+
+test('an early stop that takes another epoch on one side moves the run ratio, not the per-epoch one', () => {
+  // round 1: ours 3 epochs in 30 s, PyTorch 2 in 50 s: 0.6 per run, (30 / 3) / (50 / 2) = 0.4 per epoch
+  // round 2: ours 2 epochs in 20 s, PyTorch 3 in 75 s: 0.2667 per run, (20 / 2) / (75 / 3) = 0.4 per epoch
+  const rows = sideBySideRows([[run(1, 3, 30, 50, 99, [3, 2])], [run(2, 3, 20, 75, 99, [2, 3])]]);
+  const [row] = rows;
+  assert.ok(Math.abs(row!.worstRatio! - 0.6) < 1e-12);
+  assert.ok(Math.abs(row!.ratio!.mean - (0.6 + 20 / 75) / 2) < 1e-12);
+  assert.ok(Math.abs(row!.perEpoch!.mean - 0.4) < 1e-12 && row!.perEpoch!.std < 1e-12);
+  const line = formatSideBySide(rows).split('\n')[2]!;
+  assert.match(line, /\s0\.600\s+0\.400 ± 0\.000\s/);
+  assert.match(line, /3,2 \/ 2,3$/);
 });
 
 test('rounds that ran different steps are refused', () => {
@@ -50,7 +65,8 @@ test('the table shows mean ± std over several rounds, and one value for one rou
   assert.match(row, /15\.00 ± 5\.00/);
   assert.match(row, /22\.50 ± 2\.50/);
   assert.match(row, /0\.650 ± 0\.150/);
-  assert.match(row, /98\.50%\s+98\.50%\s+1 \/ 1$/, 'accuracies are means over the rounds');
+  assert.match(row, /0\.650 ± 0\.150\s+0\.800\s+0\.650 ± 0\.150\s/, 'the worst round, then per epoch (one epoch each: the same ratios)');
+  assert.match(row, /98\.50%\s+98\.50%\s+1,1 \/ 1,1$/, 'accuracies are means over the rounds; each round\'s epochs');
   const single = formatSideBySide(sideBySideRows([[run(1, 8, 10, 20)]]));
   assert.doesNotMatch(single, /±/);
 });
