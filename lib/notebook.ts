@@ -249,10 +249,12 @@ export interface Ladder {
 
 /**
  * The ladders to show, each from one machine: yours (when you have full runs on this machine),
- * then the saved reference. While re-recording the reference, the one ladder is the reference.
+ * then the saved reference. While re-recording the reference, the one ladder is the reference as
+ * this machine has re-recorded it so far: not the newest ladder of another machine that still
+ * holds a higher step.
  */
 export async function ladders(session: Session): Promise<Ladder[]> {
-  const saved = await ladderRows(session, 'reference');
+  const saved = await ladderRows(session, session.recordsReference ? 'yours' : 'reference');
   const out: Ladder[] = [];
   if (!session.recordsReference) {
     const yours = await ladderRows(session, 'yours');
