@@ -83,3 +83,39 @@ test('outside a notebook, showCode prints each caption and its code', (t) => {
   assert.equal(printed[0], `lib/schedule.ts, lines ${region.startLine}-${region.endLine}:\n${region.code}\n`);
   assert.match(printed[0]!, /export function stepLr/);
 });
+
+/** The lines between `// #region name` and `// #endregion name` in `file`, their common indentation removed: read here, not by the code under test. */
+function regionLinesOf(file: string, name: string): string {
+  const lines = readFileSync(join(root, file), 'utf8').split(/\r?\n/);
+  const start = lines.findIndex((l) => l.trim() === `// #region ${name}`);
+  const end = lines.findIndex((l) => l.trim() === `// #endregion ${name}`);
+  assert.ok(start >= 0 && end > start, `${file} marks region ${name}`);
+  const body = lines.slice(start + 1, end);
+  const cut = Math.min(...body.filter((l) => l.trim() !== '').map((l) => l.length - l.trimStart().length));
+  return body.map((l) => l.slice(cut)).join('\n');
+}
+
+test("every code listing saved in a notebook's outputs is the library's code as it stands (line numbers may move)", () => {
+  let listings = 0;
+  for (const name of readdirSync(join(root, 'notebooks')).filter((f) => f.endsWith('.ipynb')).sort()) {
+    const notebook = JSON.parse(readFileSync(join(root, 'notebooks', name), 'utf8')) as {
+      cells: Array<{ cell_type: string; source: string[] | string; outputs?: Array<{ data?: Record<string, string[] | string> }> }>;
+    };
+    for (const cell of notebook.cells) {
+      const source = Array.isArray(cell.source) ? cell.source.join('') : cell.source;
+      const call = /showCode\(([^)]*)\)/.exec(source);
+      if (cell.cell_type !== 'code' || call === null || (cell.outputs ?? []).length === 0) continue;
+      const regions = [...call[1]!.matchAll(/'([\w-]+)'/g)].map((m) => m[1]!);
+      const shown = (cell.outputs ?? []).map((o) => o.data?.['text/markdown']).filter((m): m is string[] | string => m !== undefined)
+        .map((m) => (Array.isArray(m) ? m.join('') : m));
+      assert.equal(shown.length, regions.length, `${name}: showCode(${call[1]}) saved ${shown.length} listing(s)`);
+      shown.forEach((markdown, i) => {
+        const listing = /^`(lib\/[\w-]+\.ts), lines \d+-\d+`\n\n```ts\n([\s\S]*)\n```$/.exec(markdown);
+        assert.ok(listing !== null, `${name}: listing ${i + 1} is a caption and a ts block`);
+        assert.equal(listing[2], regionLinesOf(listing[1]!, regions[i]!), `${name}: the saved listing of ${regions[i]} is the code in ${listing[1]} now; rerun the notebook`);
+        listings++;
+      });
+    }
+  }
+  assert.ok(listings >= 9, `found ${listings} saved listings`);
+});
