@@ -1,6 +1,6 @@
 /** The ladders a notebook shows: yours, then the saved reference; while re-recording, the reference as this machine has it. */
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { currentRecipeHashes } from '../lib/comparison';
@@ -27,7 +27,6 @@ function session(ledgerDir: string, recordsReference: boolean): Session {
 
 test('while re-recording, the saved ladder is this machine\'s, not the other machine\'s that still holds a higher step', async () => {
   const dir = tempDir();
-  mkdirSync(dir, { recursive: true });
   const write = (name: string, record: ReturnType<typeof makeRecord>): void => writeFileSync(join(dir, `${name}.json`), JSON.stringify(record));
   // the laptop recorded steps 1-9 yesterday; this server has re-recorded steps 1-8 today
   for (let step = 1; step <= 9; step++) write(`laptop-${step}`, makeRecord(step, `2026-12-02T10:0${step}:00.000Z`, { machine: LAPTOP, recipeHash: hashes.get(step)! }));
