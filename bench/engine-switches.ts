@@ -6,6 +6,9 @@
  *   as the filter gradients always do). Both give the same bits (test/wasm-helper.test.ts).
  * - winograd: valid 3x3 convolutions by Winograd's kernels (since engine r6) or by the direct ones
  *   (`useWinograd(false)`). Their roundings differ.
+ * - winograd-tiles: those Winograd convolutions (forward and input gradient) by F(4x4, 3x3) tiles
+ *   (since engine r8) or by F(2x2, 3x3) ones (`useWinogradTile(2)`, engine r7's bits). Their
+ *   roundings differ.
  * - input-layer: the first layer with its pool and ReLU as one kernel each way (lib/input-conv.ts,
  *   since engine r7), or as the convolution, pool, filter gradient and sum kernels (its forward
  *   kernel unregistered). The filter and bias gradients' rounding differs.
@@ -18,7 +21,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { POOL_RELU_WHERE } from '../lib/conv-pool-relu';
 import { INPUT_CONV_POOL_RELU } from '../lib/input-conv';
-import { useChunks, useWinograd } from '../lib/wasm/native';
+import { useChunks, useWinograd, useWinogradTile } from '../lib/wasm/native';
 
 export interface EngineSwitch {
   set: (backend: BackendWasm, on: boolean) => void;
@@ -49,6 +52,7 @@ function useKernels(...names: string[]): EngineSwitch['set'] {
 export const ENGINE_SWITCHES: Readonly<Record<string, EngineSwitch>> = {
   chunks: { set: useChunks, on: 'chunks', off: 'halves' },
   winograd: { set: useWinograd, on: 'Winograd', off: 'direct' },
+  'winograd-tiles': { set: (backend, on) => useWinogradTile(backend, on ? 4 : 2), on: '4x4 tiles', off: '2x2 tiles' },
   'input-layer': { set: useKernels(INPUT_CONV_POOL_RELU), on: 'fused', off: 'composed' },
   'later-layers': { set: useKernels(POOL_RELU_WHERE), on: 'fused', off: 'composed' },
   'fused-layers': { set: useKernels(INPUT_CONV_POOL_RELU, POOL_RELU_WHERE), on: 'fused', off: 'composed' },

@@ -40,8 +40,14 @@ import { createHash } from 'node:crypto';
  *      (lib/conv-pool-relu.ts). The products with a transposed operand pack it into each thread's
  *      panels directly, no transpose first. Same forward bits and input gradients; the filter and
  *      bias gradients of those layers sum in another order (2026-12-03).
+ *   8: the Winograd convolutions (every net's 3x3 layer forward, and its input gradient) take
+ *      F(4x4, 3x3) tiles: 36 multiply-adds per 4x4 outputs and channel pair instead of 64, each
+ *      image copied once into a zero border, the tiles taken 8 at a time; each thread of a batch
+ *      shared in chunks keeps its own scratch (native winograd4_*, lib/wasm/kernels.ts
+ *      winogradConv). The filter gradient keeps F(2x2, 3x3). Other bits: the larger transform
+ *      constants round a little more, within the kernels' tolerance of the cpu backend (2026-12-03).
  */
-export const ENGINE_REVISION = 7;
+export const ENGINE_REVISION = 8;
 
 /** What ran on the wasm backend (lib/wasm/setup.ts reports it). */
 export interface WasmEngineParts {

@@ -1222,3 +1222,199 @@ EXPORT void winograd_filter_grad_out(const f64 *a, const f64 *b, f32 *dw, int ci
     }
   }
 }
+
+/* ------------------------------------------------------------------------------------------- */
+/* Winograd F(4x4, 3x3): each 6x6 input tile gives a 4x4 output tile from 36 products per channel */
+/* pair, against F(2x2, 3x3)'s 16 per 2x2 (Lavin and Gray, 2016; points 0, 1, -1, 2, -2, inf):    */
+/*   Y = A^T [ (G g G^T) . (B^T d B) ] A,                                                          */
+/*   B^T = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0; 0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1], */
+/*   G = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6; 1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1],            */
+/*   A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1].                              */
+/* 2.25 products per output instead of 4. The larger transform constants round a little more     */
+/* (float32 errors of about 1e-6 of the largest output, as XNNPACK's and cuDNN's F(4x4, 3x3)).   */
+/* ------------------------------------------------------------------------------------------- */
+
+/* G applied to three values (float64: the filter is transformed once per call, rounded once). */
+INLINE void winograd4_g(f64 g0, f64 g1, f64 g2, f64 *t) {
+  t[0] = g0 / 4.0;
+  t[1] = -(g0 + g1 + g2) / 6.0;
+  t[2] = -(g0 - g1 + g2) / 6.0;
+  t[3] = g0 / 24.0 + g1 / 12.0 + g2 / 6.0;
+  t[4] = g0 / 24.0 - g1 / 12.0 + g2 / 6.0;
+  t[5] = g2;
+}
+
+/* One 3x3 filter g (taps at stride `tap_stride` in w; flip: reversed both ways) -> its 36 transformed taps, u[k * at]. */
+INLINE void winograd4_filter_pair(const f32 *w, int tap_stride, int flip, f32 *u, int at) {
+  f64 g[3][3];
+  _Pragma("clang loop unroll(full)")
+  for (int a = 0; a < 3; a++)
+    _Pragma("clang loop unroll(full)")
+    for (int b = 0; b < 3; b++) g[a][b] = flip ? w[((2 - a) * 3 + (2 - b)) * tap_stride] : w[(a * 3 + b) * tap_stride];
+  f64 t[3][6]; /* column b of G g, as t[b][r] */
+  _Pragma("clang loop unroll(full)")
+  for (int b = 0; b < 3; b++) winograd4_g(g[0][b], g[1][b], g[2][b], t[b]);
+  _Pragma("clang loop unroll(full)")
+  for (int r = 0; r < 6; r++) {
+    f64 row[6]; /* row r of (G g) G^T */
+    winograd4_g(t[0][r], t[1][r], t[2][r], row);
+    _Pragma("clang loop unroll(full)")
+    for (int q = 0; q < 6; q++) u[(r * 6 + q) * at] = (f32)row[q];
+  }
+}
+
+/* As winograd_filter, for F(4x4, 3x3): u [36][ci][co]. */
+EXPORT void winograd4_filter(const f32 *w, f32 *u, int ci, int co, int flip) {
+  for (int i = 0; i < ci; i++)
+    for (int o = 0; o < co; o++) {
+      const f32 *g = flip ? w + o * ci + i : w + i * co + o;
+      winograd4_filter_pair(g, ci * co, flip, u + i * co + o, ci * co);
+    }
+}
+
+/* B^T applied to six vectors. */
+INLINE void winograd4_bt(v128_t d0, v128_t d1, v128_t d2, v128_t d3, v128_t d4, v128_t d5, v128_t *r) {
+  v128_t four = wasm_f32x4_splat(4.0f), two = wasm_f32x4_splat(2.0f);
+  v128_t d4_d2 = wasm_f32x4_sub(d4, d2);
+  r[0] = wasm_f32x4_add(d4_d2, wasm_f32x4_mul(four, wasm_f32x4_sub(d0, d2)));
+  r[1] = wasm_f32x4_sub(wasm_f32x4_add(d3, d4), wasm_f32x4_mul(four, wasm_f32x4_add(d1, d2)));
+  r[2] = wasm_f32x4_add(wasm_f32x4_sub(d4, d3), wasm_f32x4_mul(four, wasm_f32x4_sub(d1, d2)));
+  r[3] = wasm_f32x4_add(d4_d2, wasm_f32x4_mul(two, wasm_f32x4_sub(d3, d1)));
+  r[4] = wasm_f32x4_sub(d4_d2, wasm_f32x4_mul(two, wasm_f32x4_sub(d3, d1)));
+  r[5] = wasm_f32x4_add(wasm_f32x4_sub(d5, d3), wasm_f32x4_mul(four, wasm_f32x4_sub(d1, d3)));
+}
+
+/*
+ * One 6x6 input tile at p (row stride `row`, column stride c floats), channels c0..c0+3 -> B^T d B,
+ * 36 vectors at v + k * at. B^T goes down each column into v, then along each row of v in place:
+ * a dozen values live at a time, none spilled.
+ */
+INLINE void winograd4_input_tile(const f32 *p, f32 *v, int at, int row, int c) {
+  _Pragma("clang loop unroll(full)")
+  for (int q = 0; q < 6; q++) {
+    const f32 *col = p + q * c;
+    v128_t t[6];
+    winograd4_bt(load4(col), load4(col + row), load4(col + 2 * row), load4(col + 3 * row), load4(col + 4 * row), load4(col + 5 * row), t);
+    _Pragma("clang loop unroll(full)")
+    for (int r = 0; r < 6; r++) store4(v + (r * 6 + q) * at, t[r]);
+  }
+  _Pragma("clang loop unroll(full)")
+  for (int r = 0; r < 6; r++) {
+    f32 *vr = v + r * 6 * at;
+    v128_t out[6];
+    winograd4_bt(load4(vr), load4(vr + at), load4(vr + 2 * at), load4(vr + 3 * at), load4(vr + 4 * at), load4(vr + 5 * at), out);
+    _Pragma("clang loop unroll(full)")
+    for (int q = 0; q < 6; q++) store4(vr + q * at, out[q]);
+  }
+}
+
+/* A^T applied to six vectors. */
+INLINE void winograd4_at(v128_t m0, v128_t m1, v128_t m2, v128_t m3, v128_t m4, v128_t m5, v128_t *o) {
+  v128_t two = wasm_f32x4_splat(2.0f), four = wasm_f32x4_splat(4.0f), eight = wasm_f32x4_splat(8.0f);
+  v128_t s12 = wasm_f32x4_add(m1, m2), d12 = wasm_f32x4_sub(m1, m2);
+  v128_t s34 = wasm_f32x4_add(m3, m4), d34 = wasm_f32x4_sub(m3, m4);
+  o[0] = wasm_f32x4_add(wasm_f32x4_add(m0, s12), s34);
+  o[1] = wasm_f32x4_add(d12, wasm_f32x4_mul(two, d34));
+  o[2] = wasm_f32x4_add(s12, wasm_f32x4_mul(four, s34));
+  o[3] = wasm_f32x4_add(wasm_f32x4_add(d12, wasm_f32x4_mul(eight, d34)), m5);
+}
+
+/*
+ * A^T m A of one tile, channels o0..o0+3, plus bias, ReLU'd where asked, into the outputs inside
+ * the image. A^T goes down each column of m in place (its rows 0-3 take the result), then along
+ * each of those rows into the output.
+ */
+INLINE void winograd4_output_tile(f32 *m, int at, const f32 *bias, f32 *yb, int oh, int ow, int co, int oy0, int ox0, int o0, int relu) {
+  _Pragma("clang loop unroll(full)")
+  for (int q = 0; q < 6; q++) {
+    v128_t t[4];
+    winograd4_at(load4(m + (0 * 6 + q) * at), load4(m + (1 * 6 + q) * at), load4(m + (2 * 6 + q) * at),
+                 load4(m + (3 * 6 + q) * at), load4(m + (4 * 6 + q) * at), load4(m + (5 * 6 + q) * at), t);
+    _Pragma("clang loop unroll(full)")
+    for (int r = 0; r < 4; r++) store4(m + (r * 6 + q) * at, t[r]);
+  }
+  v128_t bv = bias ? load4(bias + o0) : wasm_f32x4_splat(0.0f);
+  v128_t zero = wasm_f32x4_splat(0.0f);
+  _Pragma("clang loop unroll(full)")
+  for (int r = 0; r < 4; r++) {
+    const f32 *row = m + r * 6 * at;
+    v128_t out[4];
+    winograd4_at(load4(row), load4(row + at), load4(row + 2 * at), load4(row + 3 * at), load4(row + 4 * at), load4(row + 5 * at), out);
+    _Pragma("clang loop unroll(full)")
+    for (int q = 0; q < 4; q++) {
+      if (oy0 + r >= oh || ox0 + q >= ow) continue;
+      v128_t value = wasm_f32x4_add(bv, out[q]);
+      store4(yb + ((oy0 + r) * ow + ox0 + q) * co + o0, relu ? wasm_f32x4_pmax(value, zero) : value);
+    }
+  }
+}
+
+/* Tiles per group: their 36 x 8 transformed inputs and products stay in L1 and L2 while each       */
+/* position's block of the filter, loaded once, serves every pair of tiles in the group.           */
+#define WINOGRAD4_GROUP 8
+
+/* The 36 products of a group of nt tiles (v [36][GROUP][ci] -> m [36][GROUP][co], positions vs and ms floats apart): output channels in blocks of 16 then 8, tiles in pairs. */
+INLINE void winograd4_products(const f32 *v, int vs, const f32 *u, f32 *m, int ms, int ci, int co, int nt) {
+  for (int k = 0; k < 36; k++) {
+    const f32 *vk = v + k * vs, *uk = u + k * ci * co;
+    f32 *mk = m + k * ms;
+    int o0 = 0;
+    for (; o0 + 16 <= co; o0 += 16) {
+      int t = 0;
+      for (; t + 2 <= nt; t += 2) winograd_product_block(vk + t * ci, uk, mk + t * co, ci, co, o0, 2, 4);
+      if (t < nt) winograd_product_block(vk + t * ci, uk, mk + t * co, ci, co, o0, 1, 4);
+    }
+    for (; o0 < co; o0 += 8) {
+      int t = 0;
+      for (; t + 2 <= nt; t += 2) winograd_product_block(vk + t * ci, uk, mk + t * co, ci, co, o0, 2, 2);
+      if (t < nt) winograd_product_block(vk + t * ci, uk, mk + t * co, ci, co, o0, 1, 2);
+    }
+  }
+}
+
+/*
+ * As winograd_conv, by F(4x4, 3x3) tiles and winograd4_filter's u [36][ci][co]. ci % 4 == 0,
+ * co % 8 == 0. Each image is first copied into a zero border (pad before, up to a whole last tile
+ * after), so that every tile reads inside it; its tiles are then taken in groups of WINOGRAD4_GROUP.
+ * scratch: 36 * (WINOGRAD4_GROUP * (ci + co) + 32) + (4 * ceil(oh / 4) + 2) * (4 * ceil(ow / 4) + 2) * ci float32.
+ */
+EXPORT void winograd4_conv(const f32 *x, const f32 *u, const f32 *bias, f32 *y, f32 *scratch, int n, int h, int w, int ci,
+                           int oh, int ow, int co, int pad, int relu) {
+  int tiles_y = (oh + 3) / 4, tiles_x = (ow + 3) / 4, tiles = tiles_y * tiles_x;
+  int ph = 4 * tiles_y + 2, pw = 4 * tiles_x + 2;
+  /* each position's rows a cache line further than a power of two apart: no 36 of them share a few cache sets */
+  int vs = WINOGRAD4_GROUP * ci + 16, ms = WINOGRAD4_GROUP * co + 16;
+  f32 *v = scratch, *m = scratch + 36 * vs, *padded = m + 36 * ms;
+  v128_t zero = wasm_f32x4_splat(0.0f);
+  for (int b = 0; b < n; b++) {
+    const f32 *xb = x + b * h * w * ci;
+    for (int py = 0; py < ph; py++) {
+      int iy = py - pad;
+      for (int px = 0; px < pw; px++) {
+        int ix = px - pad;
+        f32 *to = padded + (py * pw + px) * ci;
+        if (iy >= 0 && iy < h && ix >= 0 && ix < w) {
+          const f32 *from = xb + (iy * w + ix) * ci;
+          for (int c0 = 0; c0 < ci; c0 += 4) store4(to + c0, load4(from + c0));
+        } else {
+          for (int c0 = 0; c0 < ci; c0 += 4) store4(to + c0, zero);
+        }
+      }
+    }
+    f32 *yb = y + b * oh * ow * co;
+    for (int t0 = 0; t0 < tiles; t0 += WINOGRAD4_GROUP) {
+      int nt = tiles - t0 < WINOGRAD4_GROUP ? tiles - t0 : WINOGRAD4_GROUP;
+      for (int t = 0; t < nt; t++) {
+        int ty = (t0 + t) / tiles_x, tx = (t0 + t) % tiles_x;
+        const f32 *corner = padded + (4 * ty * pw + 4 * tx) * ci;
+        for (int c0 = 0; c0 < ci; c0 += 4) winograd4_input_tile(corner + c0, v + t * ci + c0, vs, pw * ci, ci);
+      }
+      winograd4_products(v, vs, u, m, ms, ci, co, nt);
+      for (int t = 0; t < nt; t++) {
+        int ty = (t0 + t) / tiles_x, tx = (t0 + t) % tiles_x;
+        for (int o0 = 0; o0 < co; o0 += 4)
+          winograd4_output_tile(m + t * co + o0, ms, bias, yb, oh, ow, co, 4 * ty, 4 * tx, o0, relu);
+      }
+    }
+  }
+}

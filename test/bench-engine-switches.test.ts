@@ -10,7 +10,7 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { engineSwitch, ENGINE_SWITCHES } from '../bench/engine-switches';
 import { POOL_RELU_WHERE } from '../lib/conv-pool-relu';
 import { INPUT_CONV_POOL_RELU } from '../lib/input-conv';
-import { winogradOn } from '../lib/wasm/native';
+import { winogradOn, winogradTile } from '../lib/wasm/native';
 import { setupWasm } from '../lib/wasm/setup';
 
 before(async () => {
@@ -36,12 +36,17 @@ test('the fused-layer switches unregister their forward kernels when off and reg
   assert.deepEqual(registered(), [true, true], 'on twice');
 });
 
-test('the winograd switch sets the runner\'s flag; an unknown switch is refused with the names', () => {
+test('the winograd switches set the runner\'s flags; an unknown switch is refused with the names', () => {
   const backend = tf.backend() as BackendWasm;
   engineSwitch('winograd').set(backend, false);
   assert.equal(winogradOn(backend), false);
   engineSwitch('winograd').set(backend, true);
   assert.equal(winogradOn(backend), true);
+  assert.equal(winogradTile(backend), 4, '4x4 tiles by default');
+  engineSwitch('winograd-tiles').set(backend, false);
+  assert.equal(winogradTile(backend), 2);
+  engineSwitch('winograd-tiles').set(backend, true);
+  assert.equal(winogradTile(backend), 4);
   assert.throws(() => engineSwitch('fused'), new RangeError(`switch must be one of ${Object.keys(ENGINE_SWITCHES).join(', ')}, got fused`));
-  assert.deepEqual(Object.keys(ENGINE_SWITCHES), ['chunks', 'winograd', 'input-layer', 'later-layers', 'fused-layers']);
+  assert.deepEqual(Object.keys(ENGINE_SWITCHES), ['chunks', 'winograd', 'winograd-tiles', 'input-layer', 'later-layers', 'fused-layers']);
 });

@@ -2,8 +2,9 @@
  * A later conv layer with its pool and ReLU, backward as one kernel (lib/conv-pool-relu.ts, the
  * wasm backend's tuned set, on two threads): the same values, window positions and gradients
  * (input, filter, bias) as the composed ops on TensorFlow.js's cpu backend, in either ReLU order.
- * On a grid every sum is exact, so they must agree bit for bit, ties included; with random
- * values, within float32 rounding. A NaN gives the composed wasm kernels' NaNs; other shapes and
+ * On a grid every sum is exact, so they must agree bit for bit, ties included (the 3x3 layers'
+ * forward then runs Winograd's 2x2 tiles, whose transforms are adds and halvings, exact on the
+ * grid; the default 4x4 tiles' are not); with random values, within float32 rounding. A NaN gives the composed wasm kernels' NaNs; other shapes and
  * backends run the composed ops; the raw kernels refuse what they cannot take.
  */
 import assert from 'node:assert/strict';
@@ -14,6 +15,8 @@ import '../lib/gradients';
 import { CONV_POOL_RELU_GRAD, convPoolRelu, POOL_RELU_WHERE } from '../lib/conv-pool-relu';
 import { WINDOW_POSITIONS_PER_ELEMENT } from '../lib/input-conv';
 import type { ReluOrder } from '../lib/pool-relu';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { useWinogradTile } from '../lib/wasm/native';
 import { setupWasm } from '../lib/wasm/setup';
 import { assertSameNaNs, firstMaxPositions, keptPositions, kernelsRun, type LayerData, layerValues, onWasmAndCpu, ORDERS, relativeError, withoutKernel } from './fused-layer-support';
 
@@ -78,7 +81,8 @@ describe('a later conv layer, its pool and ReLU: one backward kernel', () => {
       test(`on a grid: wasm fused = cpu composed bit for bit, ${shape}, ${order}`, async () => {
         const data = dataFor(layer, 0.25);
         await tf.setBackend('wasm');
-        const { fused, composed } = await onWasmAndCpu(() => run(layer, data, order));
+        useWinogradTile(tf.backend() as BackendWasm, 2);
+        const { fused, composed } = await onWasmAndCpu(() => run(layer, data, order)).finally(() => useWinogradTile(tf.findBackend('wasm') as BackendWasm, 4));
         assert.deepEqual(fused.shape, composed.shape);
         for (const part of PARTS) {
           const first = fused[part].findIndex((v, i) => v !== composed[part][i]);

@@ -29,7 +29,7 @@ interface SplitChild {
   seen: SplitTiming[];
   afterStop: number;
   products: { lastLayer: number; firstFc: number };
-  outputs: { winograd: { pooled: string; dx: string }; direct: { pooled: string; dx: string }; firstLayer: string };
+  outputs: { winograd4: { pooled: string; dx: string }; winograd2: { pooled: string; dx: string }; direct: { pooled: string; dx: string }; firstLayer: string };
   chunked: SplitTiming[];
 }
 
@@ -94,10 +94,11 @@ describe('native helper thread', () => {
     assert.equal(single.status, 0, single.stderr);
     const [two, one] = [lastJson<SplitChild>(threaded.stdout), lastJson<SplitChild>(single.stdout)];
     assert.deepEqual(two.outputs, one.outputs, 'pooled convolution and its input gradient, bit for bit, by either kernel; the fused first layer');
-    assert.notEqual(two.outputs.winograd.pooled, two.outputs.direct.pooled, 'Winograd and direct kernels both ran (their roundings differ)');
-    // the forward convolution (Winograd and direct), the pool, the pool's gradient and the input gradient, each in chunks of 2 images
+    const pooled = [two.outputs.winograd4.pooled, two.outputs.winograd2.pooled, two.outputs.direct.pooled];
+    assert.equal(new Set(pooled).size, 3, 'both Winograd kernels and the direct one ran (their roundings differ)');
+    // the forward convolution (Winograd's two and direct), the pool, the pool's gradient and the input gradient, each in chunks of 2 images
     const kernels = new Set(two.chunked.map((t) => t.kernel));
-    for (const kernel of ['winograd_conv', 'conv2d', 'max_pool_2x2', 'max_pool_grad_2x2', 'input_grad', 'conv_pool_relu']) {
+    for (const kernel of ['winograd4_conv', 'winograd_conv', 'conv2d', 'max_pool_2x2', 'max_pool_grad_2x2', 'input_grad', 'conv_pool_relu']) {
       assert.ok(kernels.has(kernel as SplitTiming['kernel']), `${kernel} ran in chunks: ${[...kernels].join(', ')}`);
     }
     for (const t of two.chunked.filter((c) => c.kernel !== 'filter_grad' && c.kernel !== 'winograd_filter_grad')) {

@@ -10,7 +10,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import '../lib/gradients';
 import { assertKernelsRegistered, MissingKernelError } from '../lib/wasm/kernels';
-import { useWinograd } from '../lib/wasm/native';
+import { useWinograd, useWinogradTile } from '../lib/wasm/native';
 import { setupWasm } from '../lib/wasm/setup';
 import { makeRng } from '../lib/random';
 import { relativeError } from './relative-error';
@@ -79,18 +79,20 @@ const CONV_CASES: ConvCase[] = [
   { n: 1, h: 3, w: 3, c: 4, co: 8, k: 3, stride: 1, pad: 'valid' }, // one output pixel: one quarter-used tile
 ];
 
-/** Valid 3x3 convolutions at stride 1 run both ways: Winograd's kernels (the default) and the direct ones. */
-const WAYS_3X3 = ['Winograd', 'direct'] as const;
+/** Valid 3x3 convolutions at stride 1 run three ways: Winograd's kernels by 4x4 tiles (the default) and by 2x2 tiles, and the direct ones. */
+const WAYS_3X3 = ['Winograd', 'Winograd 2x2', 'direct'] as const;
 const winogradShaped = (c: ConvCase): boolean => c.k === 3 && c.stride === 1 && c.pad === 'valid' && c.c % 4 === 0 && c.co % 8 === 0;
 
 /** Runs `body` with the wasm backend's 3x3 convolutions taking `way`, then restores the default. */
 async function convolvingBy(way: (typeof WAYS_3X3)[number] | 'default', body: () => Promise<void>): Promise<void> {
   const wasm = tf.findBackend('wasm') as BackendWasm;
   useWinograd(wasm, way !== 'direct');
+  useWinogradTile(wasm, way === 'Winograd 2x2' ? 2 : 4);
   try {
     await body();
   } finally {
     useWinograd(wasm, true);
+    useWinogradTile(wasm, 4);
   }
 }
 
@@ -136,7 +138,7 @@ describe('wasm training kernels equal the cpu backend', () => {
     }
   }
 
-  test('the nets\' 3x3 layers take the Winograd kernels: forward, filter and input gradient each round otherwise than the direct kernel', async () => {
+  test('the nets\' 3x3 layers take the Winograd kernels: forward, filter and input gradient each round otherwise than the direct kernel, and by tile', async () => {
     for (const c of CONV_CASES.filter((k) => winogradShaped(k) && k.c % 8 === 0 && k.n > 1)) {
       const [x, filter, dy] = [input([c.n, c.h, c.w, c.c], 1), input([3, 3, c.c, c.co], 2), input([c.n, c.h - 2, c.w - 2, c.co], 3)];
       const runs: Record<string, [string, Inputs, object]> = {
@@ -145,12 +147,15 @@ describe('wasm training kernels equal the cpu backend', () => {
         'input gradient': ['Conv2DBackpropInput', { dy, filter }, { strides: 1, pad: 'valid', dataFormat: 'NHWC', inputShape: [c.n, c.h, c.w, c.c] }],
       };
       for (const [what, [kernel, inputs, attrs]] of Object.entries(runs)) {
-        let winograd: Float32Array | null = null;
-        let direct: Float32Array | null = null;
-        await convolvingBy('Winograd', async () => void (winograd = (await runOn('wasm', kernel, inputs, attrs)).values));
-        await convolvingBy('direct', async () => void (direct = (await runOn('wasm', kernel, inputs, attrs)).values));
-        assert.notDeepEqual(winograd, direct, `${c.h}x${c.w}x${c.c} -> ${c.co} ${what}: the same bits both ways, so Winograd's kernel did not run`);
-        assert.ok(relativeError(winograd!, direct!) <= REL_TOLERANCE, `${what}: the two kernels agree within ${REL_TOLERANCE}`);
+        const values: Partial<Record<(typeof WAYS_3X3)[number], Float32Array>> = {};
+        for (const way of WAYS_3X3) await convolvingBy(way, async () => void (values[way] = (await runOn('wasm', kernel, inputs, attrs)).values));
+        const direct = values.direct!;
+        for (const way of ['Winograd', 'Winograd 2x2'] as const) {
+          assert.notDeepEqual(values[way], direct, `${c.h}x${c.w}x${c.c} -> ${c.co} ${what}: the same bits as the direct kernel, so ${way}'s kernel did not run`);
+          assert.ok(relativeError(values[way]!, direct) <= REL_TOLERANCE, `${what}: ${way} and the direct kernel agree within ${REL_TOLERANCE}`);
+        }
+        // the filter gradient has 2x2 tiles only; the forward and the input gradient differ by tile
+        if (what !== 'filter gradient') assert.notDeepEqual(values.Winograd, values['Winograd 2x2'], `${what}: 4x4 and 2x2 tiles round alike, so one of them did not run`);
       }
     }
   });

@@ -7,7 +7,7 @@
  * of each of two sizes: the nets' last layer (256 x 256 by 256 x 10) and a first fc layer (256 x 400
  * by 400 x 256), and how many of each were split. Last, a batch of 64 through a convolution, a
  * pool and both their input gradients (kernels run in chunks that both threads take), by the
- * Winograd kernels and by the direct ones, and the first layer with its pool and ReLU in one kernel
+ * Winograd kernels of either tile and by the direct ones, and the first layer with its pool and ReLU in one kernel
  * (lib/input-conv.ts): the SHA-256 of the outputs' bytes, and the splits seen. Must end by itself.
  */
 import { createHash } from 'node:crypto';
@@ -15,7 +15,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '../lib/gradients';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { inputConvPoolRelu } from '../lib/input-conv';
-import { observeSplits, useWinograd, type SplitTiming } from '../lib/wasm/native';
+import { observeSplits, useWinograd, useWinogradTile, type SplitTiming, type WinogradTile } from '../lib/wasm/native';
 import { setupWasm } from '../lib/wasm/setup';
 
 await setupWasm({ threads: Number(process.env['CHILD_THREADS']) });
@@ -62,9 +62,10 @@ const chunked: SplitTiming[] = [];
 const stopChunked = observeSplits(tf.backend() as BackendWasm, (timing) => chunked.push(timing));
 const forward = (input: tf.Tensor4D): tf.Tensor4D => tf.maxPool(tf.conv2d(input, w64, 1, 'valid'), 2, 2, 'valid');
 const hash = async (t: tf.Tensor): Promise<string> => createHash('sha256').update(new Uint8Array((await t.data()).buffer)).digest('hex');
-// the 3x3 convolution both ways: Winograd's kernels (the default), then the direct ones
-const outputsOf = async (winograd: boolean): Promise<{ pooled: string; dx: string }> => {
-  useWinograd(tf.backend() as BackendWasm, winograd);
+// the 3x3 convolution three ways: Winograd's kernels by 4x4 tiles (the default) and by 2x2 tiles, then the direct ones
+const outputsOf = async (winograd: WinogradTile | null): Promise<{ pooled: string; dx: string }> => {
+  useWinograd(tf.backend() as BackendWasm, winograd !== null);
+  useWinogradTile(tf.backend() as BackendWasm, winograd ?? 4);
   const pooled = forward(x64);
   const dx = tf.grad((input: tf.Tensor) => tf.sum(tf.square(forward(input as tf.Tensor4D))))(x64);
   const hashes = { pooled: await hash(pooled), dx: await hash(dx) };
@@ -75,6 +76,6 @@ const outputsOf = async (winograd: boolean): Promise<{ pooled: string; dx: strin
 const images = tf.tensor4d(Float32Array.from({ length: 64 * 28 * 28 }, (_, i) => Math.sin(0.11 * i)), [64, 28, 28, 1]);
 const firstFilter = tf.tensor4d(Float32Array.from({ length: 25 * 24 }, (_, i) => Math.cos(0.3 * i)), [5, 5, 1, 24]);
 const firstLayer = inputConvPoolRelu(images, firstFilter, tf.zeros([24]), 'before-relu');
-const outputs = { winograd: await outputsOf(true), direct: await outputsOf(false), firstLayer: await hash(firstLayer) };
+const outputs = { winograd4: await outputsOf(4), winograd2: await outputsOf(2), direct: await outputsOf(null), firstLayer: await hash(firstLayer) };
 stopChunked();
 console.log(JSON.stringify({ seen: seen.slice(0, before), afterStop: seen.length - before, products, outputs, chunked }));

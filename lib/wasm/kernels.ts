@@ -26,7 +26,7 @@ import { ADAM_STEP, type AdamStepAttrs } from '../adam-step';
 import { CONV_POOL_RELU_GRAD, POOL_RELU_WHERE } from '../conv-pool-relu';
 import { INPUT_CONV_POOL_RELU, INPUT_CONV_POOL_RELU_GRAD, MAX_FUSED_TAPS, WINDOW_POSITIONS_PER_ELEMENT } from '../input-conv';
 import { POOL_RELU, POOL_RELU_GRAD } from '../pool-relu';
-import { heapOffset, nativeKernels, runInChunks, runOverBatch, winogradOn, withScratch } from './native';
+import { heapOffset, nativeKernels, runInChunks, runOverBatch, winogradOn, winogradTile, withScratch } from './native';
 
 const BACKEND = 'wasm';
 
@@ -402,20 +402,28 @@ interface HeapMaps {
  * by `pad` zeros on every side into `out`; the filter is transformed once per call (flip: the
  * forward filter of an out -> source convolution, reversed, for its input gradient). Needs
  * source channels % 4 == 0 and out channels % 8 == 0. Each image's outputs depend on that image
- * alone, so the batch is shared in chunks; each chunk's thread uses the scratch of its first image.
+ * alone, so the batch is shared in chunks; each thread has its own scratch.
  */
 function winogradConv(
   backend: BackendWasm, source: HeapMaps, out: HeapMaps,
   how: { filterAt: number; flip: boolean; biasAt: number; relu: boolean; pad: number; batchSize: number },
 ): void {
   const [ci, co] = [source.channels, out.channels];
-  const filterBytes = 16 * ci * co * 4;
-  const imageScratchBytes = 32 * (ci + co) * 4;
-  withScratch(backend, filterBytes + how.batchSize * imageScratchBytes, (transformed) => {
-    nativeKernels(backend).winograd_filter(how.filterAt, transformed, ci, co, how.flip ? 1 : 0);
+  // a 2x2 output tile takes a 4x4 input tile (16 products per channel pair), a 4x4 one a 6x6 (36)
+  const tile = winogradTile(backend);
+  const positions = (tile + 2) ** 2;
+  const filterBytes = positions * ci * co * 4;
+  // F(2x2, 3x3) takes two tiles at a time; F(4x4, 3x3) groups of 8 (native WINOGRAD4_GROUP) and a zero-bordered copy of the image
+  const [outHeight, outWidth] = out.side;
+  const threadScratchBytes = tile === 4
+    ? (positions * (8 * (ci + co) + 32) + (4 * Math.ceil(outHeight / 4) + 2) * (4 * Math.ceil(outWidth / 4) + 2) * ci) * 4
+    : 2 * positions * (ci + co) * 4;
+  const kernels = nativeKernels(backend);
+  withScratch(backend, filterBytes + 2 * threadScratchBytes, (transformed) => {
+    (tile === 4 ? kernels.winograd4_filter : kernels.winograd_filter)(how.filterAt, transformed, ci, co, how.flip ? 1 : 0);
     const scratch = transformed + filterBytes;
-    runInChunks(backend, 'winograd_conv', how.batchSize, (first, count) => [
-      source.at + first * source.bytes, transformed, how.biasAt, out.at + first * out.bytes, scratch + first * imageScratchBytes, count,
+    runInChunks(backend, tile === 4 ? 'winograd4_conv' : 'winograd_conv', how.batchSize, (first, count, thread) => [
+      source.at + first * source.bytes, transformed, how.biasAt, out.at + first * out.bytes, scratch + thread * threadScratchBytes, count,
       ...source.side, ci, ...out.side, co, how.pad, how.relu ? 1 : 0,
     ]);
   });

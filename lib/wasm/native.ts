@@ -48,6 +48,9 @@ export interface NativeExports {
   winograd_filter(w: number, u: number, ci: number, co: number, flip: number): void;
   winograd_conv(x: number, u: number, bias: number, y: number, scratch: number, n: number, h: number, w: number, ci: number,
     oh: number, ow: number, co: number, pad: number, relu: number): void;
+  winograd4_filter(w: number, u: number, ci: number, co: number, flip: number): void;
+  winograd4_conv(x: number, u: number, bias: number, y: number, scratch: number, n: number, h: number, w: number, ci: number,
+    oh: number, ow: number, co: number, pad: number, relu: number): void;
   winograd_filter_grad(x: number, dy: number, totals: number, scratch: number, n: number, h: number, w: number, ci: number,
     oh: number, ow: number, co: number): void;
   winograd_filter_grad_out(a: number, b: number, dw: number, ci: number, co: number): void;
@@ -97,7 +100,12 @@ interface NativeRunner {
   chunks: boolean;
   /** Whether 3x3 convolutions (forward and input gradient) take the Winograd kernel (the default) or the direct one (useWinograd, for benchmarks). */
   winograd: boolean;
+  /** The output tile of those Winograd kernels: 4 (F(4x4, 3x3), the default) or 2 (F(2x2, 3x3)); useWinogradTile, for benchmarks and tests. */
+  winogradTile: WinogradTile;
 }
+
+/** The output tiles the Winograd convolution has: 2x2 or 4x4 outputs from 4x4 or 6x6 inputs. */
+export type WinogradTile = 2 | 4;
 
 /**
  * One batch split between the calling thread and the helper, timed: where a threaded step loses
@@ -145,7 +153,7 @@ function runner(backend: BackendWasm): NativeRunner {
   const instance = new wasmApi.Instance(new wasmApi.Module(bytes), { env: { memory } });
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   const created: NativeRunner = {
-    build, sha256, exports: instance.exports as NativeExports, helper: shared ? startHelper(heap, memory, bytes) : null, observer: null, chunks: true, winograd: true,
+    build, sha256, exports: instance.exports as NativeExports, helper: shared ? startHelper(heap, memory, bytes) : null, observer: null, chunks: true, winograd: true, winogradTile: 4,
   };
   runners.set(heap, created);
   if (created.helper !== null) stopHelperWithBackend(backend, created.helper);
@@ -190,6 +198,16 @@ export function winogradOn(backend: BackendWasm): boolean {
   return runner(backend).winograd;
 }
 
+/** F(4x4, 3x3) (4, the default) or F(2x2, 3x3) (2) for the Winograd convolutions on `backend`: for benchmarks and tests that compare the two. */
+export function useWinogradTile(backend: BackendWasm, tile: WinogradTile): void {
+  runner(backend).winogradTile = tile;
+}
+
+/** The Winograd convolutions' output tile on `backend` (see useWinogradTile). */
+export function winogradTile(backend: BackendWasm): WinogradTile {
+  return runner(backend).winogradTile;
+}
+
 /** Which build of the native kernels runs on `backend`'s heap, and its module's SHA-256 (instantiating them if not yet done). */
 export function nativeKernelModule(backend: BackendWasm): { build: NativeBuildName; sha256: string } {
   const { build, sha256 } = runner(backend);
@@ -225,7 +243,7 @@ export function nativeKernelModule(backend: BackendWasm): { build: NativeBuildNa
 const KERNEL_NAMES: readonly NativeKernelName[] = [
   'filter_grad', 'filter_grad_1ch', 'clear_f64', 'totals_to_f32', 'conv2d', 'input_grad', 'max_pool_grad_2x2', 'sum_rows',
   'matmul', 'transpose_2d', 'max_pool_2x2', 'winograd_conv', 'winograd_filter_grad', 'conv_pool_relu', 'conv_pool_relu_grad',
-  'max_pool_2x2_where', 'conv_pool_grad',
+  'max_pool_2x2_where', 'conv_pool_grad', 'winograd4_conv',
 ];
 const MAX_ARGS = 16;
 /** Word offsets in the control block. */
@@ -446,22 +464,24 @@ export const CHUNKS_PER_BATCH = 32;
  * calling thread and the helper (where there is one) take from a shared counter until none is left: the thread that is
  * ahead takes more, so neither waits long for the other (see the control block above). For kernels
  * whose every output belongs to one image, so that which thread ran an image changes no bit:
- * `args(first, count)` must be affine in both (pointers plus first times an image's bytes).
+ * `args(first, count, thread)` must be affine in the first two (pointers plus first times an
+ * image's bytes); `thread` (0 the calling thread, 1 the helper) may pick that thread's own scratch.
  * Returns whether the helper took part.
  */
 export function runInChunks(
-  backend: BackendWasm, name: NativeKernelName, count: number, args: (first: number, count: number) => number[],
+  backend: BackendWasm, name: NativeKernelName, count: number, args: (first: number, count: number, thread: 0 | 1) => number[],
 ): boolean {
   const chunk = Math.max(1, Math.ceil(count / CHUNKS_PER_BATCH));
   const { exports: kernels, helper: maybeHelper, observer, chunks: inChunks } = runner(backend);
-  if (!inChunks) return runOverBatch(backend, name, count, (first, size) => args(first, size));
+  if (!inChunks) return runOverBatch(backend, name, count, (first, size, half) => args(first, size, half));
   const kernel = kernels[name] as (...values: number[]) => void;
   const helper = readyHelper(maybeHelper);
   if (helper === null || count <= chunk) {
-    kernel(...args(0, count));
+    kernel(...args(0, count, 0));
     return false;
   }
-  const { base, perFirst, perCount } = affineArguments(args);
+  // the helper's arguments: its own scratch where the kernel has one (thread 1)
+  const { base, perFirst, perCount } = affineArguments((first, size) => args(first, size, 1));
   if (base.length > MAX_ARGS) throw new NativeKernelsError(`${name} takes ${base.length} arguments, the control block holds ${MAX_ARGS}`);
   const words = controlWords(helper);
   words[W.kernel] = KERNEL_NAMES.indexOf(name);
@@ -482,7 +502,7 @@ export function runInChunks(
   let here = 0;
   while (Atomics.add(words, W.claimed, 1) < chunks) {
     const size = Math.min(chunk, count - here);
-    kernel(...args(here, size));
+    kernel(...args(here, size, 0));
     here += size;
   }
   const hereDone = observer === null ? 0 : wallClock();
