@@ -413,7 +413,8 @@ function winogradConv(
   const tile = winogradTile(backend);
   const positions = (tile + 2) ** 2;
   const filterBytes = positions * ci * co * 4;
-  // F(2x2, 3x3) takes two tiles at a time; F(4x4, 3x3) groups of 8 (native WINOGRAD4_GROUP) and a zero-bordered copy of the image
+  // per thread: F(2x2, 3x3) two tiles at a time; F(4x4, 3x3) a group of 8 tiles (native WINOGRAD4_GROUP), each of its 36
+  // positions 16 floats further apart in the inputs and in the products (native vs, ms), and a zero-bordered copy of the image
   const [outHeight, outWidth] = out.side;
   const threadScratchBytes = tile === 4
     ? (positions * (8 * (ci + co) + 32) + (4 * Math.ceil(outHeight / 4) + 2) * (4 * Math.ceil(outWidth / 4) + 2) * ci) * 4
