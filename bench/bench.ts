@@ -293,7 +293,7 @@ function runSideBySide(location: MnistLocation, steps: number[], rounds: number)
   const byNode = sideBySideByRuntime(turns, nodes.length).map((rows, k) => ({ node: nodes[k]!.version, rows }));
   for (const { node, rows } of byNode) {
     const build = rows[0]?.runs[0]?.ours.nativeBuild;
-    console.log(`\nours (wasm tuned on Node ${node}${build ? `, ${NATIVE_BUILDS[build].label}` : ''}) / PyTorch, and each step / step ${steps[0]}, seconds of training + test passes; mean ± std of the per-round ratios, the worst round's, and per epoch (steps that stop at 99% may take different epochs on each side)\n`);
+    console.log(`\nours (wasm tuned on Node ${node}${build ? `, ${NATIVE_BUILDS[build].label}` : ''}) / PyTorch, and each step / step ${steps[0]}, seconds of training + test passes; mean ± std of the per-round ratios, the worst round's, the ratio of the times summed over the rounds, and per epoch (steps that stop at 99% may take different epochs on each side: the summed ratio is that of the mean times to 99%)\n`);
     console.log(formatSideBySide(rows));
   }
   return { threads: cores, rounds, pytorchSkipped, byNode };

@@ -73,6 +73,15 @@ export interface SideBySideRow {
   /** The largest of the rounds' ratios: the round that went worst for ours. */
   worstRatio: number | null;
   /**
+   * Ours / PyTorch's seconds summed over all rounds: the ratio of the mean times. Where a step
+   * stops at the first epoch that reaches 99%, each side's epochs are a draw of its seed, and a
+   * run's time is that draw times the time of an epoch; the mean of the per-round ratios then
+   * carries the spread of both draws (a 4-epoch run against a 2-epoch one counts double), while
+   * the ratio of the sums tends, as rounds are added, to the ratio of the expected times to 99%,
+   * which is what a user of either side waits. Only as sure as its rounds are many.
+   */
+  totalRatio: number | null;
+  /**
    * Ours / PyTorch's seconds per epoch, per round. Where a step stops at the first epoch that
    * reaches 99% (steps 2-5), the two sides may take different epochs on the same seed (their
    * initial weights and dropout masks differ), which moves the whole-run ratio by a third or a half
@@ -81,6 +90,10 @@ export interface SideBySideRow {
   perEpoch: Spread | null;
   /** This step's seconds / the first step's, ours, per round (null for the first step itself). */
   againstFirst: Spread | null;
+}
+
+function sum(values: number[]): number {
+  return values.reduce((total, value) => total + value, 0);
 }
 
 function spreadOf(values: number[]): Spread {
@@ -112,6 +125,7 @@ export function sideBySideRows(runs: SideBySideRun[][]): SideBySideRow[] {
       pytorch: withTorch ? spreadOf(own.map((run) => run.pytorch!.seconds)) : null,
       ratio: ratios === null ? null : spreadOf(ratios),
       worstRatio: ratios === null ? null : Math.max(...ratios),
+      totalRatio: withTorch ? sum(own.map((run) => run.ours.seconds)) / sum(own.map((run) => run.pytorch!.seconds)) : null,
       perEpoch: withTorch ? spreadOf(own.map((run) => (run.ours.seconds / run.ours.epochs) / (run.pytorch!.seconds / run.pytorch!.epochs))) : null,
       againstFirst: i === 0 ? null : { mean: ratioMean, std: ratioStd, n: rounds },
     };
@@ -143,17 +157,19 @@ function epochsText(row: SideBySideRow): string {
 
 /**
  * The side-by-side table: per step, both times, the ratio (mean ± std over the rounds, the worst
- * round, and per epoch), this step against the first, both mean accuracies, each round's epochs.
+ * round, of the summed times, and per epoch), this step against the first, both mean accuracies,
+ * each round's epochs.
  */
 export function formatSideBySide(rows: SideBySideRow[]): string {
   const first = rows[0]?.step;
-  const header = ['step', 'ours (s)', 'PyTorch (s)', 'ours / PyTorch', 'worst round', 'per epoch', `ours / step ${first ?? '-'}`, 'ours acc', 'PyTorch acc', 'epochs'];
+  const header = ['step', 'ours (s)', 'PyTorch (s)', 'ours / PyTorch', 'worst round', 'summed', 'per epoch', `ours / step ${first ?? '-'}`, 'ours acc', 'PyTorch acc', 'epochs'];
   const body = rows.map((r) => [
     String(r.step),
     formatSpread(r.ours, 2),
     formatSpread(r.pytorch, 2),
     formatSpread(r.ratio, 3),
     r.worstRatio === null ? '-' : r.worstRatio.toFixed(3),
+    r.totalRatio === null ? '-' : r.totalRatio.toFixed(3),
     formatSpread(r.perEpoch, 3),
     formatSpread(r.againstFirst, 3),
     meanPercent(r.runs.map((run) => run.ours.testAccuracy)),

@@ -36,8 +36,9 @@ test('without PyTorch the rows hold ours and the ratio between steps only', () =
   assert.deepEqual(rows[1]!.againstFirst, { mean: 0.4, std: 0, n: 1 });
   const table = formatSideBySide(rows);
   assert.match(table, /ours \/ step 6/);
-  assert.match(table.split('\n')[3]!, /^\s*8\s+12\.00\s+-\s+-\s+-\s+-\s+0\.400\s+99\.00%\s+-\s+1$/);
+  assert.match(table.split('\n')[3]!, /^\s*8\s+12\.00\s+-\s+-\s+-\s+-\s+-\s+0\.400\s+99\.00%\s+-\s+1$/);
   assert.equal(rows[0]!.worstRatio, null);
+  assert.equal(rows[0]!.totalRatio, null);
   assert.equal(rows[0]!.perEpoch, null);
 });
 
@@ -50,8 +51,24 @@ test('an early stop that takes another epoch on one side moves the run ratio, no
   assert.ok(Math.abs(row!.ratio!.mean - (0.6 + 20 / 75) / 2) < 1e-12);
   assert.ok(Math.abs(row!.perEpoch!.mean - 0.4) < 1e-12 && row!.perEpoch!.std < 1e-12);
   const line = formatSideBySide(rows).split('\n')[2]!;
-  assert.match(line, /\s0\.600\s+0\.400 ± 0\.000\s/);
+  assert.match(line, /\s0\.600\s+0\.400\s+0\.400 ± 0\.000\s/, 'worst round, summed (50 s / 125 s), per epoch');
   assert.match(line, /3,2 \/ 2,3$/);
+});
+
+test('where the epochs to 99% vary on both sides, the summed ratio is that of the mean times; the mean of the per-round ratios is pulled up', () => {
+  // 10 s an epoch here, 25 s in PyTorch (0.4 per epoch); the epochs drawn: 4/2, 2/2, 2/4
+  // per round: 40 / 50 = 0.8, 20 / 50 = 0.4, 20 / 100 = 0.2 (mean 0.4667); summed: 80 s / 200 s = 0.4
+  const rows = sideBySideRows([
+    [run(1, 3, 40, 50, 99, [4, 2])],
+    [run(2, 3, 20, 50, 99, [2, 2])],
+    [run(3, 3, 20, 100, 99, [2, 4])],
+  ]);
+  const [row] = rows;
+  assert.ok(Math.abs(row!.ratio!.mean - 1.4 / 3) < 1e-12);
+  assert.ok(Math.abs(row!.totalRatio! - 0.4) < 1e-12);
+  assert.ok(Math.abs(row!.perEpoch!.mean - 0.4) < 1e-12);
+  assert.ok(Math.abs(row!.worstRatio! - 0.8) < 1e-12);
+  assert.match(formatSideBySide(rows), /\s0\.467 ± 0\.249\s+0\.800\s+0\.400\s+0\.400 ± 0\.000\s/);
 });
 
 test('rounds that ran different steps are refused', () => {
@@ -65,7 +82,7 @@ test('the table shows mean ± std over several rounds, and one value for one rou
   assert.match(row, /15\.00 ± 5\.00/);
   assert.match(row, /22\.50 ± 2\.50/);
   assert.match(row, /0\.650 ± 0\.150/);
-  assert.match(row, /0\.650 ± 0\.150\s+0\.800\s+0\.650 ± 0\.150\s/, 'the worst round, then per epoch (one epoch each: the same ratios)');
+  assert.match(row, /0\.650 ± 0\.150\s+0\.800\s+0\.667\s+0\.650 ± 0\.150\s/, 'the worst round, the summed times (30 s / 45 s), then per epoch (one epoch each: the same ratios)');
   assert.match(row, /98\.50%\s+98\.50%\s+1,1 \/ 1,1$/, 'accuracies are means over the rounds; each round\'s epochs');
   const single = formatSideBySide(sideBySideRows([[run(1, 8, 10, 20)]]));
   assert.doesNotMatch(single, /±/);
