@@ -92,10 +92,6 @@ export interface SideBySideRow {
   againstFirst: Spread | null;
 }
 
-function sum(values: number[]): number {
-  return values.reduce((total, value) => total + value, 0);
-}
-
 function spreadOf(values: number[]): Spread {
   return { mean: mean(values), std: std(values), n: values.length };
 }
@@ -118,14 +114,16 @@ export function sideBySideRows(runs: SideBySideRun[][]): SideBySideRow[] {
     const withTorch = own.every((run) => run.pytorch !== null);
     const { secondsMean, secondsStd, ratioMean, ratioStd, rounds } = ours[i]!;
     const ratios = withTorch ? own.map((run) => run.ours.seconds / run.pytorch!.seconds) : null;
+    const pytorch = withTorch ? spreadOf(own.map((run) => run.pytorch!.seconds)) : null;
     return {
       step,
       runs: own,
       ours: { mean: secondsMean, std: secondsStd, n: rounds },
-      pytorch: withTorch ? spreadOf(own.map((run) => run.pytorch!.seconds)) : null,
+      pytorch,
       ratio: ratios === null ? null : spreadOf(ratios),
       worstRatio: ratios === null ? null : Math.max(...ratios),
-      totalRatio: withTorch ? sum(own.map((run) => run.ours.seconds)) / sum(own.map((run) => run.pytorch!.seconds)) : null,
+      // the same rounds on both sides: the ratio of the sums is that of the means
+      totalRatio: pytorch === null ? null : secondsMean / pytorch.mean,
       perEpoch: withTorch ? spreadOf(own.map((run) => (run.ours.seconds / run.ours.epochs) / (run.pytorch!.seconds / run.pytorch!.epochs))) : null,
       againstFirst: i === 0 ? null : { mean: ratioMean, std: ratioStd, n: rounds },
     };
